@@ -1,0 +1,47 @@
+"""The network: Embedding -> N stacked LSTMs -> Dense over the vocabulary (logits).
+
+The LSTMs keep Keras's defaults (tanh, sigmoid, no recurrent dropout, not unrolled), which is
+what keeps them on the cuDNN kernel on a GPU; dropout sits between the layers instead.
+"""
+import keras
+import tensorflow as tf
+
+DEFAULT_CONFIG = {"embedding_dim": 64, "layers": 2, "units": 256, "dropout": 0.1}
+
+
+def build_model(vocab_size, embedding_dim=64, layers=2, units=256, dropout=0.1,
+                batch_size=None, stateful=False):
+    """Stateful training carries the LSTM state from one batch to the next (each batch row is a
+    long contiguous stream), so the model learns to use context far longer than a window,
+    like the whole buffer the Completer feeds it."""
+    inputs = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="chars")
+    x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
+    for i in range(layers):
+        x = keras.layers.LSTM(units, return_sequences=True, stateful=stateful, name=f"lstm_{i}")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
+    # float32 logits even under mixed precision: softmax/cross-entropy in half precision is lossy.
+    logits = keras.layers.Dense(vocab_size, dtype="float32", name="logits")(x)
+    return keras.Model(inputs, logits, name="char_lstm")
+
+
+def compile_model(model, learning_rate=2e-3, clipnorm=1.0):
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model
+
+
+def distribution_strategy():
+    """MirroredStrategy across the GPUs of one machine when there are several, else the default."""
+    gpus = tf.config.list_physical_devices("GPU")
+    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
+def set_mixed_precision(enabled):
+    """Mixed precision only pays on a GPU with tensor cores; on a CPU it is slower, so refuse."""
+    if enabled and not tf.config.list_physical_devices("GPU"):
+        raise SystemExit("error: --mixed-precision needs a GPU (none is visible)")
+    keras.mixed_precision.set_global_policy("mixed_float16" if enabled else "float32")

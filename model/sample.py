@@ -1,0 +1,554 @@
+"""Complete code with a trained model dir, fast.
+
+    python -m model.sample --model model/pretrained/python --prime "import os\nfor name in os.li"
+    python -m model.sample --model DIR --prime "def " --stop none --chars 400 --temperature 0.7 --seed 1
+
+The Completer never calls model.predict once per character: the network is stepped by hand
+in numpy with its state carried, and the state after each chunk of a buffer is cached, so the
+next Tab in the same buffer only runs the characters typed since.
+"""
+import argparse
+import hashlib
+import io
+import json
+import os
+import re
+import sys
+import threading
+import time
+import zipfile
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from model.corpus import FILE_START, clean
+from model.vocab import UNKNOWN_ID, Vocab
+
+
+def _sigmoid(x):
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # = 1/(1+exp(-x)), without overflow warnings
+
+
+class Stepper:
+    """The Keras network run by hand in numpy, one character at a time, state carried.
+
+    Layer 1's input projection is a table lookup (embedding @ kernel), so a step costs one
+    small matrix-vector product per layer; the output layer only runs where a distribution
+    is wanted, never along a prefix.
+    """
+
+    def __init__(self, embedding, lstms, dense_kernel, dense_bias):
+        self.lstms = [(k.astype(np.float32), r.astype(np.float32), b.astype(np.float32)) for k, r, b in lstms]
+        kernel0, _, bias0 = self.lstms[0]
+        self.input_table = (embedding.astype(np.float32) @ kernel0 + bias0).astype(np.float32)
+        self.dense_kernel = dense_kernel.astype(np.float32)
+        self.dense_bias = dense_bias.astype(np.float32)
+        self.units = [r.shape[0] for _, r, _ in self.lstms]
+        self.vocab_size = self.dense_bias.shape[0]
+
+    @classmethod
+    def from_keras(cls, model):
+        embedding, lstms, dense = None, [], None
+        for layer in model.layers:
+            kind = type(layer).__name__
+            if kind == "Embedding":
+                embedding = layer.get_weights()[0]
+            elif kind == "LSTM":
+                lstms.append(tuple(layer.get_weights()))
+            elif kind == "Dense":
+                dense = layer.get_weights()
+        if embedding is None or not lstms or dense is None:
+            raise ValueError("model is not Embedding -> LSTM... -> Dense")
+        return cls(embedding, lstms, *dense)
+
+    def zero_state(self):
+        return [(np.zeros(u, np.float32), np.zeros(u, np.float32)) for u in self.units]
+
+    @staticmethod
+    def _cell(z, c, units):
+        gates = _sigmoid(z)
+        c = gates[units:2 * units] * c + gates[:units] * np.tanh(z[2 * units:3 * units])
+        h = gates[3 * units:] * np.tanh(c)
+        return h, c
+
+    def run(self, ids, state):
+        """Feed ids (1-D) through the network; return the state after the last one.
+
+        Layer by layer: layer l's input projection for the whole run is one matrix product,
+        so only the recurrent product is sequential.
+        """
+        if len(ids) == 0:
+            return state
+        new_state = []
+        inputs = None
+        for layer, ((kernel, recurrent, bias), (h, c)) in enumerate(zip(self.lstms, state)):
+            units = recurrent.shape[0]
+            proj = self.input_table[ids] if layer == 0 else inputs @ kernel + bias
+            outputs = np.empty((len(ids), units), np.float32)
+            for t in range(len(ids)):
+                h, c = self._cell(proj[t] + h @ recurrent, c, units)
+                outputs[t] = h
+            new_state.append((h, c))
+            inputs = outputs
+        return new_state
+
+    def logits(self, state):
+        return state[-1][0] @ self.dense_kernel + self.dense_bias
+
+    def probs(self, state, temperature=1.0):
+        z = self.logits(state).astype(np.float64) / max(temperature, 1e-6)
+        z -= z.max()
+        p = np.exp(z)
+        return p / p.sum()
+
+    def step(self, char_id, state):
+        return self.run(np.array([char_id], dtype=np.int32), state)
+
+
+def generate(stepper, vocab, prime, chars=200, temperature=0.8, seed=None):
+    """Plain sampling, for watching a model during training and `--stop none`."""
+    rng = np.random.default_rng(seed)
+    state = stepper.run(vocab.encode(prime), stepper.zero_state())
+    out = []
+    for _ in range(chars):
+        p = stepper.probs(state, temperature) if temperature > 0 else None
+        next_id = int(np.argmax(stepper.logits(state))) if p is None else int(rng.choice(len(p), p=p))
+        out.append(next_id)
+        state = stepper.step(next_id, state)
+    return vocab.decode(out)
+
+
+# -- Loading a model dir ------------------------------------------------------------------
+
+class ModelDirError(Exception):
+    """A model dir is missing, incomplete or inconsistent; the message says what is wrong."""
+
+
+def _snake_names(class_names):
+    """Keras 3 stores layer weights under snake_case(class) with _1, _2... for repeats."""
+    seen, names = {}, []
+    for cls in class_names:
+        base = re.sub(r"\W+", "", cls)
+        base = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", base)
+        base = re.sub("([a-z])([A-Z])", r"\1_\2", base).lower()  # keras.src.utils.naming.to_snake_case
+        n = seen.get(base, 0)
+        names.append(base if n == 0 else f"{base}_{n}")
+        seen[base] = n + 1
+    return names
+
+
+def read_keras_weights(path):
+    """The weights of model.keras, read with h5py: serving needs no TensorFlow import (fast
+    worker start, a fraction of the memory). A parity test holds this to Keras itself."""
+    import h5py
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            config = json.loads(z.read("config.json"))
+            weights = h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
+        raise ModelDirError(f"{path}: not a readable .keras file ({err})") from None
+    layers = config.get("config", {}).get("layers", [])
+    classes = [layer["class_name"] for layer in layers]
+    embedding, lstms, dense = None, [], None
+    try:
+        for cls, name in zip(classes, _snake_names(classes)):
+            if cls == "Embedding":
+                embedding = weights[f"layers/{name}/vars/0"][()]
+            elif cls == "LSTM":
+                lstms.append(tuple(weights[f"layers/{name}/cell/vars/{i}"][()] for i in range(3)))
+            elif cls == "Dense":
+                dense = (weights[f"layers/{name}/vars/0"][()], weights[f"layers/{name}/vars/1"][()])
+    except KeyError as err:
+        raise ModelDirError(f"{path}: weights do not match its config ({err})") from None
+    if embedding is None or not lstms or dense is None:
+        raise ModelDirError(f"{path}: expected Embedding -> LSTM... -> Dense, found {classes}")
+    return Stepper(embedding, lstms, *dense)
+
+
+def check_model_dir(model_dir):
+    """Return (meta, vocab) or raise ModelDirError naming what is wrong."""
+    if not os.path.isdir(model_dir):
+        raise ModelDirError(f"{model_dir}: no such model dir")
+    missing = [f for f in ("model.keras", "vocab.json", "meta.json") if not os.path.exists(os.path.join(model_dir, f))]
+    if missing:
+        raise ModelDirError(f"{model_dir}: missing {', '.join(missing)} (train one with python -m model.train)")
+    try:
+        with open(os.path.join(model_dir, "meta.json"), encoding="utf-8") as f:
+            meta = json.load(f)
+        if not isinstance(meta, dict) or "network" not in meta:
+            raise ValueError("no 'network' section")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ModelDirError(f"{model_dir}/meta.json: corrupt ({err})") from None
+    try:
+        vocab = Vocab.load(os.path.join(model_dir, "vocab.json"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ModelDirError(f"{model_dir}/vocab.json: corrupt ({err})") from None
+    return meta, vocab
+
+
+# -- The Completer --------------------------------------------------------------------------
+
+@dataclass
+class Completion:
+    text: str                        # the best completion ("" when the model is unsure)
+    alternatives: list               # up to n completions, best first (alternatives[0] == text)
+    probs: list                      # probability of each character of `text`
+    stop_reason: str = ""            # line, block, max_chars, min_prob, repeat, in_comment, ...
+    context_chars: int = 0           # characters of (cleaned) buffer the model read
+    new_chars: int = 0               # of those, how many it had to run (the rest came from the cache)
+    alternative_probs: list = field(default_factory=list)
+
+
+CHUNK = 64  # the state is cached every CHUNK characters of context
+
+
+class StateCache:
+    """LRU map: hash of a context prefix (a multiple of CHUNK long) -> LSTM state after it."""
+
+    def __init__(self, max_entries=4096):
+        self.max_entries = max_entries
+        self.entries = OrderedDict()
+        self.hits = self.misses = 0
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            state = self.entries.get(key)
+            if state is not None:
+                self.entries.move_to_end(key)
+            return state
+
+    def put(self, key, state):
+        with self.lock:
+            self.entries[key] = state
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+
+
+def _prefix_keys(ids):
+    """Hash of ids[:k*CHUNK] for k = 1..len//CHUNK, incrementally (O(n) in all)."""
+    h = hashlib.blake2b(digest_size=16)
+    keys = []
+    for k in range(len(ids) // CHUNK):
+        h.update(ids[k * CHUNK:(k + 1) * CHUNK].tobytes())
+        keys.append(h.digest())
+    return keys
+
+
+class Completer:
+    def __init__(self, stepper, vocab, meta, context_chars=4000, cache_entries=4096):
+        if len(vocab) != stepper.vocab_size or stepper.input_table.shape[0] != len(vocab):
+            raise ModelDirError(f"vocab has {len(vocab)} ids but the network has {stepper.vocab_size}")
+        self.stepper, self.vocab, self.meta = stepper, vocab, meta
+        self.language = meta.get("language", "python")
+        self.ext = meta.get("extension") or {"python": ".py"}.get(self.language, "." + self.language)
+        self.cleaning = meta.get("cleaning", {})
+        self.context_chars = context_chars
+        self.cache = StateCache(cache_entries)
+        self.recent_ends = deque(maxlen=8)
+        # Never emit the unknown character or a file start: they are not code a user wants.
+        self.banned = [UNKNOWN_ID] + [i for i in (vocab.index.get(FILE_START),) if i is not None]
+        self.newline_id = vocab.index.get("\n")
+
+    @classmethod
+    def load(cls, model_dir, **kwargs):
+        meta, vocab = check_model_dir(model_dir)
+        stepper = read_keras_weights(os.path.join(model_dir, "model.keras"))
+        net = meta["network"]
+        if net.get("units") not in (None, stepper.units[0]) or net.get("layers") not in (None, len(stepper.units)):
+            raise ModelDirError(f"{model_dir}: meta.json says {net.get('layers')}x{net.get('units')} "
+                                f"but model.keras is {len(stepper.units)}x{stepper.units[0]}")
+        return cls(stepper, vocab, meta, **kwargs)
+
+    # The context: whole buffer, cleaned like the corpus, capped at a stable line start.
+    def context(self, text):
+        cleaned = clean(text, self.ext, self.cleaning, partial=True)
+        body = cleaned.text
+        if len(body) + 1 <= self.context_chars:
+            return FILE_START + body, cleaned.cursor_in_removed
+        # Cut at a line start chosen by the line's content, not by position: as the user types
+        # (and the editor's window slides) the cut stays put, so the state cache keeps hitting.
+        lo = len(body) - self.context_chars
+        hi = lo + self.context_chars // 4
+        cut = body.find("\n", lo) + 1
+        pos = cut
+        while 0 < pos < hi:
+            line_end = body.find("\n", pos)
+            if line_end < 0:
+                break
+            if hashlib.blake2b(body[pos:line_end].encode(), digest_size=2).digest()[0] % 8 == 0:
+                cut = pos
+                break
+            pos = line_end + 1
+        return body[cut or lo:], cleaned.cursor_in_removed
+
+    def state_for(self, ids):
+        """The LSTM state after ids, running only what the cache does not already know.
+
+        Two caches: states at every CHUNK boundary of recent contexts (an edit a few lines up
+        reruns only from there), and the exact end of the last few requests (the next Tab after
+        typing a few characters runs just those).
+        """
+        keys = _prefix_keys(ids)
+        start, state = 0, None
+        for k in range(len(keys) - 1, -1, -1):
+            state = self.cache.get(keys[k])
+            if state is not None:
+                start = (k + 1) * CHUNK
+                break
+        with self.cache.lock:
+            for end_ids, end_state in reversed(self.recent_ends):
+                if start < len(end_ids) <= len(ids) and np.array_equal(ids[:len(end_ids)], end_ids):
+                    start, state = len(end_ids), end_state
+                    break
+        if state is None:
+            self.cache.misses += 1
+            state = self.stepper.zero_state()
+        else:
+            self.cache.hits += 1
+        pos = start
+        for k in range(start // CHUNK, len(keys)):
+            state = self.stepper.run(ids[pos:(k + 1) * CHUNK], state)
+            pos = (k + 1) * CHUNK
+            self.cache.put(keys[k], state)
+        state = self.stepper.run(ids[pos:], state)
+        with self.cache.lock:
+            self.recent_ends.append((ids.copy(), state))
+        return state, len(ids) - start
+
+    def complete(self, text, suffix="", max_chars=80, stop="line", temperature=0.0, n=1, min_prob=None, seed=None):
+        if stop not in ("line", "block", "none"):
+            raise ValueError(f"stop must be 'line', 'block' or 'none', not {stop!r}")
+        if not isinstance(max_chars, int) or max_chars < 1:
+            raise ValueError("max_chars must be a positive integer")
+        if not isinstance(n, int) or n < 1:
+            raise ValueError("n must be a positive integer")
+        if temperature < 0:
+            raise ValueError("temperature must be >= 0")
+        context, in_removed = self.context(text)
+        if in_removed:
+            return Completion("", [], [], "in_comment", len(context), 0)
+        ids = self.vocab.encode(context)
+        state, new_chars = self.state_for(ids)
+        rules = StopRules(context, suffix, stop, max_chars)
+        if temperature == 0 and n == 1:
+            results = [self._greedy(state, rules, min_prob)]
+        elif temperature == 0:
+            results = self._beam(state, rules, min_prob, n)
+        else:
+            rng = np.random.default_rng(seed)
+            results = [self._sample(state, rules, min_prob, temperature, rng) for _ in range(n)]
+            results.sort(key=lambda r: -_mean_logprob(r[1]))
+        alternatives, seen = [], set()
+        for text_, probs, reason in results:
+            if text_ and text_ not in seen:
+                seen.add(text_)
+                alternatives.append((text_, probs, reason))
+        if not alternatives:
+            reason = results[0][2] if results else "empty"
+            return Completion("", [], [], reason, len(context), new_chars)
+        best = alternatives[0]
+        return Completion(best[0], [a[0] for a in alternatives[:n]], best[1], best[2], len(context), new_chars,
+                          [a[1] for a in alternatives[:n]])
+
+    def _distribution(self, state, temperature=1.0):
+        p = self.stepper.probs(state, temperature)
+        p[self.banned] = 0.0
+        total = p.sum()
+        return p / total if total > 0 else p
+
+    def _greedy(self, state, rules, min_prob):
+        out, probs = [], []
+        while True:
+            p = self._distribution(state)
+            next_id = int(np.argmax(p))
+            if min_prob is not None and p[next_id] < min_prob:
+                return rules.finish(out, probs, "min_prob")
+            out.append(self.vocab.chars[next_id - 1])
+            probs.append(float(p[next_id]))
+            reason = rules.check(out)
+            if reason:
+                return rules.finish(out, probs, reason)
+            state = self.stepper.step(next_id, state)
+
+    def _sample(self, state, rules, min_prob, temperature, rng):
+        out, probs = [], []
+        while True:
+            p = self._distribution(state)
+            q = self._distribution(state, temperature)
+            next_id = int(rng.choice(len(q), p=q))
+            if min_prob is not None and p[next_id] < min_prob:
+                return rules.finish(out, probs, "min_prob")
+            out.append(self.vocab.chars[next_id - 1])
+            probs.append(float(p[next_id]))
+            reason = rules.check(out)
+            if reason:
+                return rules.finish(out, probs, reason)
+            state = self.stepper.step(next_id, state)
+
+    def _beam(self, state, rules, min_prob, n, width=None):
+        """Beam search over characters; the beams are stepped together as one batch."""
+        width = width or max(2 * n, 4)
+        beams = [([], [], 0.0, state)]  # chars, probs, log prob, state
+        finished = []
+        # Empty endings (the line ends right here) do not fill the beam: keep looking for n real ones.
+        while beams and len({f[0] for f in finished if f[0]}) < n:
+            candidates = []
+            for chars, probs, logp, st in beams:
+                p = self._distribution(st)
+                for next_id in np.argsort(p)[::-1][:width]:
+                    pr = float(p[next_id])
+                    if pr <= 0:
+                        break
+                    if min_prob is not None and pr < min_prob:
+                        finished.append(rules.finish(chars, probs, "min_prob") + (logp,))
+                        break
+                    candidates.append((chars + [self.vocab.chars[next_id - 1]], probs + [pr],
+                                       logp + np.log(pr), st, int(next_id)))
+            candidates.sort(key=lambda c: -c[2])
+            beams = []
+            for chars, probs, logp, st, next_id in candidates[:width]:
+                reason = rules.check(chars)
+                if reason:
+                    finished.append(rules.finish(chars, probs, reason) + (logp,))
+                else:
+                    beams.append((chars, probs, logp, self.stepper.step(next_id, st)))
+        finished.sort(key=lambda f: -f[3])
+        return [f[:3] for f in finished]
+
+
+def _mean_logprob(probs):
+    return float(np.mean(np.log(np.maximum(probs, 1e-12)))) if len(probs) else -1e9
+
+
+class StopRules:
+    """Where a completion ends: the stop mode, max_chars, the suffix, and the loop guard."""
+
+    def __init__(self, context, suffix, stop, max_chars):
+        self.stop, self.max_chars = stop, max_chars
+        line = context[context.rfind("\n") + 1:]
+        self.indent = len(line) - len(line.lstrip(" "))
+        self.line_so_far = line
+        # Text after the cursor on the same line (an editor's auto-closed bracket, say): the
+        # completion stops where it would type it again.
+        self.rest_of_line = (suffix or "").split("\n", 1)[0].strip()
+
+    def check(self, chars):
+        """A reason to stop after the last character, or None."""
+        text = "".join(chars)
+        if self.stop == "line" and text.endswith("\n"):
+            return "line"
+        if self.stop == "block" and self._block_ended(text):
+            return "block"
+        if self.rest_of_line and text.endswith(self.rest_of_line) and "\n" not in text:
+            return "suffix"
+        if _looping(text):
+            return "repeat"
+        if len(chars) >= self.max_chars:
+            return "max_chars"
+        return None
+
+    def _block_ended(self, text):
+        lines = text.split("\n")
+        if len(lines) < 2:
+            return False
+        last = lines[-1]
+        if not last.strip():
+            return len(lines) > 3 and all(not l.strip() for l in lines[-3:])  # two blank lines
+        first = self.line_so_far + lines[0]
+        opens_suite = first.rstrip().endswith(":")
+        indent = len(last) - len(last.lstrip(" "))
+        return indent < self.indent or (opens_suite and indent <= self.indent) or (
+            not opens_suite and indent <= self.indent and len(lines) > 1 and self.indent == 0)
+
+    def finish(self, chars, probs, reason):
+        """Trim what the stop rule saw beyond the completion itself."""
+        text = "".join(chars)
+        if reason == "line":
+            text = text[:-1]
+        elif reason == "block":
+            text = text[:text.rfind("\n")]
+        elif reason == "suffix":
+            text = text[: len(text) - len(self.rest_of_line)]
+        elif reason == "repeat":
+            text = _trim_repeat(text)
+        if self.stop == "block" or reason in ("max_chars", "min_prob"):
+            # A completion never ends on dangling whitespace or half an indentation.
+            text = text.rstrip(" ") if "\n" not in text else text.rstrip()
+        if not text.strip():
+            text = ""
+        return text, probs[:len(text)], reason
+
+
+def _looping(text, min_span=12):
+    """True when the text ends in one unit repeated (spaces, ')))', the same line again...)."""
+    if text.endswith(" " * 16) and not text.rstrip(" ").endswith("\n"):
+        return True  # a run of spaces mid-line: the paper's model got stuck this way
+    n = len(text)
+    for unit in range(1, min(40, n // 3) + 1):
+        reps = 1
+        while (reps + 1) * unit <= n and text[n - (reps + 1) * unit:n - reps * unit] == text[n - unit:]:
+            reps += 1
+        if reps >= 3 and reps * unit >= min_span:
+            return True
+    lines = text.split("\n")
+    return len(lines) >= 4 and lines[-2].strip() != "" and lines[-2] == lines[-3] == lines[-4]
+
+
+def _trim_repeat(text):
+    """Keep the first occurrence of the repeated unit, drop the echoes."""
+    n = len(text)
+    for unit in range(1, min(40, n // 3) + 1):
+        reps = 1
+        while (reps + 1) * unit <= n and text[n - (reps + 1) * unit:n - reps * unit] == text[n - unit:]:
+            reps += 1
+        if reps >= 3 and reps * unit >= 12:
+            return text[: n - (reps - 1) * unit]
+    lines = text.split("\n")
+    if len(lines) >= 4 and lines[-2] == lines[-3] == lines[-4]:
+        return "\n".join(lines[:-3])
+    return text
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m model.sample", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=os.path.join(os.path.dirname(__file__), "pretrained", "python"))
+    p.add_argument("--prime", default="", help="the buffer before the cursor ('\\n' and '\\t' escapes work)")
+    p.add_argument("--prime-file", help="read the buffer from this file instead")
+    p.add_argument("--chars", type=int, default=80, help="max characters to generate")
+    p.add_argument("--temperature", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--stop", choices=["line", "block", "none"], default="line")
+    p.add_argument("--n", type=int, default=1, help="alternatives")
+    p.add_argument("--min-prob", type=float, default=None, help="stop where the model is less sure than this")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    args = p.parse_args(argv)
+    try:
+        completer = Completer.load(args.model)
+    except ModelDirError as err:
+        raise SystemExit(f"error: {err}")
+    if args.prime_file:
+        with open(args.prime_file, encoding="utf-8", errors="replace") as f:
+            prime = f.read()
+    else:
+        prime = args.prime.encode("utf-8", "surrogatepass").decode("unicode_escape") if "\\" in args.prime else args.prime
+    t0 = time.perf_counter()
+    result = completer.complete(prime, max_chars=args.chars, stop=args.stop, temperature=args.temperature,
+                                n=args.n, min_prob=args.min_prob, seed=args.seed)
+    elapsed_ms = (time.perf_counter() - t0) * 1000
+    if args.json:
+        print(json.dumps({"completion": result.text, "alternatives": result.alternatives,
+                          "probs": [round(p, 4) for p in result.probs], "stop_reason": result.stop_reason,
+                          "elapsed_ms": round(elapsed_ms, 2)}))
+    else:
+        sys.stdout.write(prime + "\x1b[1m" + result.text + "\x1b[0m\n" if sys.stdout.isatty() else prime + result.text + "\n")
+        for alt in result.alternatives[1:]:
+            print(f"  alt: {alt!r}")
+        print(f"[{result.stop_reason}, {elapsed_ms:.1f} ms]", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

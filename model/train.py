@@ -1,0 +1,363 @@
+"""Train the character-level LSTM on a corpus dir and write a complete model dir.
+
+    python -m model.train --corpus data/stdlib --out runs/py --layers 2 --units 256 --max-minutes 120
+    python -m model.train --corpus data/stdlib --out runs/py --resume      # after a crash or kill -9
+
+Next-character loss at every position of every window. Batches are stateful streams (row b
+of batch k+1 continues row b of batch k), the way char-rnn trained, so the LSTM learns to
+carry context across the whole file, which is how the Completer uses it.
+"""
+import argparse
+import csv
+import hashlib
+import json
+import math
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+from model.vocab import Vocab
+
+LN2 = math.log(2)
+
+
+def read_split(corpus, name):
+    path = os.path.join(corpus, f"{name}.txt")
+    if not os.path.exists(path):
+        raise SystemExit(f"error: {path} is missing; build the corpus with python -m model.corpus")
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def corpus_manifest(corpus):
+    path = os.path.join(corpus, "manifest.json")
+    if not os.path.exists(path):
+        raise SystemExit(f"error: {path} is missing; {corpus} is not a corpus dir")
+    with open(path, "rb") as f:
+        raw = f.read()
+    return json.loads(raw), hashlib.sha256(raw).hexdigest()
+
+
+def stream_dataset(ids, batch_size, seq_len, start_step=0, steps=None):
+    """tf.data over stateful streams: `batch_size` contiguous rows of the text, cut in windows.
+
+    Step k yields (x, y) with x[b] = stream b [k*T : (k+1)*T] and y the same shifted by one.
+    Steps wrap around, so training can go on for any number of steps and resume at any step.
+    """
+    import tensorflow as tf
+
+    per_row = (len(ids) - 1) // batch_size
+    n_windows = per_row // seq_len
+    if n_windows < 1:
+        raise SystemExit(f"error: split of {len(ids)} chars is too small for batch {batch_size} x seq {seq_len}")
+    x = tf.constant(ids[: per_row * batch_size].reshape(batch_size, per_row))
+    y = tf.constant(ids[1: per_row * batch_size + 1].reshape(batch_size, per_row))
+
+    def window(k):
+        s = tf.cast(k % n_windows, tf.int32) * seq_len
+        return x[:, s:s + seq_len], y[:, s:s + seq_len]
+
+    steps = n_windows if steps is None else steps
+    ds = tf.data.Dataset.range(start_step, start_step + steps).map(window)
+    return ds.prefetch(tf.data.AUTOTUNE), n_windows
+
+
+def reset_lstm_states(model):
+    for layer in model.layers:
+        if getattr(layer, "stateful", False):
+            layer.reset_state()
+
+
+def atomic_save(model, path):
+    """A kill -9 during a save leaves the previous file whole."""
+    tmp = path[: -len(".keras")] + ".tmp.keras"
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def write_json(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+def plot_curves(history_csv, out_png):
+    """Loss (bits/char) and accuracy per epoch, train and val."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(history_csv) as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, label in (("loss", "train"), ("val_loss", "val")):
+        if key in rows[0]:
+            ax1.plot(epochs, [float(r[key]) / LN2 for r in rows], marker="o", label=label)
+    ax1.set(xlabel="epoch", ylabel="bits / char", title="loss")
+    for key, label in (("accuracy", "train"), ("val_accuracy", "val")):
+        if key in rows[0]:
+            ax2.plot(epochs, [float(r[key]) for r in rows], marker="o", label=label)
+    ax2.set(xlabel="epoch", ylabel="next-char accuracy", title="accuracy")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+
+
+def make_callbacks(out, ckpt_dir, state, max_minutes, patience, vocab, sample_every, sample_chars):
+    import keras
+
+    from model.sample import Stepper, generate
+
+    started = time.time()
+
+    class Streams(keras.callbacks.Callback):
+        """Zero the LSTM state where a new pass starts: each epoch and before validation."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            reset_lstm_states(self.model)
+
+        def on_test_begin(self, logs=None):
+            reset_lstm_states(self.model)
+
+    class TimeLimit(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if max_minutes and time.time() - started > max_minutes * 60:
+                self.model.stop_training = True
+                state["stopped_by"] = "max_minutes"
+
+    class Sample(keras.callbacks.Callback):
+        """Print a sample after each epoch: watching samples improve is how the paper judged."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            if sample_every and (epoch + 1) % sample_every == 0:
+                text = generate(Stepper.from_keras(self.model), vocab, PRIME, sample_chars, 0.5, seed=epoch)
+                print(f"\n----- sample after epoch {epoch + 1} (temperature 0.5) -----\n"
+                      f"{PRIME.lstrip(chr(0x1c))}{text}\n-----", flush=True)
+
+    early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_lr=1e-5,
+                                                verbose=1)
+
+    class Checkpoint(keras.callbacks.Callback):
+        """Each epoch: last.keras (weights + optimizer) and the run's state; best.keras on a new best.
+
+        On --resume the state puts early stopping and the LR schedule back where they were.
+        """
+
+        def on_train_begin(self, logs=None):
+            for cb, key in ((early, "early_stopping"), (plateau, "plateau")):
+                for attr, value in state.get(key, {}).items():
+                    setattr(cb, attr, value)
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            val = logs.get("val_loss")
+            if val is not None and math.isfinite(val) and val < state.get("best_val_loss", float("inf")):
+                state.update(best_val_loss=float(val), best_epoch=epoch)
+                atomic_save(self.model, os.path.join(ckpt_dir, "best.keras"))
+            atomic_save(self.model, os.path.join(ckpt_dir, "last.keras"))
+            state["epoch"] = epoch
+            state["early_stopping"] = {"wait": early.wait, "best": float(early.best)}
+            state["plateau"] = {"wait": plateau.wait, "best": float(plateau.best),
+                                "cooldown_counter": plateau.cooldown_counter}
+            state["train_seconds"] = state.get("train_seconds", 0.0) + time.time() - self.epoch_started
+            write_json(os.path.join(ckpt_dir, "state.json"), state)
+            plot_curves(os.path.join(out, "history.csv"), os.path.join(out, "curves.png"))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_started = time.time()
+
+    class StopOnNaN(keras.callbacks.TerminateOnNaN):
+        def on_batch_end(self, batch, logs=None):
+            super().on_batch_end(batch, logs)
+            if self.model.stop_training:
+                state["stopped_by"] = "nan"
+
+    csv_logger = keras.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=True)
+    # Order matters: Checkpoint restores early/plateau after their own on_train_begin reset them.
+    return [Streams(), StopOnNaN(), TimeLimit(), csv_logger, early, plateau, Checkpoint(), Sample()]
+
+
+PRIME = "\x1cimport os\nimport sys\n\n\ndef main(argv):\n    "
+
+
+def _truncate_history(path, last_epoch):
+    """Drop history rows past the last checkpointed epoch (a kill between the two writes)."""
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) <= last_epoch]
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(kept)
+
+
+def evaluate_split(model, ids, batch_size, seq_len):
+    """Loss (nats/char) and accuracy of a stateful model over a whole split, state carried."""
+    if (len(ids) - 1) // batch_size < seq_len:
+        return None  # split too small to measure (tiny corpora in tests)
+    ds, n = stream_dataset(ids, batch_size, seq_len)
+    reset_lstm_states(model)
+    loss, acc = model.evaluate(ds, verbose=0)
+    reset_lstm_states(model)
+    return {"nats_per_char": float(loss), "bits_per_char": float(loss) / LN2, "accuracy": float(acc),
+            "chars": int(n * seq_len * batch_size)}
+
+
+def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch_size=64, seq_len=128,
+          learning_rate=2e-3, epochs=30, steps_per_epoch=None, max_minutes=None, patience=3,
+          resume=False, mixed_precision=False, min_count=20, seed=1337, sample_every=1, sample_chars=240,
+          verbose=1):
+    import keras
+    import tensorflow as tf
+
+    from model import network
+
+    ckpt_dir = os.path.join(out, "checkpoints")
+    state_path = os.path.join(ckpt_dir, "state.json")
+    if os.path.exists(state_path) and not resume:
+        raise SystemExit(f"error: {out} holds a training run; pass --resume to continue it or choose another --out")
+    os.makedirs(ckpt_dir, exist_ok=True)
+    manifest, manifest_sha = corpus_manifest(corpus)
+    keras.utils.set_random_seed(seed)
+    network.set_mixed_precision(mixed_precision)
+
+    train_text = read_split(corpus, "train")
+    vocab_path = os.path.join(out, "vocab.json")
+    resuming = resume and os.path.exists(os.path.join(ckpt_dir, "last.keras")) and os.path.exists(state_path)
+    if resuming:
+        with open(state_path) as f:
+            state = json.load(f)
+        vocab = Vocab.load(vocab_path)
+        config = state["config"]
+        _truncate_history(os.path.join(out, "history.csv"), state["epoch"])
+        print(f"resuming {out} after epoch {state['epoch'] + 1}", file=sys.stderr)
+    else:
+        if resume:
+            print(f"nothing to resume in {out}; starting a new run", file=sys.stderr)
+        if os.path.exists(os.path.join(out, "history.csv")):
+            os.remove(os.path.join(out, "history.csv"))
+        vocab = Vocab.from_text(train_text, min_count=min_count)
+        vocab.save(vocab_path)
+        config = {"network": {"vocab_size": len(vocab), "embedding_dim": embedding_dim, "layers": layers,
+                              "units": units, "dropout": dropout},
+                  "training": {"batch_size": batch_size, "seq_len": seq_len, "learning_rate": learning_rate,
+                               "epochs": epochs, "steps_per_epoch": steps_per_epoch, "patience": patience,
+                               "mixed_precision": mixed_precision, "min_count": min_count, "seed": seed}}
+        state = {"config": config, "epoch": -1}
+    net, tc = config["network"], config["training"]
+    batch_size, seq_len = tc["batch_size"], tc["seq_len"]
+
+    train_ids = vocab.encode(train_text)
+    val_ids = vocab.encode(read_split(corpus, "val"))
+    del train_text
+    _, n_windows = stream_dataset(train_ids, batch_size, seq_len)
+    per_epoch = min(steps_per_epoch or n_windows, n_windows)
+    initial_epoch = state["epoch"] + 1
+    if initial_epoch >= epochs:
+        print(f"already trained {initial_epoch} epochs (--epochs {epochs}); writing the model dir", file=sys.stderr)
+    train_ds, _ = stream_dataset(train_ids, batch_size, seq_len, start_step=initial_epoch * per_epoch,
+                                 steps=max(epochs - initial_epoch, 0) * per_epoch)
+    val_ds, _ = stream_dataset(val_ids, batch_size, seq_len)
+
+    with network.distribution_strategy().scope():
+        if resuming:
+            model = keras.models.load_model(os.path.join(ckpt_dir, "last.keras"))
+        else:
+            model = network.build_model(stateful=True, batch_size=batch_size, **{k: v for k, v in net.items()
+                                                                                  if k != "vocab_size"},
+                                        vocab_size=net["vocab_size"])
+            network.compile_model(model, learning_rate=learning_rate)
+    if verbose:
+        model.summary(print_fn=lambda s, **_: print(s, file=sys.stderr))
+        print(f"{len(train_ids):,} train chars, {len(val_ids):,} val chars; {per_epoch} steps of "
+              f"{batch_size}x{seq_len} per epoch", file=sys.stderr)
+
+    callbacks = make_callbacks(out, ckpt_dir, state, max_minutes, tc["patience"], vocab, sample_every, sample_chars)
+    t0 = time.time()
+    if initial_epoch < epochs:
+        model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=per_epoch,
+                  validation_data=val_ds, callbacks=callbacks, verbose=verbose)
+    elapsed = time.time() - t0
+
+    best_path = os.path.join(ckpt_dir, "best.keras")
+    if not os.path.exists(best_path):
+        raise SystemExit("error: no epoch finished, so there is no model to write (raise --max-minutes)")
+    best = keras.models.load_model(best_path)
+    metrics = {"val": evaluate_split(best, val_ids, batch_size, seq_len),
+               "test": evaluate_split(best, vocab.encode(read_split(corpus, "test")), batch_size, seq_len)}
+    chars_per_second = None
+    if elapsed > 0 and state["epoch"] >= initial_epoch:
+        chars_per_second = (state["epoch"] + 1 - initial_epoch) * per_epoch * batch_size * seq_len / elapsed
+
+    # The served model is stateless (any batch, any length); the Completer carries the state.
+    inference = network.build_model(vocab_size=net["vocab_size"], embedding_dim=net["embedding_dim"],
+                                    layers=net["layers"], units=net["units"], dropout=net["dropout"])
+    inference.set_weights(best.get_weights())
+    inference.save(os.path.join(out, "model.keras"))
+    meta = {
+        "format": 1,
+        "language": manifest.get("language", "python"),
+        "network": net,
+        "training": {**tc, "epochs_run": state["epoch"] + 1, "best_epoch": state.get("best_epoch", 0) + 1,
+                     "stopped_by": state.get("stopped_by", "epochs_or_early_stopping"),
+                     "train_seconds": round(state.get("train_seconds", 0.0), 1),
+                     "chars_per_second_last_run": round(chars_per_second) if chars_per_second else None,
+                     "train_chars": int(len(train_ids))},
+        "corpus": {"path": os.path.abspath(corpus), "manifest_sha256": manifest_sha,
+                   "sources": manifest.get("sources"), "files": manifest.get("files"),
+                   "splits": {k: {"chars": v["chars"], "sha256": v["sha256"]} for k, v in manifest["splits"].items()}},
+        "cleaning": manifest["cleaning"],
+        "file_start": manifest.get("file_start", "\x1c"),
+        "metrics": metrics,
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    write_json(os.path.join(out, "meta.json"), meta)
+    plot_curves(os.path.join(out, "history.csv"), os.path.join(out, "curves.png"))
+    return meta
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--corpus", required=True, help="corpus dir from python -m model.corpus")
+    p.add_argument("--out", required=True, help="model dir to write (checkpoints go in OUT/checkpoints)")
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--units", type=int, default=256)
+    p.add_argument("--embedding-dim", type=int, default=64)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seq-len", type=int, default=128, help="window for truncated backprop (state carries across)")
+    p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the train split")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop training after this long")
+    p.add_argument("--patience", type=int, default=3, help="early stopping patience (epochs)")
+    p.add_argument("--min-count", type=int, default=20, help="rarer characters map to the unknown id")
+    p.add_argument("--mixed-precision", action="store_true", help="float16 compute on a GPU")
+    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras progress: 0 none, 1 bar, 2 line")
+    args = p.parse_args(argv)
+    meta = train(args.corpus, args.out, layers=args.layers, units=args.units, embedding_dim=args.embedding_dim,
+                 dropout=args.dropout, batch_size=args.batch_size, seq_len=args.seq_len,
+                 learning_rate=args.learning_rate, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+                 max_minutes=args.max_minutes, patience=args.patience, resume=args.resume,
+                 mixed_precision=args.mixed_precision, min_count=args.min_count, seed=args.seed,
+                 verbose=args.verbose)
+    print(json.dumps({"out": args.out, "metrics": meta["metrics"], "training": meta["training"]}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from model.sample import Completer, ModelDirError, StopRules, _looping, read_keras_weights
+
+CODE = open(os.path.join(os.path.dirname(__file__), "conftest.py")).read()
+
+
+def test_fast_path_matches_keras_along_500_chars(tiny_model):
+    import keras
+
+    model = keras.models.load_model(os.path.join(tiny_model, "model.keras"))
+    completer = Completer.load(tiny_model)
+    ids = completer.vocab.encode(CODE[:500])
+    logits = model.predict(ids[None, :], verbose=0)[0]
+    expected = np.exp(logits - logits.max(-1, keepdims=True))
+    expected /= expected.sum(-1, keepdims=True)
+    stepper, state = completer.stepper, completer.stepper.zero_state()
+    for t, char_id in enumerate(ids):
+        state = stepper.step(char_id, state)
+        assert np.abs(stepper.probs(state) - expected[t]).max() < 1e-4, t
+
+
+def test_cached_result_equals_uncached(tiny_model):
+    warm = Completer.load(tiny_model)
+    buffer = CODE[:1500]
+    warm.complete(buffer[:1400])  # fills the cache with the buffer's first chunks
+    previous = 1400
+    for typed in (1420, 1450, 1500):
+        got = warm.complete(buffer[:typed], stop="none", max_chars=30)
+        assert got.new_chars <= typed - previous  # only the characters typed since were run
+        previous = typed
+        cold = Completer.load(tiny_model).complete(buffer[:typed], stop="none", max_chars=30)
+        assert cold.new_chars > 1000
+        assert (got.text, got.probs) == (cold.text, cold.probs)
+    assert warm.cache.hits >= 3
+
+
+def test_stop_rules():
+    line = StopRules("x = foo(", "", "line", 80)
+    assert line.check(list("a, b)\n")) == "line"
+    assert line.finish(list("a, b)\n"), [0.9] * 6, "line")[0] == "a, b)"
+    assert StopRules("x = foo(", ")", "line", 80).check(list("a, b)")) == "suffix"
+    block = StopRules("def f(x):", "", "block", 200)
+    assert block.check(list("\n    y = x\n    return y\n")) is None
+    text = "\n    y = x\n    return y\n\ndef"
+    assert block.check(list(text)) == "block"
+    assert block.finish(list(text), [0.9] * len(text), "block")[0] == "\n    y = x\n    return y"
+    inner = StopRules("    if x:\n        a = 1\n        b", "", "block", 200)
+    assert inner.check(list(" = 2\n    c")) == "block"
+    assert StopRules("x", "", "none", 5).check(list("abcde")) == "max_chars"
+    assert StopRules("x", "", "none", 500).check(list("abc\ndef\n")) is None
+
+
+def test_loop_guard():
+    assert _looping("x = 1" + " " * 16)
+    assert _looping("foo(foo(foo(foo(")
+    assert _looping("a = 1\nb = 2\nb = 2\nb = 2\n")
+    assert not _looping("self.assertEqual(a, b)")
+    assert not _looping(")))")
+
+
+def test_completions_respect_stop_modes_and_gate(tiny_model):
+    c = Completer.load(tiny_model)
+    buffer = CODE[:800] + "\ndef main(argv):\n    for name in "
+    line = c.complete(buffer, stop="line", max_chars=60)
+    assert "\n" not in line.text and len(line.text) <= 60
+    assert len(line.probs) == len(line.text)
+    assert c.complete(buffer, stop="none", max_chars=25).stop_reason in ("max_chars", "repeat")
+    assert c.complete(buffer, min_prob=1.0).text == ""  # nothing is certain
+    gated = c.complete(buffer, stop="none", max_chars=40, min_prob=0.3)
+    assert all(p >= 0.3 for p in gated.probs)
+    three = c.complete(buffer, n=3, max_chars=20)
+    assert 1 <= len(three.alternatives) <= 3 and three.alternatives[0] == three.text
+    assert len(set(three.alternatives)) == len(three.alternatives)
+    a = c.complete(buffer, temperature=0.9, seed=7, stop="none", max_chars=30)
+    b = c.complete(buffer, temperature=0.9, seed=7, stop="none", max_chars=30)
+    assert a.text == b.text  # seeded sampling is reproducible
+
+
+def test_unknown_characters_and_comments(tiny_model):
+    c = Completer.load(tiny_model)
+    result = c.complete("s = '€😀'\x00\x07\nx = ", max_chars=20)
+    assert "\ufffd" not in result.text and "\x1c" not in result.text
+    assert c.complete("x = 1  # because", max_chars=20).stop_reason == "in_comment"
+    assert c.complete("", max_chars=5).stop_reason  # an empty buffer is fine too
+
+
+def test_model_that_loops_is_stopped(tmp_path):
+    from model.corpus import build_corpus
+    from model.train import train
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(6):
+        (src / f"r{i}.py").write_text(f"v{i} = 0\n" + "x = x + 1\n" * 300)
+    corpus = str(tmp_path / "corpus")
+    build_corpus(corpus, [("src", str(src))], val_frac=0.2, test_frac=0.0, progress=False)
+    out = str(tmp_path / "m")
+    train(corpus, out, layers=1, units=32, embedding_dim=8, batch_size=4, seq_len=40, epochs=6,
+          steps_per_epoch=30, learning_rate=1e-2, min_count=1, sample_every=0, verbose=0)
+    result = Completer.load(out).complete("x = x + 1\n" * 5, stop="none", max_chars=200)
+    assert result.stop_reason == "repeat"
+    assert len(result.text) < 60
+
+
+def test_missing_or_corrupt_model_dir(tiny_model, tmp_path):
+    with pytest.raises(ModelDirError, match="no such model dir"):
+        Completer.load(str(tmp_path / "nope"))
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model, broken)
+    os.remove(broken / "vocab.json")
+    with pytest.raises(ModelDirError, match="missing vocab.json"):
+        Completer.load(str(broken))
+    shutil.copy(os.path.join(tiny_model, "vocab.json"), broken / "vocab.json")
+    (broken / "model.keras").write_bytes(b"not a zip")
+    with pytest.raises(ModelDirError, match="not a readable .keras file"):
+        Completer.load(str(broken))
+    shutil.copy(os.path.join(tiny_model, "model.keras"), broken / "model.keras")
+    (broken / "meta.json").write_text("{oops")
+    with pytest.raises(ModelDirError, match="meta.json: corrupt"):
+        Completer.load(str(broken))
+    meta = json.load(open(os.path.join(tiny_model, "meta.json")))
+    meta["network"]["units"] = 999
+    (broken / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelDirError, match="meta.json says"):
+        Completer.load(str(broken))
+    vocab = json.load(open(os.path.join(tiny_model, "vocab.json")))
+    (broken / "meta.json").write_text(json.dumps(json.load(open(os.path.join(tiny_model, "meta.json")))))
+    (broken / "vocab.json").write_text(json.dumps({"chars": vocab["chars"][:-3]}))
+    with pytest.raises(ModelDirError, match="vocab has"):
+        Completer.load(str(broken))

@@ -1,0 +1,60 @@
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from model.sample import Completer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_tiny_training_run_writes_a_complete_model_dir(tiny_model):
+    for name in ("model.keras", "vocab.json", "meta.json", "history.csv", "curves.png"):
+        assert os.path.getsize(os.path.join(tiny_model, name)) > 0, name
+    meta = json.load(open(os.path.join(tiny_model, "meta.json")))
+    for split in ("val", "test"):
+        m = meta["metrics"][split]
+        assert m["bits_per_char"] == pytest.approx(m["nats_per_char"] / 0.6931471805599453)
+        assert 0 <= m["accuracy"] <= 1
+    assert meta["versions"]["keras"].startswith("3.")
+    assert meta["corpus"]["manifest_sha256"]
+    rows = list(csv.DictReader(open(os.path.join(tiny_model, "history.csv"))))
+    assert [r["epoch"] for r in rows] == ["0", "1"]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
+    Completer.load(tiny_model)  # loadable as served
+
+
+def _train_cmd(corpus, out, *extra):
+    return [sys.executable, "-m", "model.train", "--corpus", corpus, "--out", out, "--units", "16",
+            "--embedding-dim", "8", "--batch-size", "4", "--seq-len", "32", "--steps-per-epoch", "15",
+            "--min-count", "1", "--verbose", "2", *extra]
+
+
+def test_resume_after_kill_9(tiny_corpus, tmp_path):
+    out = str(tmp_path / "run")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(_train_cmd(tiny_corpus, out, "--epochs", "4"), cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Kill it for real, mid-way through epoch 3 (after epochs 1 and 2 were checkpointed).
+    for line in proc.stdout:
+        if line.startswith("Epoch 3/4"):
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    state = json.load(open(os.path.join(out, "checkpoints", "state.json")))
+    assert state["epoch"] == 1
+    with pytest.raises(subprocess.CalledProcessError):  # refuses to clobber a run without --resume
+        subprocess.run(_train_cmd(tiny_corpus, out, "--epochs", "4"), cwd=ROOT, check=True, capture_output=True)
+    done = subprocess.run(_train_cmd(tiny_corpus, out, "--epochs", "4", "--resume"), cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)
+    assert "resuming" in done.stderr or "resuming" in done.stdout
+    assert "Epoch 1/4" not in done.stdout and "Epoch 3/4" in done.stdout
+    rows = list(csv.DictReader(open(os.path.join(out, "history.csv"))))
+    assert [r["epoch"] for r in rows] == ["0", "1", "2", "3"]
+    meta = json.load(open(os.path.join(out, "meta.json")))
+    assert meta["training"]["epochs_run"] == 4

@@ -43,5 +43,5 @@ def distribution_strategy():
 def set_mixed_precision(enabled):
     """Mixed precision only pays on a GPU with tensor cores; on a CPU it is slower, so refuse."""
     if enabled and not tf.config.list_physical_devices("GPU"):
-        raise SystemExit("error: --mixed-precision needs a GPU (none is visible)")
+        raise ValueError("mixed precision needs a GPU (none is visible)")
     keras.mixed_precision.set_global_policy("mixed_float16" if enabled else "float32")

@@ -24,10 +24,14 @@ from model.vocab import Vocab
 LN2 = math.log(2)
 
 
+class TrainingError(Exception):
+    """Training cannot start or produced no model; the message says why."""
+
+
 def read_split(corpus, name):
     path = os.path.join(corpus, f"{name}.txt")
     if not os.path.exists(path):
-        raise SystemExit(f"error: {path} is missing; build the corpus with python -m model.corpus")
+        raise TrainingError(f"{path} is missing; build the corpus with python -m model.corpus")
     with open(path, encoding="utf-8") as f:
         return f.read()
 
@@ -35,7 +39,7 @@ def read_split(corpus, name):
 def corpus_manifest(corpus):
     path = os.path.join(corpus, "manifest.json")
     if not os.path.exists(path):
-        raise SystemExit(f"error: {path} is missing; {corpus} is not a corpus dir")
+        raise TrainingError(f"{path} is missing; {corpus} is not a corpus dir")
     with open(path, "rb") as f:
         raw = f.read()
     return json.loads(raw), hashlib.sha256(raw).hexdigest()
@@ -52,7 +56,7 @@ def stream_dataset(ids, batch_size, seq_len, start_step=0, steps=None):
     per_row = (len(ids) - 1) // batch_size
     n_windows = per_row // seq_len
     if n_windows < 1:
-        raise SystemExit(f"error: split of {len(ids)} chars is too small for batch {batch_size} x seq {seq_len}")
+        raise TrainingError(f"split of {len(ids)} chars is too small for batch {batch_size} x seq {seq_len}")
     x = tf.constant(ids[: per_row * batch_size].reshape(batch_size, per_row))
     y = tf.constant(ids[1: per_row * batch_size + 1].reshape(batch_size, per_row))
 
@@ -226,11 +230,14 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
     ckpt_dir = os.path.join(out, "checkpoints")
     state_path = os.path.join(ckpt_dir, "state.json")
     if os.path.exists(state_path) and not resume:
-        raise SystemExit(f"error: {out} holds a training run; pass --resume to continue it or choose another --out")
+        raise TrainingError(f"{out} holds a training run; pass --resume to continue it or choose another --out")
     os.makedirs(ckpt_dir, exist_ok=True)
     manifest, manifest_sha = corpus_manifest(corpus)
     keras.utils.set_random_seed(seed)
-    network.set_mixed_precision(mixed_precision)
+    try:
+        network.set_mixed_precision(mixed_precision)
+    except ValueError as err:
+        raise TrainingError(str(err)) from None
 
     train_text = read_split(corpus, "train")
     vocab_path = os.path.join(out, "vocab.json")
@@ -292,7 +299,7 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
 
     best_path = os.path.join(ckpt_dir, "best.keras")
     if not os.path.exists(best_path):
-        raise SystemExit("error: no epoch finished, so there is no model to write (raise --max-minutes)")
+        raise TrainingError("no epoch finished, so there is no model to write (raise --max-minutes)")
     best = keras.models.load_model(best_path)
     metrics = {"val": evaluate_split(best, val_ids, batch_size, seq_len),
                "test": evaluate_split(best, vocab.encode(read_split(corpus, "test")), batch_size, seq_len)}
@@ -350,12 +357,15 @@ def main(argv=None):
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras progress: 0 none, 1 bar, 2 line")
     args = p.parse_args(argv)
-    meta = train(args.corpus, args.out, layers=args.layers, units=args.units, embedding_dim=args.embedding_dim,
-                 dropout=args.dropout, batch_size=args.batch_size, seq_len=args.seq_len,
-                 learning_rate=args.learning_rate, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                 max_minutes=args.max_minutes, patience=args.patience, resume=args.resume,
-                 mixed_precision=args.mixed_precision, min_count=args.min_count, seed=args.seed,
-                 verbose=args.verbose)
+    try:
+        meta = train(args.corpus, args.out, layers=args.layers, units=args.units, embedding_dim=args.embedding_dim,
+                     dropout=args.dropout, batch_size=args.batch_size, seq_len=args.seq_len,
+                     learning_rate=args.learning_rate, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+                     max_minutes=args.max_minutes, patience=args.patience, resume=args.resume,
+                     mixed_precision=args.mixed_precision, min_count=args.min_count, seed=args.seed,
+                     verbose=args.verbose)
+    except TrainingError as err:
+        raise SystemExit(f"error: {err}")
     print(json.dumps({"out": args.out, "metrics": meta["metrics"], "training": meta["training"]}))
 
 

@@ -72,26 +72,27 @@ class Stepper:
         h = gates[3 * units:] * np.tanh(c)
         return h, c
 
-    def run(self, ids, state):
-        """Feed ids (1-D) through the network; return the state after the last one.
+    def run(self, ids, state, outputs=False):
+        """Feed ids (1-D) through the network; return the state after the last one
+        (and, with outputs=True, the last layer's output at every position).
 
         Layer by layer: layer l's input projection for the whole run is one matrix product,
         so only the recurrent product is sequential.
         """
         if len(ids) == 0:
-            return state
+            return (state, np.zeros((0, self.units[-1]), np.float32)) if outputs else state
         new_state = []
         inputs = None
         for layer, ((kernel, recurrent, bias), (h, c)) in enumerate(zip(self.lstms, state)):
             units = recurrent.shape[0]
             proj = self.input_table[ids] if layer == 0 else inputs @ kernel + bias
-            outputs = np.empty((len(ids), units), np.float32)
+            layer_out = np.empty((len(ids), units), np.float32)
             for t in range(len(ids)):
                 h, c = self._cell(proj[t] + h @ recurrent, c, units)
-                outputs[t] = h
+                layer_out[t] = h
             new_state.append((h, c))
-            inputs = outputs
-        return new_state
+            inputs = layer_out
+        return (new_state, inputs) if outputs else new_state
 
     def logits(self, state):
         return state[-1][0] @ self.dense_kernel + self.dense_bias

@@ -60,3 +60,20 @@ def tiny_model(tiny_corpus, tmp_path_factory):
     train(tiny_corpus, out, layers=2, units=24, embedding_dim=8, dropout=0.0, batch_size=4, seq_len=32,
           epochs=2, steps_per_epoch=20, min_count=1, sample_every=0, verbose=0)
     return out
+
+
+@pytest.fixture(scope="session")
+def repeat_model(tmp_path_factory):
+    """A model trained on files of one repeated line: it predicts that line (almost) perfectly."""
+    from model.corpus import build_corpus
+    from model.train import train
+
+    src = tmp_path_factory.mktemp("repeat_src")
+    for i in range(6):
+        (src / f"r{i}.py").write_text(f"v{i} = 0\n" + "x = x + 1\n" * 300)
+    corpus = str(tmp_path_factory.mktemp("repeat_corpus"))
+    build_corpus(corpus, [("src", str(src))], val_frac=0.2, test_frac=0.0, progress=False)
+    out = str(tmp_path_factory.mktemp("repeat_model"))
+    train(corpus, out, layers=1, units=32, embedding_dim=8, batch_size=4, seq_len=40, epochs=6,
+          steps_per_epoch=30, learning_rate=1e-2, min_count=1, sample_every=0, verbose=0)
+    return out

@@ -90,20 +90,8 @@ def test_unknown_characters_and_comments(tiny_model):
     assert c.complete("", max_chars=5).stop_reason  # an empty buffer is fine too
 
 
-def test_model_that_loops_is_stopped(tmp_path):
-    from model.corpus import build_corpus
-    from model.train import train
-
-    src = tmp_path / "src"
-    src.mkdir()
-    for i in range(6):
-        (src / f"r{i}.py").write_text(f"v{i} = 0\n" + "x = x + 1\n" * 300)
-    corpus = str(tmp_path / "corpus")
-    build_corpus(corpus, [("src", str(src))], val_frac=0.2, test_frac=0.0, progress=False)
-    out = str(tmp_path / "m")
-    train(corpus, out, layers=1, units=32, embedding_dim=8, batch_size=4, seq_len=40, epochs=6,
-          steps_per_epoch=30, learning_rate=1e-2, min_count=1, sample_every=0, verbose=0)
-    result = Completer.load(out).complete("x = x + 1\n" * 5, stop="none", max_chars=200)
+def test_model_that_loops_is_stopped(repeat_model):
+    result = Completer.load(repeat_model).complete("x = x + 1\n" * 5, stop="none", max_chars=200)
     assert result.stop_reason == "repeat"
     assert len(result.text) < 60
 

@@ -1,0 +1,161 @@
+"""Time completions: the Completer (cold and warm) beside the seed's way, same model, same run.
+
+    python -m model.bench --model model/pretrained/python --json
+
+Buffers are real code (the files of the interpreter's standard library, or --files), cut to
+--context characters just before a line's first token. Cold: a buffer the Completer has never
+seen. Warm: the same buffer again with --typed more characters typed. The seed's way is one
+model.predict call on a --window-char window per generated character (the paper's sampling),
+timed over --seed-chars characters and scaled to --chars.
+"""
+import argparse
+import glob
+import json
+import os
+import statistics
+import sys
+import sysconfig
+import time
+
+import numpy as np
+
+from model.sample import Completer, ModelDirError
+
+
+def rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def real_buffers(files, count, context, typed, seed):
+    """(buffer, typed_text) pairs cut from real files, each a different place in the code."""
+    rng = np.random.default_rng(seed)
+    texts = []
+    for path in files:
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except (UnicodeDecodeError, OSError):
+            continue
+        if len(text) > context + 400:
+            texts.append(text)
+    if not texts:
+        raise SystemExit("error: no file is long enough to cut a buffer from")
+    out = []
+    order = rng.permutation(len(texts))
+    for k in range(count):
+        text = texts[order[k % len(texts)]]  # every file once before any file twice
+        # Cursor just after a line's indentation, in the file's second half (real context before it).
+        starts = [j + 1 for j in range(context, len(text) - 200) if text[j] == "\n"]
+        if not starts:
+            continue
+        cut = starts[rng.integers(len(starts))]
+        cut += len(text[cut:]) - len(text[cut:].lstrip(" "))
+        out.append((text[cut - context:cut], text[cut:cut + typed]))
+    return out
+
+
+def percentile(values, q):
+    return float(np.percentile(values, q))
+
+
+def seed_way_ms(model_dir, buffers, window, chars):
+    """The paper's sampling: Keras model.predict on the last `window` characters, per character."""
+    import keras
+
+    from model.sample import check_model_dir
+
+    _, vocab = check_model_dir(model_dir)
+    model = keras.models.load_model(os.path.join(model_dir, "model.keras"))
+    times = []
+    for buffer, _ in buffers:
+        ids = list(vocab.encode(buffer)[-window:])
+        model.predict(np.array([ids]), verbose=0)  # warm up (graph build), not timed
+        t0 = time.perf_counter()
+        for _ in range(chars):
+            logits = model.predict(np.array([ids[-window:]]), verbose=0)[0, -1]
+            ids.append(int(np.argmax(logits)))
+        times.append((time.perf_counter() - t0) * 1000 / chars)
+    return times
+
+
+def bench(model_dir, files=None, buffers=20, context=4000, chars=80, typed=3, window=40, seed_chars=10,
+          seed_buffers=3, seed=0):
+    files = files or sorted(glob.glob(os.path.join(sysconfig.get_paths()["stdlib"], "*.py")))
+    pairs = real_buffers(files, buffers, context, typed, seed)
+    rss_before = rss_mb()
+    t0 = time.perf_counter()
+    completer = Completer.load(model_dir)
+    load_ms = (time.perf_counter() - t0) * 1000
+    completer.complete("import os\n", max_chars=chars)  # first-call costs (imports, allocations)
+    rss_loaded = rss_mb()
+
+    cold, warm, lengths = [], [], []
+    for buffer, more in pairs:
+        t0 = time.perf_counter()
+        first = completer.complete(buffer, max_chars=chars, stop="line")
+        cold.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        second = completer.complete(buffer + more, max_chars=chars, stop="line")
+        warm.append((time.perf_counter() - t0) * 1000)
+        lengths += [len(first.text), len(second.text)]
+    # Also time a full 80-character generation (stop=none), the bench's fixed amount of work.
+    full = []
+    for buffer, more in pairs:
+        completer.complete(buffer, max_chars=chars, stop="none")
+        t0 = time.perf_counter()
+        completer.complete(buffer + more, max_chars=chars, stop="none")
+        full.append((time.perf_counter() - t0) * 1000)
+    rss_after = rss_mb()
+
+    seed_per_char = seed_way_ms(model_dir, pairs[:seed_buffers], window, seed_chars)
+    seed_80 = statistics.median(seed_per_char) * chars
+    result = {
+        "model": model_dir,
+        "context_chars": context, "max_chars": chars, "typed_chars": typed, "buffers": len(pairs),
+        "cold_p50_ms": percentile(cold, 50), "cold_p95_ms": percentile(cold, 95),
+        "warm_p50_ms": percentile(warm, 50), "warm_p95_ms": percentile(warm, 95),
+        "warm_80_chars_p50_ms": percentile(full, 50), "warm_80_chars_p95_ms": percentile(full, 95),
+        "mean_completion_chars": float(np.mean(lengths)),
+        "seed_way_ms_per_char": statistics.median(seed_per_char),
+        "seed_way_80_chars_ms": seed_80, "seed_window_chars": window,
+        "speedup_vs_seed_warm": seed_80 / percentile(full, 50),
+        "speedup_vs_seed_cold": seed_80 / percentile(cold, 50),
+        "load_ms": load_ms,
+        "completer_rss_mb": rss_after - rss_before,
+        "process_rss_mb": rss_after,
+        "rss_after_load_mb": rss_loaded,
+    }
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m model.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=os.path.join(os.path.dirname(__file__), "pretrained", "python"))
+    p.add_argument("--files", nargs="*", help="real code to cut buffers from (default: the stdlib's top level)")
+    p.add_argument("--buffers", type=int, default=20)
+    p.add_argument("--context", type=int, default=4000, help="characters of code before the cursor")
+    p.add_argument("--chars", type=int, default=80, help="characters to complete")
+    p.add_argument("--typed", type=int, default=3, help="characters typed between the cold and the warm Tab")
+    p.add_argument("--window", type=int, default=40, help="the seed's window (Keras text-generation example: 40)")
+    p.add_argument("--seed-chars", type=int, default=10, help="characters to time the seed's way over")
+    p.add_argument("--seed-buffers", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    try:
+        result = bench(args.model, args.files, args.buffers, args.context, args.chars, args.typed, args.window,
+                       args.seed_chars, args.seed_buffers)
+    except ModelDirError as err:
+        raise SystemExit(f"error: {err}")
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:28s} {v}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Measure a model: next-character quality and completion quality, beside simple baselines.
+
+    python -m model.evaluate --model model/pretrained/python --corpus data/stdlib --split test --json
+    python -m model.evaluate --model model/pretrained/python 'src/**/*.py' --positions 200 --json
+
+Raw files are cleaned with the model's own cleaning, exactly as serving does. Completion
+positions are drawn with a seed, in code (never inside strings; comments are cleaned away):
+  ident_exact       cursor after the first 2 chars of an identifier >= 5 long; the completion,
+                    cut at the end of the identifier, equals the rest of it
+  line_exact        cursor at the start of a token inside a code line; the completion (stop=line)
+                    equals the rest of the line
+  keystroke_savings chars of completions that are exactly a prefix of the truth / chars of all rests
+  line_precision    of the non-empty line completions, the share that are a prefix of the truth
+The user is taken to be writing at the end of the buffer: no suffix is sent.
+Baselines on the same text and positions: xz -9e per file (bits/char), and the editor's
+buffer-word completion (most frequent word before the cursor with the typed prefix, nearest
+on ties).
+"""
+import argparse
+import glob
+import io
+import json
+import lzma
+import math
+import os
+import re
+import sys
+import time
+import tokenize
+from collections import Counter
+
+import numpy as np
+
+from model.corpus import FILE_START, clean, read_source
+from model.sample import Completer, ModelDirError
+
+LN2 = math.log(2)
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+DEFAULT_GATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def load_documents(model_meta, corpus=None, split="test", paths=()):
+    """The texts to measure on, as the model sees them: one cleaned document per file."""
+    if corpus:
+        path = os.path.join(corpus, f"{split}.txt")
+        if not os.path.exists(path):
+            raise SystemExit(f"error: {path} does not exist")
+        with open(path, encoding="utf-8") as f:
+            return [d for d in f.read().split(FILE_START) if d.strip()]
+    docs = []
+    for pattern in paths:
+        matches = sorted(glob.glob(pattern, recursive=True)) if any(c in pattern for c in "*?[") else [pattern]
+        if not matches:
+            raise SystemExit(f"error: no file matches {pattern}")
+        for p in matches:
+            if not os.path.isfile(p):
+                continue
+            ext = os.path.splitext(p)[1]
+            text, skip = read_source(p, ext, 5_000_000)
+            if skip:
+                print(f"skipping {p}: {skip}", file=sys.stderr)
+                continue
+            try:
+                cleaned = clean(text, ext, model_meta.get("cleaning")).text
+            except ValueError as err:
+                print(f"skipping {p}: {err}", file=sys.stderr)
+                continue
+            if cleaned.strip():
+                docs.append(cleaned)
+    if not docs:
+        raise SystemExit("error: nothing to evaluate")
+    return docs
+
+
+def next_char_metrics(completer, docs, progress):
+    """Loss, accuracy and top-5 accuracy of the next character, each file read from its start."""
+    stepper, vocab = completer.stepper, completer.vocab
+    nll, correct, top5, count = 0.0, 0, 0, 0
+    for doc in progress(docs, desc="next-char", unit="file"):
+        ids = vocab.encode(FILE_START + doc)
+        _, outputs = stepper.run(ids[:-1], stepper.zero_state(), outputs=True)
+        logits = outputs @ stepper.dense_kernel + stepper.dense_bias
+        logits = logits - logits.max(axis=1, keepdims=True)
+        logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        targets = ids[1:]
+        target_logp = logp[np.arange(len(targets)), targets]
+        nll -= float(target_logp.sum())
+        correct += int((logp.argmax(axis=1) == targets).sum())
+        top5 += int((logp > target_logp[:, None]).sum(axis=1).__lt__(5).sum())
+        count += len(targets)
+    return {"chars": count, "nats_per_char": nll / count, "bpc": nll / count / LN2,
+            "accuracy": correct / count, "top5_accuracy": top5 / count}
+
+
+def xz_bpc(docs):
+    bits = sum(8 * len(lzma.compress(d.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME)) for d in docs)
+    return bits / sum(len(d) for d in docs)
+
+
+def code_tokens(doc):
+    """(start offset, type, string) of each token outside strings, in a cleaned Python document."""
+    line_starts = [0]
+    for line in doc.split("\n"):
+        line_starts.append(line_starts[-1] + len(line) + 1)
+    out = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(doc).readline):
+            if tok.type in (tokenize.NAME, tokenize.OP, tokenize.NUMBER):
+                out.append((line_starts[tok.start[0] - 1] + tok.start[1], tok.type, tok.string))
+    except (tokenize.TokenError, SyntaxError):
+        pass  # keep the tokens read before the error
+    return out
+
+
+def draw_positions(docs, n, seed):
+    """Seeded positions of each kind: (doc index, cursor offset, truth)."""
+    rng = np.random.default_rng(seed)
+    idents, lines = [], []
+    for d, doc in enumerate(docs):
+        for start, kind, string in code_tokens(doc):
+            line_end = doc.find("\n", start)
+            line_end = len(doc) if line_end < 0 else line_end
+            line_start = doc.rfind("\n", 0, start) + 1
+            if kind == tokenize.NAME and len(string) >= 5:
+                idents.append((d, start + 2, string[2:]))
+            if doc[line_start:start].strip():  # a token inside the line, not its first
+                rest = doc[start:line_end].rstrip()
+                if rest:
+                    lines.append((d, start, rest))
+    pick = lambda items: [items[i] for i in sorted(rng.choice(len(items), min(n, len(items)), replace=False))] \
+        if items else []
+    return pick(idents), pick(lines)
+
+
+def buffer_word(before, prefix):
+    """The editor's word completion: most frequent word before the cursor starting with prefix."""
+    counts, last_seen = Counter(), {}
+    for m in WORD.finditer(before):
+        w = m.group()
+        if w.startswith(prefix) and len(w) > len(prefix):
+            counts[w] += 1
+            last_seen[w] = m.start()
+    if not counts:
+        return ""
+    best = max(counts, key=lambda w: (counts[w], last_seen[w]))
+    return best[len(prefix):]
+
+
+def ident_part(text):
+    m = re.match(r"[A-Za-z0-9_]*", text)
+    return m.group()
+
+
+def score_lines(pairs):
+    """pairs: (completion, truth) -> line_exact, keystroke_savings, line_precision."""
+    total = sum(len(t) for _, t in pairs)
+    nonempty = [(c, t) for c, t in pairs if c]
+    good = [(c, t) for c, t in nonempty if t.startswith(c)]
+    return {"line_exact": sum(c == t for c, t in pairs) / max(len(pairs), 1),
+            "keystroke_savings": sum(len(c) for c, _ in good) / max(total, 1),
+            "line_precision": len(good) / len(nonempty) if nonempty else None,
+            "answered": len(nonempty) / max(len(pairs), 1)}
+
+
+def gate(completion, probs, min_prob):
+    """The greedy completion under a confidence gate is the ungated one cut at the first unsure char."""
+    for i, p in enumerate(probs):
+        if p < min_prob:
+            return completion[:i].rstrip(" ") if completion[:i].strip() else ""
+    return completion
+
+
+def completion_metrics(completer, docs, idents, lines, min_prob, gates, progress):
+    def complete(d, pos, max_chars):
+        # Positions are sorted by file and offset, so the state cache makes this incremental.
+        r = completer.complete(docs[d][:pos], max_chars=max_chars, stop="line")
+        return r.text, r.probs
+
+    ident_results, line_results = [], []
+    for d, pos, truth in progress(idents, desc="identifiers", unit="pos"):
+        text, probs = complete(d, pos, max(len(truth) + 8, 24))
+        ident_results.append((text, probs, truth, buffer_word(docs[d][:pos], docs[d][pos - 2:pos])))
+    for d, pos, truth in progress(lines, desc="lines", unit="pos"):
+        text, probs = complete(d, pos, 80)
+        line_results.append((text, probs, truth, buffer_word(docs[d][:pos], "")))
+
+    def at_gate(g):
+        ident = [ident_part(gate(t, p, g)) == truth for t, p, truth, _ in ident_results]
+        scores = score_lines([(gate(t, p, g), truth) for t, p, truth, _ in line_results])
+        return {"min_prob": g, "ident_exact": float(np.mean(ident)) if ident else None, **scores}
+
+    chosen = at_gate(min_prob)
+    baseline = {"ident_exact": float(np.mean([w == truth for _, _, truth, w in ident_results])) if idents else None,
+                **{k: v for k, v in score_lines([(w, truth) for _, _, truth, w in line_results]).items()
+                   if k in ("line_exact", "keystroke_savings", "line_precision")}}
+    return chosen, baseline, [at_gate(g) for g in gates]
+
+
+def evaluate(model_dir, corpus=None, split="test", paths=(), positions=300, min_prob=0.0, seed=0,
+             gates=DEFAULT_GATES, max_chars_total=None, show_progress=True):
+    from tqdm import tqdm
+
+    def progress(items, **kw):
+        return tqdm(items, file=sys.stderr, disable=not show_progress, leave=False, **kw)
+
+    started = time.time()
+    completer = Completer.load(model_dir)
+    docs = load_documents(completer.meta, corpus, split, paths)
+    if max_chars_total:  # a quick look at a big split: the first files up to this many chars
+        kept, total = [], 0
+        for doc in docs:
+            if total >= max_chars_total:
+                break
+            kept.append(doc)
+            total += len(doc)
+        docs = kept
+    result = {"model": model_dir, "source": f"{corpus}:{split}" if corpus else list(paths), "files": len(docs)}
+    result.update(next_char_metrics(completer, docs, progress))
+    idents, lines = draw_positions(docs, positions, seed)
+    chosen, baseline, sweep = completion_metrics(completer, docs, idents, lines, min_prob, gates, progress)
+    result.update({"positions": {"ident": len(idents), "line": len(lines)}, "min_prob": min_prob,
+                   "ident_exact": chosen["ident_exact"], "line_exact": chosen["line_exact"],
+                   "keystroke_savings": chosen["keystroke_savings"], "line_precision": chosen["line_precision"],
+                   "answered": chosen["answered"],
+                   "baselines": {"xz_bpc": xz_bpc(docs), "buffer_words": baseline},
+                   "gate_sweep": sweep, "seconds": round(time.time() - started, 1)})
+    return result
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.split("\n\n")[0])
+    p.add_argument("files", nargs="*", metavar="FILE_OR_GLOB")
+    p.add_argument("--model", required=True)
+    p.add_argument("--corpus", help="a corpus dir (its split is already cleaned)")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--positions", type=int, default=300, help="completion positions of each kind")
+    p.add_argument("--min-prob", type=float, default=0.0, help="confidence gate for the completion metrics")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-chars", type=int, default=None, help="measure only the first files up to this many chars")
+    p.add_argument("--json", action="store_true", help="print one JSON object (last line)")
+    args = p.parse_args(argv)
+    if bool(args.corpus) == bool(args.files):
+        p.error("give either --corpus DIR or files, not both")
+    try:
+        result = evaluate(args.model, args.corpus, args.split, args.files, args.positions, args.min_prob,
+                          args.seed, max_chars_total=args.max_chars)
+    except ModelDirError as err:
+        raise SystemExit(f"error: {err}")
+    if args.json:
+        print(json.dumps(result))
+    else:
+        b = result["baselines"]
+        print(f"{result['chars']:,} chars in {result['files']} files")
+        print(f"bits/char {result['bpc']:.3f} (xz -9e: {b['xz_bpc']:.3f}), accuracy {result['accuracy']:.3f}, "
+              f"top-5 {result['top5_accuracy']:.3f}")
+        print(f"ident_exact {result['ident_exact']:.3f} (buffer words: {b['buffer_words']['ident_exact']:.3f})")
+        print(f"line_exact {result['line_exact']:.3f}, keystroke savings {result['keystroke_savings']:.3f}, "
+              f"line precision {result['line_precision']} at min_prob {result['min_prob']}")
+        print("min_prob  ident_exact  line_exact  savings  precision  answered")
+        for row in result["gate_sweep"]:
+            print(f"{row['min_prob']:8.2f}  {row['ident_exact'] or 0:11.3f}  {row['line_exact']:10.3f}  "
+                  f"{row['keystroke_savings']:7.3f}  {row['line_precision'] or 0:9.3f}  {row['answered']:8.3f}")
+
+
+if __name__ == "__main__":
+    main()

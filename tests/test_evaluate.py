@@ -1,0 +1,73 @@
+import json
+
+import numpy as np
+import pytest
+
+from model.evaluate import (buffer_word, draw_positions, gate, ident_part, main, score_lines, xz_bpc)
+
+KEYS = {"chars", "nats_per_char", "bpc", "accuracy", "top5_accuracy", "ident_exact", "line_exact",
+        "keystroke_savings", "line_precision", "baselines", "positions", "min_prob", "gate_sweep"}
+
+
+def test_perfect_completions_score_one():
+    s = score_lines([("foo(x)", "foo(x)"), ("bar", "bar")])
+    assert s == {"line_exact": 1.0, "keystroke_savings": 1.0, "line_precision": 1.0, "answered": 1.0}
+
+
+def test_completion_wrong_by_one_character_saves_nothing():
+    s = score_lines([("foo(y)", "foo(x)")])
+    assert s["line_exact"] == 0 and s["keystroke_savings"] == 0 and s["line_precision"] == 0
+
+
+def test_prefix_completion_saves_its_share_and_empty_answers_cost_nothing():
+    s = score_lines([("foo(", "foo(x)"), ("", "abcd")])
+    assert s["keystroke_savings"] == pytest.approx(4 / 10)
+    assert s["line_precision"] == 1.0 and s["answered"] == 0.5 and s["line_exact"] == 0
+
+
+def test_confidence_gate_and_identifier_cut():
+    assert gate("abc def", [0.9, 0.9, 0.9, 0.9, 0.2, 0.9, 0.9], 0.5) == "abc"
+    assert gate("abc", [0.1, 0.9, 0.9], 0.5) == ""
+    assert gate("abc", [0.9, 0.9, 0.9], 0.0) == "abc"
+    assert ident_part("value(x)") == "value"
+
+
+def test_buffer_words_most_frequent_then_nearest():
+    assert buffer_word("alpha alpine alpha", "al") == "pha"
+    assert buffer_word("alpine alpha", "al") == "pha"  # a tie: the nearest
+    assert buffer_word("nothing here", "zz") == ""
+
+
+def test_xz_on_one_repeated_line_is_nearly_free():
+    assert xz_bpc(["x = x + 1\n" * 2000]) < 0.1  # ~130 bytes, mostly the xz header
+    noise = "".join(chr(33 + int(b) % 90) for b in np.random.default_rng(0).integers(0, 256, 5000))
+    assert xz_bpc([noise]) > 6  # random over 90 symbols: log2(90) = 6.5 bits
+
+
+def test_positions_are_in_code_never_in_strings():
+    doc = 'name = "value_in_string"\nresult = compute(name)\n'
+    idents, lines = draw_positions([doc], 50, seed=0)
+    assert {truth for _, _, truth in idents} == {"sult", "mpute"}
+    assert all(doc[pos - 2:pos + len(truth)].isidentifier() for _, pos, truth in idents)
+    assert ("= compute(name)" in {truth for _, _, truth in lines})
+    assert all('"value' not in truth[:1] for _, _, truth in lines)
+
+
+def test_cli_json_on_corpus_split(tiny_model, tiny_corpus, capsys):
+    main(["--model", tiny_model, "--corpus", tiny_corpus, "--split", "val", "--positions", "5", "--json"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert KEYS <= set(result)
+    assert set(result["baselines"]) == {"xz_bpc", "buffer_words"}
+    assert set(result["baselines"]["buffer_words"]) == {"ident_exact", "line_exact", "keystroke_savings",
+                                                        "line_precision"}
+    assert result["positions"] == {"ident": 5, "line": 5}
+
+
+def test_one_repeated_line_is_predicted(repeat_model, tmp_path, capsys):
+    f = tmp_path / "repeat.py"
+    f.write_text("v9 = 0  # a comment the model's cleaning removes\n" + "x = x + 1\n" * 200)
+    main(["--model", repeat_model, str(f), "--positions", "20", "--json"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["accuracy"] > 0.95 and result["bpc"] < 0.3
+    assert result["chars"] == len("v9 = 0\n" + "x = x + 1\n" * 200)  # cleaned, file start included
+    assert result["line_exact"] > 0.8

@@ -26,8 +26,12 @@ from model.corpus import FILE_START, clean
 from model.vocab import UNKNOWN_ID, Vocab
 
 
-def _sigmoid(x):
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # = 1/(1+exp(-x)), without overflow warnings
+def _halve_sigmoid_gates(w, units):
+    """Keras orders an LSTM's gate columns i, f, g (tanh), o."""
+    w = w.copy()
+    w[..., :2 * units] *= 0.5
+    w[..., 3 * units:] *= 0.5
+    return w
 
 
 class Stepper:
@@ -35,16 +39,18 @@ class Stepper:
 
     Layer 1's input projection is a table lookup (embedding @ kernel), so a step costs one
     small matrix-vector product per layer; the output layer only runs where a distribution
-    is wanted, never along a prefix.
+    is wanted, never along a prefix. The sigmoid gates' columns are pre-scaled by 1/2 so one
+    tanh call covers all four gates: sigmoid(x) = (tanh(x/2) + 1) / 2.
     """
 
     def __init__(self, embedding, lstms, dense_kernel, dense_bias):
-        self.lstms = [(k.astype(np.float32), r.astype(np.float32), b.astype(np.float32)) for k, r, b in lstms]
+        self.units = [r.shape[0] for _, r, _ in lstms]
+        self.lstms = [tuple(_halve_sigmoid_gates(w.astype(np.float32), r.shape[0]) for w in (k, r, b))
+                      for k, r, b in lstms]
         kernel0, _, bias0 = self.lstms[0]
         self.input_table = (embedding.astype(np.float32) @ kernel0 + bias0).astype(np.float32)
         self.dense_kernel = dense_kernel.astype(np.float32)
         self.dense_bias = dense_bias.astype(np.float32)
-        self.units = [r.shape[0] for _, r, _ in self.lstms]
         self.vocab_size = self.dense_bias.shape[0]
 
     @classmethod
@@ -67,10 +73,10 @@ class Stepper:
 
     @staticmethod
     def _cell(z, c, units):
-        gates = _sigmoid(z)
-        c = gates[units:2 * units] * c + gates[:units] * np.tanh(z[2 * units:3 * units])
-        h = gates[3 * units:] * np.tanh(c)
-        return h, c
+        z = np.tanh(z)
+        gates = z * 0.5 + 0.5  # i, f, o (the g slice of this is unused)
+        c = gates[units:2 * units] * c + gates[:units] * z[2 * units:3 * units]
+        return gates[3 * units:] * np.tanh(c), c
 
     def run(self, ids, state, outputs=False):
         """Feed ids (1-D) through the network; return the state after the last one

@@ -25,6 +25,19 @@ def test_fast_path_matches_keras_along_500_chars(tiny_model):
         assert np.abs(stepper.probs(state) - expected[t]).max() < 1e-4, t
 
 
+def test_pipelined_run_equals_step_by_step(tiny_model):
+    stepper = Completer.load(tiny_model).stepper
+    ids = Completer.load(tiny_model).vocab.encode(CODE[:1500])
+    assert len(ids) >= stepper.PIPELINE_MIN  # the layers run on two threads
+    state, outputs = stepper.run(ids, stepper.zero_state(), outputs=True)
+    one = stepper.zero_state()
+    for t, char_id in enumerate(ids):
+        one = stepper.step(char_id, one)
+        assert np.allclose(one[-1][0], outputs[t], atol=1e-6), t
+    for (h1, c1), (h2, c2) in zip(state, one):
+        assert np.allclose(h1, h2, atol=1e-6) and np.allclose(c1, c2, atol=1e-6)
+
+
 def test_cached_result_equals_uncached(tiny_model):
     warm = Completer.load(tiny_model)
     buffer = CODE[:1500]

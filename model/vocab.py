@@ -32,7 +32,8 @@ class Vocab:
     def encode(self, text):
         if not text:
             return np.zeros(0, dtype=np.int32)
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        # surrogatepass: a lone surrogate (JSON allows "\ud800") becomes an unknown id, not an error.
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         ids = np.zeros(len(codes), dtype=np.int32)
         known = codes < len(self._table)
         ids[known] = self._table[codes[known]]

@@ -1,0 +1,55 @@
+"""Server settings: defaults, overridden by environment variables, overridden by create_app(config)."""
+import os
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# PLACEHOLDER: the lead chooses the server's default confidence gate from measurements
+# (python -m model.evaluate / model.bench on the shipped model) and changes it here, only here.
+# A request's own "min_prob" overrides it; 0 turns the gate off.
+DEFAULT_MIN_PROB = 0.1
+
+DEFAULTS = {
+    "MODELS_DIR": os.path.join(REPO_ROOT, "model", "pretrained"),  # one subdir with meta.json per model
+    "DEFAULT_LANGUAGE": None,        # None: "python" if loaded, else the first language in name order
+    "API_TOKEN": None,               # when set, /complete and /models need "Authorization: Bearer <token>"
+    "MIN_PROB": DEFAULT_MIN_PROB,
+    "MAX_BODY_BYTES": 1024 * 1024,   # larger bodies get 413
+    "CONTEXT_CHARS": 4000,           # the Completer's context; longer text is cut to its last part
+    "CACHE_ENTRIES": 4096,           # state-cache entries per model
+}
+
+# environment variable -> (setting, parser)
+ENVIRONMENT = {
+    "TABCOMPLETE_MODELS": ("MODELS_DIR", str),
+    "TABCOMPLETE_DEFAULT_LANGUAGE": ("DEFAULT_LANGUAGE", str),
+    "TABCOMPLETE_TOKEN": ("API_TOKEN", str),
+    "TABCOMPLETE_MIN_PROB": ("MIN_PROB", float),
+    "TABCOMPLETE_MAX_BODY_BYTES": ("MAX_BODY_BYTES", int),
+    "TABCOMPLETE_CONTEXT_CHARS": ("CONTEXT_CHARS", int),
+    "TABCOMPLETE_CACHE_ENTRIES": ("CACHE_ENTRIES", int),
+}
+
+
+class ConfigError(Exception):
+    """A setting is malformed; the message names it."""
+
+
+def load_config(overrides=None, environ=None):
+    environ = os.environ if environ is None else environ
+    settings = dict(DEFAULTS)
+    for var, (key, parse) in ENVIRONMENT.items():
+        raw = environ.get(var)
+        if raw is None or raw == "":
+            continue
+        try:
+            settings[key] = parse(raw)
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r} is not a valid {parse.__name__}") from None
+    settings.update(overrides or {})
+    min_prob = settings["MIN_PROB"]
+    if min_prob is not None and not 0.0 <= float(min_prob) <= 1.0:
+        raise ConfigError(f"MIN_PROB must be between 0 and 1, not {min_prob}")
+    for key in ("MAX_BODY_BYTES", "CONTEXT_CHARS", "CACHE_ENTRIES"):
+        if int(settings[key]) < 1:
+            raise ConfigError(f"{key} must be a positive integer, not {settings[key]}")
+    return settings

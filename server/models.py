@@ -1,0 +1,85 @@
+"""Find and load the model dirs of a models dir: one model per language.
+
+Each subdirectory holding a meta.json is one model dir; its meta.json "language" names it.
+A models dir that is itself a model dir (has meta.json) serves that one model.
+"""
+import os
+import time
+from dataclasses import dataclass
+
+from model.sample import Completer, ModelDirError
+
+
+class ModelsError(Exception):
+    """The models dir cannot be served; the message says why."""
+
+
+@dataclass
+class LoadedModel:
+    name: str            # the model dir's name, returned as "model" in answers
+    language: str
+    path: str
+    completer: Completer
+    load_seconds: float
+    warmup_seconds: float = 0.0
+
+    def describe(self):
+        """What GET /models shows: the model's metadata, without server paths."""
+        meta = self.completer.meta
+        corpus = meta.get("corpus") or {}
+        training = meta.get("training") or {}
+        return {
+            "name": self.name,
+            "language": self.language,
+            "network": meta.get("network"),
+            "metrics": meta.get("metrics"),
+            "training": {k: training[k] for k in ("epochs_run", "best_epoch", "train_chars", "seq_len", "batch_size")
+                         if k in training},
+            "corpus_manifest_sha256": corpus.get("manifest_sha256"),
+            "cleaning": meta.get("cleaning"),
+            "versions": meta.get("versions"),
+            "created": meta.get("created"),
+            "context_chars": self.completer.context_chars,
+            "load_seconds": round(self.load_seconds, 4),
+        }
+
+
+def model_dirs(models_dir):
+    if not os.path.isdir(models_dir):
+        raise ModelsError(f"{models_dir}: no such models dir (set TABCOMPLETE_MODELS or --models)")
+    if os.path.isfile(os.path.join(models_dir, "meta.json")):
+        return [models_dir]
+    found = sorted(os.path.join(models_dir, d) for d in os.listdir(models_dir)
+                   if os.path.isfile(os.path.join(models_dir, d, "meta.json")))
+    if not found:
+        raise ModelsError(f"{models_dir}: no model dirs in it (each needs a meta.json; train one with "
+                          f"python -m model.train --out {models_dir}/python)")
+    return found
+
+
+def load_models(models_dir, context_chars=4000, cache_entries=4096):
+    """language -> LoadedModel, or ModelsError naming the dir that is wrong."""
+    models = {}
+    for path in model_dirs(models_dir):
+        t0 = time.perf_counter()
+        try:
+            completer = Completer.load(path, context_chars=context_chars, cache_entries=cache_entries)
+        except ModelDirError as err:
+            raise ModelsError(str(err)) from None
+        loaded = LoadedModel(os.path.basename(os.path.normpath(path)), completer.language, path, completer,
+                             time.perf_counter() - t0)
+        if not isinstance(loaded.language, str) or not loaded.language:
+            raise ModelsError(f"{path}/meta.json: 'language' must be a non-empty string")
+        if loaded.language in models:
+            raise ModelsError(f"{path} and {models[loaded.language].path} are both for language "
+                              f"{loaded.language!r}: keep one per language")
+        models[loaded.language] = loaded
+    return models
+
+
+def default_language(models, wanted=None):
+    if wanted:
+        if wanted not in models:
+            raise ModelsError(f"default language {wanted!r} has no model (loaded: {', '.join(sorted(models))})")
+        return wanted
+    return "python" if "python" in models else sorted(models)[0]

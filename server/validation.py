@@ -1,0 +1,134 @@
+"""Every check of a POST /complete body, in one place. Errors name the offending field."""
+import math
+import re
+from dataclasses import dataclass
+
+
+class ApiError(Exception):
+    """An error answer: {"error": {"code": code, "message": message}} with this HTTP status."""
+
+    def __init__(self, status, code, message, field=None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+    def body(self):
+        error = {"code": self.code, "message": self.message}
+        if self.field:
+            error["field"] = self.field
+        return {"error": error}
+
+
+def invalid(field, message):
+    return ApiError(400, "invalid_field", f"{field}: {message}", field)
+
+
+STOP_MODES = ("line", "block", "none")
+SEED_MAX = 2 ** 63 - 1
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass
+class CompleteRequest:
+    text: str
+    suffix: str = ""
+    language: str = None
+    max_chars: int = 80
+    stop: str = "line"
+    temperature: float = 0.0
+    n: int = 1
+    min_prob: float = None
+    seed: int = None
+    text_chars: int = 0          # length of text as sent, before the cap (for the access log)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def _string(body, field, default=None):
+    value = body.get(field)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise invalid(field, f"must be a string, not {_json_type(value)}")
+    # JSON may carry lone UTF-16 surrogates ("\ud800"); no text codec takes them, so they
+    # become the replacement character like any other character the model does not know.
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
+def _integer(body, field, default, lo, hi):
+    value = body.get(field)
+    if value is None:
+        return default
+    if not _is_int(value):
+        raise invalid(field, f"must be an integer, not {_json_type(value)}")
+    if not lo <= value <= hi:
+        raise invalid(field, f"must be between {lo} and {hi}")
+    return value
+
+
+def _number(body, field, default, lo, hi):
+    value = body.get(field)
+    if value is None:
+        return default
+    if not _is_number(value):
+        raise invalid(field, f"must be a finite number, not {_json_type(value)}")
+    if not lo <= value <= hi:
+        raise invalid(field, f"must be between {lo} and {hi}")
+    return float(value)
+
+
+def _json_type(value):
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number" if _is_number(value) else "a non-finite number"
+    return {str: "a string", list: "an array", dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+FIELDS = ("text", "suffix", "language", "max_chars", "stop", "temperature", "n", "min_prob", "seed")
+
+
+def parse_complete(body, context_chars):
+    """A CompleteRequest from a decoded JSON body, or ApiError(400) naming the field.
+
+    A field sent as null means its default. `text` is cut to its last `context_chars`
+    characters (the model reads no more), starting at a line start when there is one near the
+    cut, so the cut moves once a line rather than once a keystroke and the state cache keeps
+    hitting. `suffix` is cut to its first `context_chars` characters (only its first line is used).
+    """
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", f"the body must be a JSON object, not {_json_type(body)}", "body")
+    unknown = sorted(k for k in body if k not in FIELDS)
+    if unknown:
+        raise ApiError(400, "unknown_field", f"{unknown[0]}: unknown field (known: {', '.join(FIELDS)})", unknown[0])
+    if "text" not in body or body["text"] is None:
+        raise ApiError(400, "missing_field", "text: required (the buffer before the cursor)", "text")
+    text = _string(body, "text")
+    stop = _string(body, "stop", "line")
+    if stop not in STOP_MODES:
+        raise invalid("stop", f"must be one of {', '.join(STOP_MODES)}")
+    return CompleteRequest(
+        text=cap_text(text, context_chars),
+        suffix=_string(body, "suffix", "")[:context_chars],
+        language=_string(body, "language"),
+        max_chars=_integer(body, "max_chars", 80, 1, 1000),
+        stop=stop,
+        temperature=_number(body, "temperature", 0.0, 0, 2),
+        n=_integer(body, "n", 1, 1, 5),
+        min_prob=_number(body, "min_prob", None, 0, 1),
+        seed=_integer(body, "seed", None, 0, SEED_MAX),
+        text_chars=len(text),
+    )
+
+
+def cap_text(text, limit):
+    if len(text) <= limit:
+        return text
+    tail = text[-limit:]
+    line_start = tail.find("\n", 0, limit // 4) + 1
+    return tail[line_start:] if line_start else tail

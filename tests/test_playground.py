@@ -1,0 +1,145 @@
+"""The playground page in a real headless Chromium (Debian's chromium + chromium-driver, selenium)."""
+import os
+import shutil
+import tempfile
+
+import pytest
+import requests
+
+from tests.server_helpers import LiveServer, make_models_dir
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+PRIME = "def add(a, b):\n    return a"
+
+pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
+                                reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model, tmp_path_factory):
+    models = make_models_dir(tiny_model, str(tmp_path_factory.mktemp("pmodels")))
+    live = LiveServer({"MODELS_DIR": models, "MIN_PROB": 0.0})
+    yield live
+    live.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="tabcomplete-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={profile}", "--window-size=1100,800"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_page(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server.url + "/")
+    code = browser.find_element(By.ID, "code")
+    status = browser.find_element(By.ID, "status")
+    WebDriverWait(browser, 20).until(lambda d: status.text.startswith("ready:"))  # /health answered
+    code.clear()
+    return code, status
+
+
+def set_field(browser, field_id, value):
+    from selenium.webdriver.common.by import By
+
+    element = browser.find_element(By.ID, field_id)
+    element.clear()
+    element.send_keys(value)
+    assert element.get_attribute("value") == value
+
+
+def completions_asked(server):
+    metrics = requests.get(server.url + "/metrics", timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+               if line.startswith('tabcomplete_requests_total{endpoint="complete"'))
+
+
+def type_text(code, text):
+    from selenium.webdriver.common.keys import Keys
+
+    for i, line in enumerate(text.split("\n")):
+        if i:
+            code.send_keys(Keys.ENTER)
+        code.send_keys(line)
+
+
+def test_tab_after_code_inserts_the_completion(server, browser, tmp_path_factory):
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # The tiny model's greedy answer is blank (it has barely trained), so sample, with a seed, to
+    # get text; the answer is then known: what the server says for the same request.
+    expected = requests.post(server.url + "/complete", json={"text": PRIME, "suffix": "", "language": "python",
+                                                               "max_chars": 80, "stop": "line", "temperature": 0.8,
+                                                               "seed": 3}, timeout=30).json()
+    assert expected["completion"], "the tiny model should complete this prime (MIN_PROB is 0)"
+    code, status = open_page(browser, server)
+    set_field(browser, "temperature", "0.8")
+    set_field(browser, "seed", "3")
+    type_text(code, PRIME)
+    assert code.get_attribute("value") == PRIME
+    code.send_keys(Keys.TAB)
+    WebDriverWait(browser, 20).until(lambda d: status.text.startswith(("completed", "no completion", "dropped"))
+                                     or "error" in (status.get_attribute("class") or ""))
+    assert status.text.startswith("completed"), status.text
+    value = code.get_attribute("value")
+    inserted = value[len(PRIME):]
+    print(f"inserted completion: {inserted!r}; status: {status.text!r}")
+    assert value == PRIME + expected["completion"]
+    # The cursor sits after the inserted text, and Ctrl+Z takes the insertion back as one step.
+    assert browser.execute_script("return arguments[0].selectionStart", code) == len(value)
+    shot = os.path.join(str(tmp_path_factory.mktemp("screens")), "playground.png")
+    assert browser.save_screenshot(shot)
+    print(f"screenshot: {shot}")
+    code.send_keys(Keys.CONTROL, "z")
+    assert code.get_attribute("value") == PRIME
+
+
+def test_tab_in_indentation_indents(server, browser):
+    from selenium.webdriver.common.keys import Keys
+
+    code, status = open_page(browser, server)
+    before = completions_asked(server)
+    type_text(code, "if x:\n")
+    code.send_keys(Keys.TAB)
+    assert code.get_attribute("value") == "if x:\n    "
+    code.send_keys("  ")
+    code.send_keys(Keys.TAB)  # from column 6 to the next stop, 8
+    assert code.get_attribute("value") == "if x:\n        "
+    assert status.text.startswith("ready:")
+    assert completions_asked(server) == before  # indenting asks the server nothing
+
+
+def test_error_answer_is_shown_and_the_tab_is_normal(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    code, status = open_page(browser, server)
+    # A language no model serves: the server answers 404, the page says so and indents instead.
+    browser.execute_script("const s = document.getElementById('language');"
+                           "s.appendChild(new Option('cobol', 'cobol', true, true));")
+    assert browser.find_element(By.ID, "language").get_attribute("value") == "cobol"
+    type_text(code, "x = 1")
+    code.send_keys(Keys.TAB)
+    WebDriverWait(browser, 20).until(lambda d: "unknown_language" in status.text)
+    assert "404" in status.text
+    assert code.get_attribute("value") == "x = 1   "  # the normal Tab: to column 8

@@ -1,0 +1,399 @@
+"""The HTTP API over real HTTP (werkzeug's server in a thread), with real tiny models."""
+import json
+import os
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from server.config import DEFAULT_MIN_PROB, ConfigError, load_config
+from server.models import ModelsError
+from server.validation import cap_text
+from tests.server_helpers import LiveServer, make_models_dir
+
+PRIME = "def add(a, b):\n    return a"
+
+
+@pytest.fixture(scope="module")
+def models_dir(tiny_model, tmp_path_factory):
+    return make_models_dir(tiny_model, str(tmp_path_factory.mktemp("models")), ("python", "javascript"))
+
+
+@pytest.fixture(scope="module")
+def server(models_dir):
+    live = LiveServer({"MODELS_DIR": models_dir, "MIN_PROB": 0.0})
+    yield live
+    live.close()
+
+
+@pytest.fixture(scope="module")
+def token_server(models_dir):
+    live = LiveServer({"MODELS_DIR": models_dir, "API_TOKEN": "s3cret-tøken"})
+    yield live
+    live.close()
+
+
+def post(server, body, **kwargs):
+    return requests.post(server.url + "/complete", json=body, timeout=30, **kwargs)
+
+
+def assert_error(response, status, code=None, field=None):
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    error = response.json()["error"]
+    assert isinstance(error["message"], str) and error["message"]
+    if code:
+        assert error["code"] == code, error
+    if field:
+        assert error["field"] == field, error
+        assert field in error["message"]
+    return error
+
+
+# -- 200 ---------------------------------------------------------------------------------------
+
+def test_complete_answers_what_the_completer_says(server):
+    response = post(server, {"text": PRIME, "max_chars": 40})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"completion", "alternatives", "model", "elapsed_ms"}
+    completer = server.app.extensions["tabcomplete"]["models"]["python"].completer
+    expected = completer.complete(PRIME, max_chars=40)
+    assert body["completion"] == expected.text
+    assert body["alternatives"] == expected.alternatives
+    assert body["model"] == "python"
+    assert body["elapsed_ms"] >= 0
+
+
+def test_every_field_is_passed_on(server):
+    body = {"text": PRIME, "suffix": ")\n", "language": "python", "max_chars": 7, "stop": "none",
+            "temperature": 0.9, "n": 3, "min_prob": 0.0, "seed": 42}
+    first, second = post(server, body).json(), post(server, body).json()
+    assert first["completion"] == second["completion"]  # the seed makes sampling reproducible
+    assert len(first["completion"]) <= 7
+    assert 1 <= len(first["alternatives"]) <= 3 or first["completion"] == ""
+    completer = server.app.extensions["tabcomplete"]["models"]["python"].completer
+    expected = completer.complete(PRIME, suffix=")\n", max_chars=7, stop="none", temperature=0.9, n=3, seed=42)
+    assert first["completion"] == expected.text and first["alternatives"] == expected.alternatives
+
+
+def test_nulls_mean_defaults(server):
+    nulls = {k: None for k in ("suffix", "language", "max_chars", "stop", "temperature", "n", "min_prob", "seed")}
+    assert post(server, {"text": PRIME, **nulls}).json()["completion"] == post(server, {"text": PRIME}).json()["completion"]
+
+
+def test_min_prob_one_gates_everything(server):
+    assert post(server, {"text": PRIME, "min_prob": 1.0}).json() == {
+        "completion": "", "alternatives": [], "model": "python", "elapsed_ms": pytest.approx(0, abs=1e4)}
+
+
+def test_long_text_is_capped_to_the_context(server):
+    context = server.app.config["CONTEXT_CHARS"]
+    text = ("x = 1\n" * 50_000) + PRIME  # 300 kB: under the body limit, far over the context
+    response = post(server, {"text": text, "max_chars": 20})
+    assert response.status_code == 200
+    completer = server.app.extensions["tabcomplete"]["models"]["python"].completer
+    assert response.json()["completion"] == completer.complete(cap_text(text, context), max_chars=20).text
+    capped = cap_text(text, context)
+    assert len(capped) <= context and text.endswith(capped) and capped.startswith("x = 1\n")
+
+
+def test_cap_text_keeps_short_text_and_cuts_at_a_line_start():
+    assert cap_text("abc", 10) == "abc"
+    assert cap_text("0123456789\nabcdefghijklmnopqrstuvwxyz", 30) == "abcdefghijklmnopqrstuvwxyz"
+    assert cap_text("a" * 100, 10) == "a" * 10  # no line start near the cut: the last 10 characters
+
+
+def test_two_languages_served_at_once(server):
+    health = requests.get(server.url + "/health", timeout=10).json()
+    assert health == {"status": "ok", "models": ["javascript", "python"], "default": "python"}
+    assert post(server, {"text": PRIME, "language": "javascript"}).json()["model"] == "javascript"
+    assert post(server, {"text": PRIME, "language": "python"}).json()["model"] == "python"
+    assert post(server, {"text": PRIME}).json()["model"] == "python"
+    models = requests.get(server.url + "/models", timeout=10).json()
+    assert models["default"] == "python"
+    assert [m["language"] for m in models["models"]] == ["javascript", "python"]
+    assert all(m["network"]["units"] == 24 and m["context_chars"] == 4000 for m in models["models"])
+    assert "path" not in json.dumps(models)  # no server paths leak
+
+
+def test_lone_surrogates_are_answered(server):
+    raw = b'{"text": "def f(\\ud800", "suffix": "\\udfff", "min_prob": 0}'
+    response = requests.post(server.url + "/complete", data=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+
+
+# -- each error status ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field,value", [
+    ("text", 5), ("text", ["a"]), ("suffix", 1), ("language", 3), ("max_chars", 0), ("max_chars", 1001),
+    ("max_chars", 5.0), ("max_chars", True), ("max_chars", "80"), ("stop", "word"), ("stop", 1),
+    ("temperature", -0.1), ("temperature", 2.5), ("temperature", "0"), ("temperature", False), ("n", 0), ("n", 6),
+    ("min_prob", 1.5), ("min_prob", -1), ("seed", -1), ("seed", 1.5), ("seed", 2 ** 64),
+])
+def test_invalid_field_is_400_naming_it(server, field, value):
+    body = {"text": PRIME, field: value}
+    assert_error(post(server, body), 400, "invalid_field", field)
+
+
+def test_non_finite_numbers_are_400(server):
+    for raw, field in ((b'{"text": "x", "temperature": NaN}', "temperature"),
+                       (b'{"text": "x", "min_prob": Infinity}', "min_prob")):
+        response = requests.post(server.url + "/complete", data=raw, headers={"Content-Type": "application/json"})
+        assert_error(response, 400, "invalid_field", field)
+
+
+def test_missing_text_unknown_field_and_bad_bodies_are_400(server):
+    assert_error(post(server, {"suffix": "x"}), 400, "missing_field", "text")
+    assert_error(post(server, {"text": None}), 400, "missing_field", "text")
+    assert_error(post(server, {"text": "x", "max_char": 5}), 400, "unknown_field", "max_char")
+    assert_error(post(server, ["text"]), 400, "invalid_body", "body")
+    for raw in (b'{"text": "def f(', b"", b"\xff\xfe\x00garbage", b"[" * 100_000, b'{"text": "x"} extra'):
+        response = requests.post(server.url + "/complete", data=raw, headers={"Content-Type": "application/json"})
+        assert_error(response, 400, "invalid_json", "body")
+
+
+def test_unknown_language_is_404(server):
+    error = assert_error(post(server, {"text": "x", "language": "cobol"}), 404, "unknown_language", "language")
+    assert "python" in error["message"]
+
+
+def test_unknown_path_is_404(server):
+    assert_error(requests.get(server.url + "/nope", timeout=10), 404, "not_found")
+
+
+def test_wrong_method_is_405(server):
+    response = requests.get(server.url + "/complete", timeout=10)
+    assert_error(response, 405, "method_not_allowed")
+    assert "POST" in response.headers["Allow"]
+    assert_error(requests.post(server.url + "/health", timeout=10), 405)
+    assert_error(requests.delete(server.url + "/models", timeout=10), 405)
+
+
+def test_too_large_body_is_413(server):
+    body = json.dumps({"text": "a" * (server.app.config["MAX_BODY_BYTES"] + 1)})
+    response = requests.post(server.url + "/complete", data=body, headers={"Content-Type": "application/json"})
+    assert_error(response, 413, "body_too_large")
+
+
+def test_not_json_is_415(server):
+    assert_error(requests.post(server.url + "/complete", data="text=x", timeout=10,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"}), 415,
+                 "unsupported_media_type")
+    assert_error(requests.post(server.url + "/complete", data=b'{"text": "x"}', timeout=10), 415)
+    ok = requests.post(server.url + "/complete", data=b'{"text": "x"}', timeout=10,
+                       headers={"Content-Type": "application/json; charset=utf-8"})
+    assert ok.status_code == 200
+
+
+# -- token -------------------------------------------------------------------------------------
+
+def test_token_is_required_when_configured(token_server):
+    url = token_server.url
+    error = assert_error(requests.post(url + "/complete", json={"text": "x"}), 401, "unauthorized")
+    assert "token" in error["message"]
+    for header in ("Bearer wrong", "Bearer ", "Basic czNjcmV0", "s3cret-tøken", "Bearer s3cret-tøke",
+                   "Bearer s3cret-tøken-and-more"):
+        response = requests.post(url + "/complete", json={"text": "x"},
+                                 headers={"Authorization": header.encode("utf-8")})
+        assert_error(response, 401, "unauthorized")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert_error(requests.get(url + "/models"), 401)
+    good = {"Authorization": "Bearer s3cret-tøken".encode("utf-8")}
+    assert requests.post(url + "/complete", json={"text": PRIME}, headers=good).status_code == 200
+    assert requests.get(url + "/models", headers=good).status_code == 200
+    # Open without the token: liveness probes, scrapes, the spec and the page.
+    for path in ("/health", "/metrics", "/openapi.json", "/"):
+        assert requests.get(url + path).status_code == 200, path
+
+
+def test_no_token_configured_means_open(server):
+    assert post(server, {"text": "x"}, headers={"Authorization": "Bearer anything"}).status_code == 200
+
+
+# -- the other endpoints -------------------------------------------------------------------------
+
+def test_metrics_count_requests_latency_cache_and_load_time(server):
+    text = "import os\n" * 20 + "def f(x):\n    return x"  # over one cache chunk
+    post(server, {"text": text})
+    post(server, {"text": text + " +"})
+    metrics = requests.get(server.url + "/metrics", timeout=10)
+    assert metrics.headers["Content-Type"].startswith("text/plain")
+    lines = metrics.text.splitlines()
+
+    def value(prefix):
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix))
+
+    assert value('tabcomplete_requests_total{endpoint="complete",method="POST",status="200"}') >= 2
+    assert value('tabcomplete_request_seconds_count{endpoint="complete"}') >= 2
+    assert value('tabcomplete_state_cache_total{model="python",result="hit"}') >= 1
+    assert value('tabcomplete_state_cache_total{model="python",result="miss"}') >= 1
+    assert value('tabcomplete_model_load_seconds{language="python"') > 0
+    before = value('tabcomplete_requests_total{endpoint="complete",method="POST",status="400"}')
+    post(server, {"text": 1})
+    lines = requests.get(server.url + "/metrics", timeout=10).text.splitlines()
+    assert value('tabcomplete_requests_total{endpoint="complete",method="POST",status="400"}') == before + 1
+
+
+def test_playground_page_is_served(server):
+    page = requests.get(server.url + "/", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert 'id="code"' in page.text and "/static/playground.js" in page.text
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    script = requests.get(server.url + "/static/playground.js", timeout=10)
+    assert script.status_code == 200 and "/complete" in script.text
+
+
+def test_openapi_document_is_valid_and_true(server):
+    import jsonschema
+    from openapi_core import OpenAPI
+    from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+    from openapi_spec_validator import validate
+
+    spec = requests.get(server.url + "/openapi.json", timeout=10).json()
+    validate(spec)
+    spec["servers"] = [{"url": server.url}]
+    api = OpenAPI.from_dict(spec)
+    session = requests.Session()
+    calls = [
+        ("POST", "/complete", {"text": PRIME}),
+        ("POST", "/complete", {"text": PRIME, "n": 3, "temperature": 0.8, "seed": 1, "stop": "block"}),
+        ("POST", "/complete", {"text": PRIME, "min_prob": 1}),
+        ("POST", "/complete", {"text": "x", "max_chars": 0}),
+        ("POST", "/complete", {"nope": 1}),
+        ("POST", "/complete", {"text": "x", "language": "cobol"}),
+        ("POST", "/complete", "not json"),
+        ("POST", "/complete", {"text": "a" * (1024 * 1024)}),
+        ("GET", "/complete", None),
+        ("GET", "/health", None), ("GET", "/models", None), ("GET", "/metrics", None),
+        ("GET", "/openapi.json", None), ("GET", "/", None), ("POST", "/health", None), ("GET", "/nope", None),
+    ]
+    statuses = set()
+    for method, path, body in calls:
+        if body == "not json":
+            req = requests.Request(method, server.url + path, data="text=x",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+        else:
+            req = requests.Request(method, server.url + path, json=body)
+        prepared = req.prepare()
+        response = session.send(prepared, timeout=30)
+        statuses.add(response.status_code)
+        if response.status_code in (404, 405) and body is None:  # a method or path the spec does not have
+            jsonschema.validate(response.json(), spec["components"]["schemas"]["Error"])
+            continue
+        api.validate_response(RequestsOpenAPIRequest(prepared), RequestsOpenAPIResponse(response))
+        if method == "POST" and path == "/complete" and response.status_code == 200:
+            api.validate_request(RequestsOpenAPIRequest(prepared))  # valid requests match the spec too
+    assert statuses == {200, 400, 404, 405, 413, 415}
+
+
+def test_openapi_matches_the_validation_limits():
+    with open(os.path.join(os.path.dirname(__file__), "..", "server", "openapi.json")) as f:
+        props = json.load(f)["components"]["schemas"]["CompleteRequest"]["properties"]
+    assert (props["max_chars"]["minimum"], props["max_chars"]["maximum"]) == (1, 1000)
+    assert (props["n"]["minimum"], props["n"]["maximum"]) == (1, 5)
+    assert (props["temperature"]["minimum"], props["temperature"]["maximum"]) == (0, 2)
+    assert (props["min_prob"]["minimum"], props["min_prob"]["maximum"]) == (0, 1)
+
+
+# -- configuration -----------------------------------------------------------------------------
+
+def test_config_from_environment_and_overrides():
+    env = {"TABCOMPLETE_MODELS": "/m", "TABCOMPLETE_TOKEN": "t", "TABCOMPLETE_MIN_PROB": "0.25",
+           "TABCOMPLETE_MAX_BODY_BYTES": "5000"}
+    cfg = load_config(environ=env)
+    assert (cfg["MODELS_DIR"], cfg["API_TOKEN"], cfg["MIN_PROB"], cfg["MAX_BODY_BYTES"]) == ("/m", "t", 0.25, 5000)
+    assert load_config({"MIN_PROB": 0.5}, environ=env)["MIN_PROB"] == 0.5
+    assert load_config(environ={})["MIN_PROB"] == DEFAULT_MIN_PROB
+    with pytest.raises(ConfigError, match="TABCOMPLETE_MIN_PROB"):
+        load_config(environ={"TABCOMPLETE_MIN_PROB": "high"})
+    with pytest.raises(ConfigError, match="MIN_PROB"):
+        load_config(environ={"TABCOMPLETE_MIN_PROB": "3"})
+
+
+def test_bad_models_dirs_fail_with_a_clear_message(tmp_path, tiny_model):
+    from server import create_app
+
+    with pytest.raises(ModelsError, match="no such models dir"):
+        create_app({"MODELS_DIR": str(tmp_path / "missing")})
+    with pytest.raises(ModelsError, match="no model dirs"):
+        create_app({"MODELS_DIR": str(tmp_path)})
+    broken = tmp_path / "python"
+    broken.mkdir()
+    (broken / "meta.json").write_text("{}")
+    with pytest.raises(ModelsError, match="missing model.keras"):
+        create_app({"MODELS_DIR": str(tmp_path)})
+    twice = tmp_path / "twice"
+    make_models_dir(tiny_model, str(twice), ("a", "b"))
+    meta = json.loads((twice / "b" / "meta.json").read_text())
+    meta["language"] = "a"
+    (twice / "b" / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelsError, match="both for language 'a'"):
+        create_app({"MODELS_DIR": str(twice)})
+
+
+def test_a_model_dir_itself_can_be_the_models_dir(tiny_model):
+    from server import create_app
+
+    app = create_app({"MODELS_DIR": tiny_model})
+    assert list(app.extensions["tabcomplete"]["models"]) == ["python"]
+
+
+# -- fuzz: nothing makes it answer 5xx, every error is JSON ----------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+field_values = {
+    "text": st.text(max_size=300) | json_values,
+    "suffix": st.text(max_size=50) | json_values,
+    "language": st.sampled_from(["python", "javascript", "cobol", ""]) | json_values,
+    "max_chars": st.integers(-5, 1100) | json_values,
+    "stop": st.sampled_from(["line", "block", "none", "word"]) | json_values,
+    "temperature": st.floats(-1, 3, allow_nan=False) | json_values,
+    "n": st.integers(-1, 7) | json_values,
+    "min_prob": st.floats(-0.5, 1.5, allow_nan=False) | json_values,
+    "seed": st.integers(-10, 2 ** 70) | json_values,
+}
+complete_bodies = st.fixed_dictionaries({}, optional=field_values) | json_values
+
+
+def check_answer(response):
+    assert response.status_code < 500, response.text
+    body = response.json()  # every answer is JSON
+    if response.status_code == 200:
+        assert set(body) == {"completion", "alternatives", "model", "elapsed_ms"}
+        assert isinstance(body["completion"], str) and all(isinstance(a, str) for a in body["alternatives"])
+    else:
+        assert response.status_code in (400, 404, 413, 415)
+        assert isinstance(body["error"]["code"], str) and isinstance(body["error"]["message"], str)
+
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                        HealthCheck.too_slow])
+
+
+@FUZZ
+@given(body=complete_bodies)
+def test_fuzz_json_values(server, body):
+    check_answer(requests.post(server.url + "/complete", data=json.dumps(body),
+                               headers={"Content-Type": "application/json"}, timeout=60))
+
+
+@FUZZ
+@given(raw=st.binary(max_size=400), content_type=st.sampled_from(["application/json", "text/plain", None]))
+def test_fuzz_random_bytes(server, raw, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    check_answer(requests.post(server.url + "/complete", data=raw, headers=headers, timeout=60))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(size=st.integers(100_000, 3_000_000), char=st.sampled_from(["a", "\n", " ", "é", "\ud83d\ude00", "\x00", '"']),
+       where=st.sampled_from(["text", "suffix", "language"]))
+def test_fuzz_huge_strings(server, size, char, where):
+    body = {"text": PRIME, where: char * size}
+    check_answer(requests.post(server.url + "/complete", data=json.dumps(body),
+                               headers={"Content-Type": "application/json"}, timeout=60))

@@ -1,0 +1,150 @@
+"""A real gunicorn (server/gunicorn.conf.py, 2 workers) started by the test, over real sockets."""
+import json
+import os
+import re
+import select
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.server_helpers import make_models_dir
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+SECRET = "very_private_code_marker"
+WORKERS = 2
+
+
+def read_until(proc, pattern, count=1, seconds=90):
+    """Read proc.stderr lines until `count` lines matched `pattern`; return the matches."""
+    matches, seen, deadline = [], [], time.monotonic() + seconds
+    while len(matches) < count:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or proc.poll() is not None:
+            raise AssertionError(f"gunicorn did not print {pattern!r} x{count}:\n" + "".join(seen[-40:]))
+        ready, _, _ = select.select([proc.stderr], [], [], remaining)
+        if ready:
+            line = proc.stderr.readline()
+            seen.append(line)
+            m = re.search(pattern, line)
+            if m:
+                matches.append(m)
+    return matches
+
+
+def read_response(sock):
+    """One HTTP response with a Content-Length, read whole (a bounded number of reads)."""
+    data = b""
+    for _ in range(100):
+        head, sep, body = data.partition(b"\r\n\r\n")
+        if sep:
+            length = int(re.search(rb"Content-Length: (\d+)", head, re.I).group(1))
+            if len(body) >= length:
+                return data.decode()
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode()
+
+
+@pytest.fixture(scope="module")
+def gunicorn(tiny_model, tmp_path_factory):
+    models = make_models_dir(tiny_model, str(tmp_path_factory.mktemp("gmodels")), ("python", "javascript"))
+    log_dir = tmp_path_factory.mktemp("glog")
+    access_log = open(log_dir / "access.log", "w")
+    env = {**os.environ, "TABCOMPLETE_MODELS": models, "TABCOMPLETE_MIN_PROB": "0"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    proc = subprocess.Popen([GUNICORN, "-c", "server/gunicorn.conf.py", "--bind", "127.0.0.1:0",
+                             "--workers", str(WORKERS)], cwd=REPO, env=env, stdout=access_log,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        port = read_until(proc, r"Listening at: http://127\.0\.0\.1:(\d+)")[0].group(1)
+        read_until(proc, r'"event": "models_loaded"', count=WORKERS)  # each worker loaded, after its fork
+        yield {"url": f"http://127.0.0.1:{port}", "port": int(port), "access_log": log_dir / "access.log",
+               "proc": proc}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        access_log.close()
+
+
+def test_serves_completions_and_each_worker_loaded_its_own_models(gunicorn):
+    response = requests.post(gunicorn["url"] + "/complete", json={"text": "def add(a, b):\n    return a"}, timeout=30)
+    assert response.status_code == 200 and response.json()["model"] == "python"
+    assert requests.get(gunicorn["url"] + "/health", timeout=10).json()["models"] == ["javascript", "python"]
+    metrics = requests.get(gunicorn["url"] + "/metrics", timeout=10).text
+    pids = set(re.findall(r'tabcomplete_model_load_seconds\{[^}]*pid="(\d+)"', metrics))
+    assert len(pids) == WORKERS and str(gunicorn["proc"].pid) not in pids  # loaded in the workers, not the master
+
+
+def test_answers_while_another_request_is_in_flight(gunicorn):
+    # A client that sent half a request and waits: one worker thread is busy reading it.
+    slow = socket.create_connection(("127.0.0.1", gunicorn["port"]), timeout=30)
+    try:
+        body = b'{"text": "def f(", "n": 1, "x": 12}'
+        slow.sendall(b"POST /complete HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body) + body[:12])
+        answers = [requests.post(gunicorn["url"] + "/complete", json={"text": f"x = {i}\ny = "}, timeout=30)
+                   for i in range(2 * WORKERS)]
+        assert [a.status_code for a in answers] == [200] * (2 * WORKERS)
+        slow.sendall(body[12:])  # the rest of the body: it is answered too
+        reply = read_response(slow)
+        assert reply.startswith("HTTP/1.1 400") and "unknown_field" in reply  # "x" is not a field
+    finally:
+        slow.close()
+
+
+def test_metrics_add_up_across_workers(gunicorn):
+    url = gunicorn["url"]
+
+    def count():
+        text = requests.get(url + "/metrics", timeout=10).text
+        m = re.search(r'tabcomplete_requests_total\{endpoint="health",method="GET",status="200"\} (\S+)', text)
+        return float(m.group(1)) if m else 0.0
+
+    before = count()
+    for _ in range(20):  # fresh connections: both workers answer some
+        requests.get(url + "/health", timeout=10, headers={"Connection": "close"})
+    assert count() == before + 20
+
+
+def test_access_log_is_json_without_the_code(gunicorn):
+    url = gunicorn["url"]
+    requests.post(url + "/complete", json={"text": f"{SECRET} = 1\n", "suffix": SECRET}, timeout=30)
+    requests.post(url + "/complete", json={"text": 5, "suffix": SECRET}, timeout=30)
+    requests.get(url + "/health", timeout=10)  # a later line, so the lines above are flushed
+    lines = gunicorn["access_log"].read_text().splitlines()
+    assert lines[0] == f"tabcomplete serving at {url}/ ({WORKERS} workers)"  # gunicorn's ready line
+    records = [json.loads(line) for line in lines[1:]]  # the access log: every line is JSON
+    assert any(r["path"] == "/complete" and r["status"] == 200 for r in records)
+    assert any(r["path"] == "/complete" and r.get("error") == "invalid_field" for r in records)
+    assert SECRET not in gunicorn["access_log"].read_text()
+
+
+def test_short_load_test_has_no_5xx_and_no_dropped_connections(gunicorn):
+    out = subprocess.run([sys.executable, "-m", "server.loadtest", "--url", gunicorn["url"], "--clients", "8",
+                          "--seconds", "4", "--max-requests", "600", "--malformed", "0.3"],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["requests"] > 0
+    assert result["5xx"] == 0 and result["connection_errors"] == 0 and result["timeouts"] == 0, result
+    assert result["unexpected_status"] == {} and result["non_json_errors"] == 0, result
+    assert {"200", "400", "404", "405", "415"} <= set(result["status"]), result
+    assert out.returncode == 0
+
+
+def test_bad_models_dir_stops_gunicorn_with_the_reason(tmp_path):
+    env = {**os.environ, "TABCOMPLETE_MODELS": str(tmp_path / "missing")}
+    proc = subprocess.run([GUNICORN, "-c", "server/gunicorn.conf.py", "--bind", "127.0.0.1:0", "--workers", "1"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "no such models dir" in proc.stderr

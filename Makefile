@@ -8,7 +8,12 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8000
 MODEL  ?= model/pretrained/python
 
-.PHONY: install serve test sample clean-venv
+# Debian packages the tests drive: a real browser, real editors, and what code-server builds with.
+SYSTEM_PACKAGES := chromium chromium-driver neovim curl ripgrep build-essential \
+                   libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install system-deps node-deps serve test sample clean-venv
 
 install: $(VENV)/.installed
 
@@ -18,13 +23,33 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-# Until the server lands, the main job completes a line of code with the default model.
+# Serve completions with the shipped default model (model/pretrained/) on 127.0.0.1:$(PORT);
+# gunicorn prints the URL when the workers are ready. Open it for the playground page.
 serve: install
+	$(VENV)/bin/gunicorn -c server/gunicorn.conf.py --bind 127.0.0.1:$(PORT)
+
+# One completion on the command line, no server.
+sample: install
 	$(PY) -m model.sample --model $(MODEL) --prime 'import os\n\n\ndef list_python_files(root):\n    for name in os.listdir(root):\n        if name.endswith(".py"):\n            yield os.path.join(root, '
 
-sample: serve
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
-test: install
+# @vscode/vsce packages the extension; code-server + playwright-core run it in real VS Code.
+node-deps: editor-plugin/vscode/node_modules/.installed editor-plugin/e2e/node_modules/.installed
+
+editor-plugin/vscode/node_modules/.installed: editor-plugin/vscode/package-lock.json
+	cd editor-plugin/vscode && npm ci --no-audit --no-fund
+	touch $@
+
+editor-plugin/e2e/node_modules/.installed: editor-plugin/e2e/package.json editor-plugin/e2e/install.sh
+	editor-plugin/e2e/install.sh
+	touch $@
+
+test: install system-deps node-deps
+	node --test editor-plugin/
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 clean-venv:

@@ -1,0 +1,48 @@
+'use strict';
+// One Pulsar TextEditor seen through the interface the shared TabCompleter expects.
+
+// 'source.python' -> 'python', 'source.js' -> 'javascript': the ids the server's models are named by.
+const ALIASES = { js: 'javascript', ts: 'typescript', py: 'python', shell: 'shellscript', 'c++': 'cpp' };
+
+function languageOf(grammar) {
+  const scope = (grammar && grammar.scopeName) || '';
+  const id = scope.replace(/^(source|text)\./, '').split('.')[0];
+  return ALIASES[id] || id;
+}
+
+// `event` is the keystroke's command event: while it is being dispatched, abortKeyBinding() hands Tab
+// to the next binding (snippets, then editor:indent); once the server has answered that moment is gone.
+function createAdapter(atomEnv, editor, event) {
+  let changes = 0; // every buffer edit or cursor move bumps this, so a stale answer is seen
+  const watches = [
+    editor.getBuffer().onDidChange(() => { changes += 1; }),
+    editor.onDidChangeCursorPosition(() => { changes += 1; }),
+  ];
+  return {
+    read() {
+      const cursor = editor.getCursorBufferPosition();
+      return {
+        linePrefix: editor.getTextInBufferRange([[cursor.row, 0], cursor]),
+        text: editor.getTextInBufferRange([[0, 0], cursor]),
+        suffix: editor.getTextInBufferRange([cursor, editor.getBuffer().getEndPosition()]),
+        language: languageOf(editor.getGrammar()),
+        simple: editor.getCursors().length === 1 && editor.getLastSelection().isEmpty(),
+      };
+    },
+    snapshot: () => `${changes}|${atomEnv.workspace.getActiveTextEditor() === editor}`,
+    normalTab(late) {
+      if (!late && event && typeof event.abortKeyBinding === 'function') return event.abortKeyBinding();
+      return atomEnv.commands.dispatch(atomEnv.views.getView(editor), 'editor:indent');
+    },
+    // transact() makes the insertion one undo step; no auto-indent so the text goes in as answered.
+    insert(text) {
+      editor.transact(() => editor.insertText(text, { autoIndent: false, autoIndentNewline: false, autoDecreaseIndent: false }));
+      return true;
+    },
+    dispose() {
+      for (const watch of watches) watch.dispose();
+    },
+  };
+}
+
+module.exports = { createAdapter, languageOf };

@@ -1,0 +1,235 @@
+'use strict';
+// The shared client: settings, request building, answer validation, HTTP with timeout and abort, and
+// the Tab decision, driven through a minimal fake editor against a real local HTTP server.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const client = require('../shared/client');
+const { startServer, closedPortUrl, answerJson, until } = require('./helpers');
+
+const { TabCompleter, normalizeSettings, buildRequest, validateAnswer, requestCompletion, onlyWhitespaceBefore } = client;
+
+// A document as a string and a cursor offset; every edit bumps the version, like a real editor.
+function fakeEditor(text, cursor = text.length, language = 'python') {
+  const ed = {
+    text, cursor, language, version: 1, simple: true, tabs: [], inserts: [], shown: [],
+    read() {
+      const lineStart = ed.text.lastIndexOf('\n', ed.cursor - 1) + 1;
+      return { linePrefix: ed.text.slice(lineStart, ed.cursor), text: ed.text.slice(0, ed.cursor),
+        suffix: ed.text.slice(ed.cursor), language: ed.language, simple: ed.simple };
+    },
+    snapshot: () => `${ed.version}:${ed.cursor}`,
+    type(s) {
+      ed.text = ed.text.slice(0, ed.cursor) + s + ed.text.slice(ed.cursor);
+      ed.cursor += s.length;
+      ed.version += 1;
+    },
+    normalTab(late) { ed.tabs.push(late); ed.type('\t'); },
+    insert(s) { ed.inserts.push(s); ed.type(s); return true; },
+  };
+  return ed;
+}
+
+test('whitespace-only line prefix means indent', () => {
+  assert.equal(onlyWhitespaceBefore(''), true);
+  assert.equal(onlyWhitespaceBefore('    \t'), true);
+  assert.equal(onlyWhitespaceBefore('    x'), false);
+});
+
+test('settings: defaults, overrides, and a clear error naming the bad one', () => {
+  const s = normalizeSettings({});
+  assert.equal(s.serverUrl, 'http://127.0.0.1:8000');
+  assert.equal(s.maxChars, 80);
+  assert.equal(s.stop, 'line');
+  assert.equal(normalizeSettings({ serverUrl: 'http://h:1/api/' }).serverUrl, 'http://h:1/api');
+  assert.throws(() => normalizeSettings({ maxChars: 0 }), /maxChars must be an integer 1\.\.1000/);
+  assert.throws(() => normalizeSettings({ stop: 'word' }), /stop must be one of line, block, none/);
+  assert.throws(() => normalizeSettings({ serverUrl: 'not a url' }), /serverUrl is not a URL/);
+  assert.throws(() => normalizeSettings({ serverUrl: 'ftp://x' }), /serverUrl must be http/);
+  assert.throws(() => normalizeSettings({ timeoutMs: 1.5 }), /timeoutMs/);
+  assert.throws(() => normalizeSettings({ requestOptions: { n: 3 } }), /may only hold temperature, min_prob, seed, not n/);
+  assert.throws(() => normalizeSettings({ requestOptions: { temperature: 'hot' } }), /requestOptions\.temperature must be a number/);
+});
+
+test('request: last 4000 chars before the cursor, suffix, language, settings, bearer token', () => {
+  const text = 'x'.repeat(5000) + 'END';
+  const settings = normalizeSettings({ maxChars: 40, stop: 'block', token: 's3cret', requestOptions: { temperature: 0.5 } });
+  const req = buildRequest({ text, suffix: ')\n', language: 'python' }, settings);
+  const body = JSON.parse(req.body);
+  assert.equal(req.url, 'http://127.0.0.1:8000/complete');
+  assert.equal(req.method, 'POST');
+  assert.equal(req.headers.Authorization, 'Bearer s3cret');
+  assert.equal(body.text.length, 4000);
+  assert.ok(body.text.endsWith('END'));
+  assert.deepEqual({ ...body, text: undefined },
+    { text: undefined, suffix: ')\n', language: 'python', max_chars: 40, stop: 'block', temperature: 0.5 });
+  assert.equal(buildRequest({ text: 'a' }, normalizeSettings({})).headers.Authorization, undefined);
+});
+
+test('answer validation follows the API shape', () => {
+  assert.equal(validateAnswer(answerJson('abc').json).completion, 'abc');
+  assert.throws(() => validateAnswer([]), /not a JSON object/);
+  assert.throws(() => validateAnswer({ ...answerJson('a').json, completion: 5 }), /"completion" is not a string/);
+  assert.throws(() => validateAnswer({ ...answerJson('a').json, alternatives: [1] }), /"alternatives"/);
+  assert.throws(() => validateAnswer({ ...answerJson('a').json, elapsed_ms: 'x' }), /"elapsed_ms"/);
+});
+
+test('requestCompletion talks HTTP and reports server errors by their message', async (t) => {
+  const server = await startServer((req, body) => (body.text === 'bad'
+    ? { status: 400, json: { error: { code: 'invalid_field', message: 'max_chars must be 1..1000' } } }
+    : answerJson(body.text.toUpperCase())));
+  t.after(server.close);
+  const settings = normalizeSettings({ serverUrl: server.url });
+  const answer = await requestCompletion(buildRequest({ text: 'abc' }, settings), settings);
+  assert.equal(answer.completion, 'ABC');
+  assert.equal(typeof answer.latencyMs, 'number');
+  assert.equal(server.requests[0].url, '/complete');
+  assert.equal(server.requests[0].headers['content-type'], 'application/json');
+  await assert.rejects(requestCompletion(buildRequest({ text: 'bad' }, settings), settings),
+    { kind: 'http', status: 400, message: 'server error 400: max_chars must be 1..1000' });
+});
+
+test('requestCompletion: a body that is not JSON is a bad answer', async (t) => {
+  const server = await startServer(() => ({ status: 502, raw: '<html>bad gateway</html>' }));
+  t.after(server.close);
+  const settings = normalizeSettings({ serverUrl: server.url });
+  await assert.rejects(requestCompletion(buildRequest({ text: 'a' }, settings), settings),
+    { kind: 'bad-answer', message: /answered 502 with a body that is not JSON/ });
+});
+
+test('requestCompletion: timeout and abort', async (t) => {
+  const server = await startServer(() => 'hang');
+  t.after(server.close);
+  const settings = normalizeSettings({ serverUrl: server.url, timeoutMs: 150 });
+  await assert.rejects(requestCompletion(buildRequest({ text: 'a' }, settings), settings),
+    { kind: 'timeout', message: 'timeout after 150 ms' });
+  const controller = new AbortController();
+  const slow = normalizeSettings({ serverUrl: server.url, timeoutMs: 60000 });
+  const pending = requestCompletion(buildRequest({ text: 'a' }, slow), slow, { signal: controller.signal });
+  controller.abort();
+  await assert.rejects(pending, { kind: 'aborted' });
+});
+
+test('Tab after code inserts the answer; Tab in indentation indents without a request', async (t) => {
+  const server = await startServer(() => answerJson('(a, b)'));
+  t.after(server.close);
+  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: server.url }) });
+  const ed = fakeEditor('def add');
+  assert.deepEqual((await completer.onTab(ed)).action, 'inserted');
+  assert.equal(ed.text, 'def add(a, b)');
+  assert.deepEqual(ed.inserts, ['(a, b)']);
+
+  const indented = fakeEditor('if x:\n    ');
+  assert.equal((await completer.onTab(indented)).action, 'indent');
+  assert.equal(indented.text, 'if x:\n    \t');
+  assert.deepEqual(indented.tabs, [false]);
+  assert.equal(server.requests.length, 1);
+});
+
+test('an answer that arrives after the user typed is dropped, and the text is left alone', async (t) => {
+  let ed;
+  const server = await startServer(() => {
+    ed.type('s'); // the user types while the server works
+    return answerJson('ys');
+  });
+  t.after(server.close);
+  const statuses = [];
+  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: server.url }), onStatus: (s) => statuses.push(s) });
+  ed = fakeEditor('import o');
+  const outcome = await completer.onTab(ed);
+  assert.equal(outcome.action, 'dropped');
+  assert.equal(ed.text, 'import os');
+  assert.deepEqual(ed.inserts, []);
+  assert.deepEqual(ed.tabs, []);
+  assert.equal(statuses.at(-1).state, 'dropped');
+});
+
+test('server down: normal Tab, the reason in the status, nothing thrown', async () => {
+  const url = await closedPortUrl();
+  const statuses = [];
+  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: url }), onStatus: (s) => statuses.push(s) });
+  const ed = fakeEditor('x = y');
+  const outcome = await completer.onTab(ed);
+  assert.deepEqual(outcome, { action: 'tab', reason: 'unreachable' });
+  assert.equal(ed.text, 'x = y\t');
+  assert.deepEqual(ed.tabs, [true]);
+  assert.deepEqual(statuses.map((s) => s.state), ['waiting', 'error']);
+  assert.match(statuses[1].message, /server not running at http:\/\/127\.0\.0\.1:\d+/);
+});
+
+test('timeout: normal Tab if nothing changed, dropped if something did', async (t) => {
+  const server = await startServer(() => 'hang');
+  t.after(server.close);
+  const statuses = [];
+  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: server.url, timeoutMs: 100 }), onStatus: (s) => statuses.push(s) });
+  const ed = fakeEditor('x = y');
+  assert.deepEqual(await completer.onTab(ed), { action: 'tab', reason: 'timeout' });
+  assert.equal(ed.text, 'x = y\t');
+  assert.equal(statuses.at(-1).message, 'timeout after 100 ms');
+
+  const moved = fakeEditor('x = y');
+  const pending = completer.onTab(moved);
+  moved.type('z');
+  assert.deepEqual(await pending, { action: 'dropped', reason: 'timeout' });
+  assert.equal(moved.text, 'x = yz');
+});
+
+test('empty answer: normal Tab; complete-now (force) asks even in indentation and never tabs', async (t) => {
+  const server = await startServer(() => answerJson(''));
+  t.after(server.close);
+  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: server.url }) });
+  const ed = fakeEditor('x = y');
+  assert.equal((await completer.onTab(ed)).reason, 'empty');
+  assert.equal(ed.text, 'x = y\t');
+  const blank = fakeEditor('    ');
+  assert.equal((await completer.onTab(blank, { force: true })).reason, 'empty');
+  assert.equal(blank.text, '    ');
+  assert.equal(server.requests.length, 2);
+});
+
+test('a newer Tab supersedes the request in flight', async (t) => {
+  let calls = 0;
+  const server = await startServer(() => (++calls === 1 ? 'hang' : answerJson('2')));
+  t.after(server.close);
+  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: server.url }) });
+  const ed = fakeEditor('x = ');
+  const first = completer.onTab(ed);
+  await until(() => server.requests.length === 1);
+  const second = completer.onTab(ed);
+  assert.deepEqual(await first, { action: 'dropped', reason: 'aborted' });
+  assert.equal((await second).action, 'inserted');
+  assert.equal(ed.text, 'x = 2');
+});
+
+test('disabled, other languages and selections get the normal Tab without a request', async (t) => {
+  const server = await startServer(() => answerJson('never'));
+  t.after(server.close);
+  let settings = { serverUrl: server.url, enabled: false };
+  const completer = new TabCompleter({ getSettings: () => settings });
+  assert.equal((await completer.onTab(fakeEditor('x'))).reason, 'disabled');
+  settings = { serverUrl: server.url };
+  assert.equal((await completer.onTab(fakeEditor('x', 1, 'rust'))).reason, 'language');
+  const selected = fakeEditor('x');
+  selected.simple = false;
+  assert.equal((await completer.onTab(selected)).reason, 'selection');
+  settings = { serverUrl: server.url, languages: ['*'] };
+  assert.equal((await completer.onTab(fakeEditor('x', 1, 'rust'))).action, 'inserted');
+  assert.equal(server.requests.length, 1);
+});
+
+test('a bad setting shows in the status and Tab still works', async () => {
+  const statuses = [];
+  const completer = new TabCompleter({ getSettings: () => ({ maxChars: 5000 }), onStatus: (s) => statuses.push(s) });
+  const ed = fakeEditor('x');
+  assert.deepEqual(await completer.onTab(ed), { action: 'tab', reason: 'settings' });
+  assert.equal(ed.text, 'x\t');
+  assert.match(statuses[0].message, /maxChars must be an integer 1\.\.1000/);
+});
+
+test('an editor that throws does not throw into the editor', async () => {
+  const statuses = [];
+  const completer = new TabCompleter({ getSettings: () => ({}), onStatus: (s) => statuses.push(s) });
+  const ed = fakeEditor('    ');
+  ed.normalTab = () => { throw new Error('boom'); };
+  assert.deepEqual(await completer.onTab(ed), { action: 'error', reason: 'boom' });
+  assert.equal(statuses[0].message, 'internal error: boom');
+});

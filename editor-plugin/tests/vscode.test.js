@@ -1,0 +1,186 @@
+'use strict';
+// The VS Code adapter and activate(), with a fake `vscode` module and a real local HTTP server.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('path');
+const { createExtension } = require('../vscode/lib/extension');
+const { DEFAULT_SETTINGS } = require('../shared/client');
+const { createFakeVscode } = require('./fake-vscode');
+const { startServer, closedPortUrl, answerJson, until } = require('./helpers');
+
+const manifest = require('../vscode/package.json');
+
+async function activated(fake) {
+  const extension = createExtension(fake.vscode);
+  const context = { subscriptions: [] };
+  await extension.activate(context);
+  return { extension, context, run: (id) => fake.vscode.commands.executeCommand(id) };
+}
+
+test('manifest: Tab keybinding leaves suggest widget, snippets and inline suggestions alone', () => {
+  const [binding] = manifest.contributes.keybindings;
+  assert.equal(binding.key, 'tab');
+  assert.equal(binding.command, 'tabcomplete.tab');
+  for (const term of ['tabcomplete.active', 'editorTextFocus', '!editorReadonly', '!suggestWidgetVisible', '!inSnippetMode',
+    '!inlineSuggestionVisible', '!editorTabMovesFocus', '!editorHasSelection', '!editorHasMultipleSelections']) {
+    assert.ok(binding.when.split(' && ').includes(term), `when clause lacks ${term}`);
+  }
+  assert.equal(manifest.main, './extension.js');
+  assert.ok(manifest.devDependencies['@vscode/vsce'].match(/^\d+\.\d+\.\d+$/), '@vscode/vsce is pinned');
+});
+
+test('manifest: one setting per shared setting, with the shared defaults', () => {
+  const props = manifest.contributes.configuration.properties;
+  assert.deepEqual(Object.keys(props).sort(), Object.keys(DEFAULT_SETTINGS).map((k) => `tabcomplete.${k}`).sort());
+  for (const [key, value] of Object.entries(DEFAULT_SETTINGS)) {
+    assert.deepEqual(props[`tabcomplete.${key}`].default, value, key);
+  }
+  const commands = manifest.contributes.commands.map((c) => c.command).sort();
+  assert.deepEqual(commands, ['tabcomplete.completeNow', 'tabcomplete.toggle']);
+});
+
+test('activate registers the commands, shows the status bar and sets the context key', async () => {
+  const fake = createFakeVscode({ text: 'x' });
+  const { context } = await activated(fake);
+  assert.deepEqual([...fake.commands.keys()].sort(), ['tabcomplete.completeNow', 'tabcomplete.tab', 'tabcomplete.toggle']);
+  assert.equal(fake.vscode.window.statusItem.shown, true);
+  assert.equal(fake.vscode.window.statusItem.command, 'tabcomplete.toggle');
+  assert.equal(fake.context['tabcomplete.active'], true);
+  assert.equal(fake.providers.length, 1);
+  assert.ok(context.subscriptions.length >= 5);
+
+  const plain = createFakeVscode({ text: 'x', language: 'plaintext' });
+  await activated(plain);
+  assert.equal(plain.context['tabcomplete.active'], false);
+});
+
+test('Tab after code: the answer goes in at the cursor as one edit with undo stops on both sides', async (t) => {
+  const server = await startServer(() => answerJson('(a, b):'));
+  t.after(server.close);
+  const fake = createFakeVscode({ text: 'def add\nprint(1)', config: { 'tabcomplete.serverUrl': server.url } });
+  fake.editor.moveCursor('def add'.length);
+  const { run } = await activated(fake);
+  const outcome = await run('tabcomplete.tab');
+  assert.equal(outcome.action, 'inserted');
+  assert.equal(fake.editor.text, 'def add(a, b):\nprint(1)');
+  assert.deepEqual(fake.edits, [{ inserts: ['(a, b):'], options: { undoStopBefore: true, undoStopAfter: true } }]);
+  assert.deepEqual(server.requests[0].body, { text: 'def add', suffix: '\nprint(1)', language: 'python', max_chars: 80, stop: 'line' });
+  assert.match(fake.vscode.window.statusItem.text, /^\$\(check\) tabcomplete \d+ ms$/);
+});
+
+test('settings are read from the configuration on every Tab', async (t) => {
+  const server = await startServer(() => answerJson('x'));
+  t.after(server.close);
+  const fake = createFakeVscode({ text: 'a = ', config: {
+    'tabcomplete.serverUrl': server.url, 'tabcomplete.maxChars': 12, 'tabcomplete.stop': 'block', 'tabcomplete.token': 'tok' } });
+  const { run } = await activated(fake);
+  await run('tabcomplete.tab');
+  fake.settings['tabcomplete.maxChars'] = 7;
+  await run('tabcomplete.tab');
+  assert.equal(server.requests[0].headers.authorization, 'Bearer tok');
+  assert.equal(server.requests[0].body.stop, 'block');
+  assert.deepEqual(server.requests.map((r) => r.body.max_chars), [12, 7]);
+});
+
+test('Tab in indentation runs the normal tab command and sends nothing', async (t) => {
+  const server = await startServer(() => answerJson('never'));
+  t.after(server.close);
+  const fake = createFakeVscode({ text: 'if x:\n    ', config: { 'tabcomplete.serverUrl': server.url } });
+  const { run } = await activated(fake);
+  assert.equal((await run('tabcomplete.tab')).action, 'indent');
+  assert.equal(fake.editor.text, 'if x:\n    \t');
+  assert.ok(fake.executed.includes('tab'));
+  assert.equal(server.requests.length, 0);
+  assert.deepEqual(fake.edits, []);
+});
+
+test('typing while the server works drops the answer and keeps what was typed', async (t) => {
+  let fake;
+  const server = await startServer(() => {
+    fake.editor.type('s');
+    return answerJson('ys.path');
+  });
+  t.after(server.close);
+  fake = createFakeVscode({ text: 'import o', config: { 'tabcomplete.serverUrl': server.url } });
+  const { run } = await activated(fake);
+  const outcome = await run('tabcomplete.tab');
+  assert.equal(outcome.action, 'dropped');
+  assert.equal(fake.editor.text, 'import os');
+  assert.deepEqual(fake.edits, []);
+  assert.ok(!fake.executed.includes('tab'));
+});
+
+test('typing cancels a request still in flight', async (t) => {
+  const server = await startServer(() => 'hang');
+  t.after(server.close);
+  const fake = createFakeVscode({ text: 'import o', config: { 'tabcomplete.serverUrl': server.url, 'tabcomplete.timeoutMs': 60000 } });
+  const { run } = await activated(fake);
+  const pending = run('tabcomplete.tab');
+  await until(() => server.requests.length === 1);
+  fake.editor.type('s');
+  assert.deepEqual(await pending, { action: 'dropped', reason: 'aborted' });
+  assert.equal(fake.editor.text, 'import os');
+  assert.match(fake.vscode.window.statusItem.text, /cancelled \(text changed\)/);
+});
+
+test('server down: normal Tab and the reason in the status bar', async () => {
+  const url = await closedPortUrl();
+  const fake = createFakeVscode({ text: 'x = y', config: { 'tabcomplete.serverUrl': url } });
+  const { run } = await activated(fake);
+  assert.deepEqual(await run('tabcomplete.tab'), { action: 'tab', reason: 'unreachable' });
+  assert.equal(fake.editor.text, 'x = y\t');
+  assert.equal(fake.vscode.window.statusItem.text, `$(warning) tabcomplete: server not running at ${url}`);
+});
+
+test('timeout: normal Tab and "timeout" in the status bar', async (t) => {
+  const server = await startServer(() => 'hang');
+  t.after(server.close);
+  const fake = createFakeVscode({ text: 'x = y', config: { 'tabcomplete.serverUrl': server.url, 'tabcomplete.timeoutMs': 100 } });
+  const { run } = await activated(fake);
+  assert.deepEqual(await run('tabcomplete.tab'), { action: 'tab', reason: 'timeout' });
+  assert.equal(fake.editor.text, 'x = y\t');
+  assert.match(fake.vscode.window.statusItem.text, /timeout after 100 ms/);
+});
+
+test('inline mode: Tab shows ghost text, the document is untouched until accepted', async (t) => {
+  const server = await startServer(() => answerJson('(a, b)'));
+  t.after(server.close);
+  const fake = createFakeVscode({ text: 'def add', config: { 'tabcomplete.serverUrl': server.url, 'tabcomplete.inline': true } });
+  const { run } = await activated(fake);
+  assert.equal((await run('tabcomplete.tab')).action, 'shown');
+  assert.equal(fake.editor.text, 'def add');
+  assert.ok(fake.executed.includes('editor.action.inlineSuggest.trigger'));
+  const [provider] = fake.providers;
+  const cursor = fake.editor.selection.active;
+  const items = provider.provideInlineCompletionItems(fake.document, cursor);
+  assert.equal(items.length, 1);
+  assert.equal(items[0].insertText, '(a, b)');
+  fake.editor.type('x'); // the suggestion is for where Tab was pressed; after typing it is gone
+  assert.deepEqual(provider.provideInlineCompletionItems(fake.document, fake.editor.selection.active), []);
+});
+
+test('toggle turns completion off (context key false, status "off") and on again', async () => {
+  const fake = createFakeVscode({ text: 'x' });
+  const { run } = await activated(fake);
+  assert.equal(await run('tabcomplete.toggle'), false);
+  assert.equal(fake.settings['tabcomplete.enabled'], false);
+  assert.equal(fake.context['tabcomplete.active'], false);
+  assert.match(fake.vscode.window.statusItem.text, /tabcomplete off/);
+  assert.equal(await run('tabcomplete.toggle'), true);
+  assert.equal(fake.context['tabcomplete.active'], true);
+});
+
+test('complete-now asks even in indentation and never types a Tab', async (t) => {
+  const server = await startServer(() => answerJson('return 1'));
+  t.after(server.close);
+  const fake = createFakeVscode({ text: 'def f():\n    ', config: { 'tabcomplete.serverUrl': server.url } });
+  const { run } = await activated(fake);
+  assert.equal((await run('tabcomplete.completeNow')).action, 'inserted');
+  assert.equal(fake.editor.text, 'def f():\n    return 1');
+});
+
+test('extension.js is only the entry point: it loads lib/extension with the real vscode module', () => {
+  const source = require('fs').readFileSync(path.join(__dirname, '..', 'vscode', 'extension.js'), 'utf8');
+  assert.match(source, /require\('vscode'\)/);
+  assert.match(source, /createExtension\(vscode\)/);
+});

@@ -1,0 +1,49 @@
+"""End to end: the VS Code extension, packaged as a .vsix, in real VS Code (code-server) driven by headless
+Chromium, against the real server and a real (tiny) model: type a line of Python, press Tab, save, read
+the file back. Needs editor-plugin/e2e/install.sh (code-server, playwright-core), Debian's chromium and
+editor-plugin/vscode's npm packages (@vscode/vsce); skipped when they are missing.
+"""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tests import plugin_server
+from tests.plugin_server import ROOT, running_server
+from tests.server_helpers import make_models_dir
+
+PLUGIN = os.path.join(ROOT, "editor-plugin")
+CODE_SERVER = os.path.join(PLUGIN, "e2e", "node_modules", "code-server", "out", "node", "entry.js")
+VSCE = os.path.join(PLUGIN, "vscode", "node_modules", ".bin", "vsce")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+TOKEN = "e2e-secret"
+REQUEST_OPTIONS = {"temperature": 0.7, "seed": 1, "min_prob": 0}  # the tiny model is silent otherwise
+LINE = "import o"
+
+pytestmark = pytest.mark.skipif(
+    not (os.path.exists(CODE_SERVER) and os.path.exists(VSCE) and os.path.exists(CHROMIUM) and shutil.which("npm")),
+    reason="needs editor-plugin/e2e/install.sh, npm ci in editor-plugin/vscode, and chromium")
+
+
+def test_tab_in_real_vscode_inserts_the_servers_answer(tiny_model, tmp_path):
+    models = make_models_dir(tiny_model, str(tmp_path / "models"))
+    vsix = tmp_path / "tabcomplete.vsix"
+    subprocess.run(["npm", "run", "package", "--", "--out", str(vsix)], cwd=os.path.join(PLUGIN, "vscode"),
+                   check=True, capture_output=True, timeout=300)
+    with running_server(models, TOKEN) as url:
+        expected = plugin_server.post_complete(url, {"text": LINE, "suffix": "", "language": "python", "max_chars": 80,
+                                                     "stop": "line", **REQUEST_OPTIONS}, TOKEN)["completion"]
+        assert expected, "the tiny model gave an empty completion; nothing to insert"
+        screenshot = os.environ.get("TABCOMPLETE_SCREENSHOT")
+        args = ["node", os.path.join(PLUGIN, "e2e", "codeserver.js"), "--server-url", url, "--token", TOKEN,
+                "--vsix", str(vsix), "--workdir", str(tmp_path / "work"), "--line", LINE,
+                "--request-options", json.dumps(REQUEST_OPTIONS)]
+        if screenshot:
+            args += ["--screenshot", screenshot]
+        run = subprocess.run(args, capture_output=True, text=True, timeout=540)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["file"] == LINE + expected
+    assert "ms" in result["status"]

@@ -420,12 +420,12 @@ class Completer:
         state, new_chars = self.state_for(ids)
         rules = StopRules(context, suffix, stop, max_chars)
         if temperature == 0 and n == 1:
-            results = [self._greedy(state, rules, min_prob)]
+            results = [self._decode(state, rules, min_prob)]
         elif temperature == 0:
             results = self._beam(state, rules, min_prob, n)
         else:
             rng = np.random.default_rng(seed)
-            results = [self._sample(state, rules, min_prob, temperature, rng) for _ in range(n)]
+            results = [self._decode(state, rules, min_prob, temperature, rng) for _ in range(n)]
             results.sort(key=lambda r: -_mean_logprob(r[1]))
         alternatives, seen = [], set()
         for text_, probs, reason in results:
@@ -445,26 +445,16 @@ class Completer:
         total = p.sum()
         return p / total if total > 0 else p
 
-    def _greedy(self, state, rules, min_prob):
+    def _decode(self, state, rules, min_prob, temperature=0.0, rng=None):
+        """One completion, a character at a time: greedy at temperature 0, else sampled."""
         out, probs = [], []
         while True:
             p = self._distribution(state)
-            next_id = int(np.argmax(p))
-            if min_prob is not None and p[next_id] < min_prob:
-                return rules.finish(out, probs, "min_prob")
-            out.append(self.vocab.chars[next_id - 1])
-            probs.append(float(p[next_id]))
-            reason = rules.check(out)
-            if reason:
-                return rules.finish(out, probs, reason)
-            state = self.stepper.step(next_id, state)
-
-    def _sample(self, state, rules, min_prob, temperature, rng):
-        out, probs = [], []
-        while True:
-            p = self._distribution(state)
-            q = self._distribution(state, temperature)
-            next_id = int(rng.choice(len(q), p=q))
+            if temperature == 0:
+                next_id = int(np.argmax(p))
+            else:
+                q = self._distribution(state, temperature)
+                next_id = int(rng.choice(len(q), p=q))
             if min_prob is not None and p[next_id] < min_prob:
                 return rules.finish(out, probs, "min_prob")
             out.append(self.vocab.chars[next_id - 1])
@@ -475,7 +465,7 @@ class Completer:
             state = self.stepper.step(next_id, state)
 
     def _beam(self, state, rules, min_prob, n, width=None):
-        """Beam search over characters; the beams are stepped together as one batch."""
+        """Beam search over characters: the `width` most probable partial completions go on."""
         width = width or max(2 * n, 4)
         beams = [([], [], 0.0, state)]  # chars, probs, log prob, state
         finished = []
@@ -568,33 +558,39 @@ class StopRules:
         return text, probs[:len(text)], reason
 
 
-def _looping(text, min_span=12):
-    """True when the text ends in one unit repeated (spaces, ')))', the same line again...)."""
-    if text.endswith(" " * 16) and not text.rstrip(" ").endswith("\n"):
-        return True  # a run of spaces mid-line: the paper's model got stuck this way
+def _repeated_tail(text, min_span=12):
+    """(unit length, repetitions) when the text ends in one unit repeated 3+ times over
+    min_span+ characters ('foo(foo(foo(', ')))))))))))))'), else None."""
     n = len(text)
     for unit in range(1, min(40, n // 3) + 1):
         reps = 1
         while (reps + 1) * unit <= n and text[n - (reps + 1) * unit:n - reps * unit] == text[n - unit:]:
             reps += 1
         if reps >= 3 and reps * unit >= min_span:
-            return True
+            return unit, reps
+    return None
+
+
+def _same_line_thrice(text):
     lines = text.split("\n")
     return len(lines) >= 4 and lines[-2].strip() != "" and lines[-2] == lines[-3] == lines[-4]
 
 
+def _looping(text):
+    """True when the completion is going round in circles (the failure the paper saw)."""
+    if text.endswith(" " * 16) and not text.rstrip(" ").endswith("\n"):
+        return True  # a run of spaces mid-line
+    return _repeated_tail(text) is not None or _same_line_thrice(text)
+
+
 def _trim_repeat(text):
     """Keep the first occurrence of the repeated unit, drop the echoes."""
-    n = len(text)
-    for unit in range(1, min(40, n // 3) + 1):
-        reps = 1
-        while (reps + 1) * unit <= n and text[n - (reps + 1) * unit:n - reps * unit] == text[n - unit:]:
-            reps += 1
-        if reps >= 3 and reps * unit >= 12:
-            return text[: n - (reps - 1) * unit]
-    lines = text.split("\n")
-    if len(lines) >= 4 and lines[-2] == lines[-3] == lines[-4]:
-        return "\n".join(lines[:-3])
+    tail = _repeated_tail(text)
+    if tail:
+        unit, reps = tail
+        return text[: len(text) - (reps - 1) * unit]
+    if _same_line_thrice(text):
+        return "\n".join(text.split("\n")[:-3])
     return text
 
 

@@ -219,7 +219,7 @@ def evaluate_split(model, ids, batch_size, seq_len):
 
 
 def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch_size=64, seq_len=128,
-          learning_rate=2e-3, epochs=30, steps_per_epoch=None, max_minutes=None, patience=3,
+          learning_rate=None, epochs=30, steps_per_epoch=None, max_minutes=None, patience=3,
           resume=False, mixed_precision=False, min_count=20, seed=1337, sample_every=1, sample_chars=240,
           verbose=1):
     import keras
@@ -263,6 +263,8 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
                                "mixed_precision": mixed_precision, "min_count": min_count, "seed": seed}}
         state = {"config": config, "epoch": -1}
     net, tc = config["network"], config["training"]
+    if not resuming:
+        learning_rate = tc["learning_rate"] = learning_rate or 2e-3
     batch_size, seq_len = tc["batch_size"], tc["seq_len"]
 
     train_ids = vocab.encode(train_text)
@@ -280,6 +282,9 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
     with network.distribution_strategy().scope():
         if resuming:
             model = keras.models.load_model(os.path.join(ckpt_dir, "last.keras"))
+            if learning_rate:  # a new rate for the rest of the run (e.g. to anneal by hand)
+                model.optimizer.learning_rate.assign(learning_rate)
+                print(f"learning rate set to {learning_rate}", file=sys.stderr)
         else:
             model = network.build_model(stateful=True, batch_size=batch_size, **{k: v for k, v in net.items()
                                                                                   if k != "vocab_size"},
@@ -346,7 +351,8 @@ def main(argv=None):
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seq-len", type=int, default=128, help="window for truncated backprop (state carries across)")
-    p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="default 2e-3; with --resume, replaces the checkpoint's current rate")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the train split")
     p.add_argument("--max-minutes", type=float, default=None, help="stop training after this long")

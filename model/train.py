@@ -304,6 +304,8 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
 
     best_path = os.path.join(ckpt_dir, "best.keras")
     if not os.path.exists(best_path):
+        if state.get("stopped_by") == "nan":
+            raise TrainingError("the loss diverged (NaN) before the first epoch ended; lower --learning-rate")
         raise TrainingError("no epoch finished, so there is no model to write (raise --max-minutes)")
     best = keras.models.load_model(best_path)
     metrics = {"val": evaluate_split(best, val_ids, batch_size, seq_len),

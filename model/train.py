@@ -219,7 +219,7 @@ def evaluate_split(model, ids, batch_size, seq_len):
 
 
 def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch_size=64, seq_len=128,
-          learning_rate=None, epochs=30, steps_per_epoch=None, max_minutes=None, patience=3,
+          learning_rate=None, epochs=None, steps_per_epoch=None, max_minutes=None, patience=3,
           resume=False, mixed_precision=False, min_count=20, seed=1337, sample_every=1, sample_chars=240,
           verbose=1):
     import keras
@@ -265,6 +265,9 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
     net, tc = config["network"], config["training"]
     if not resuming:
         learning_rate = tc["learning_rate"] = learning_rate or 2e-3
+    # A resumed run keeps its own epoch length and count unless told otherwise.
+    epochs = tc["epochs"] = epochs or tc.get("epochs") or 30
+    steps_per_epoch = tc["steps_per_epoch"] = steps_per_epoch or tc.get("steps_per_epoch")
     batch_size, seq_len = tc["batch_size"], tc["seq_len"]
 
     train_ids = vocab.encode(train_text)
@@ -355,8 +358,9 @@ def main(argv=None):
     p.add_argument("--seq-len", type=int, default=128, help="window for truncated backprop (state carries across)")
     p.add_argument("--learning-rate", type=float, default=None,
                    help="default 2e-3; with --resume, replaces the checkpoint's current rate")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the train split")
+    p.add_argument("--epochs", type=int, default=None, help="default 30; a resumed run keeps its own")
+    p.add_argument("--steps-per-epoch", type=int, default=None,
+                   help="default: one pass over the train split; a resumed run keeps its own")
     p.add_argument("--max-minutes", type=float, default=None, help="stop training after this long")
     p.add_argument("--patience", type=int, default=3, help="early stopping patience (epochs)")
     p.add_argument("--min-count", type=int, default=20, help="rarer characters map to the unknown id")

@@ -50,8 +50,10 @@ def test_resume_after_kill_9(tiny_corpus, tmp_path):
     assert state["epoch"] == 1
     with pytest.raises(subprocess.CalledProcessError):  # refuses to clobber a run without --resume
         subprocess.run(_train_cmd(tiny_corpus, out, "--epochs", "4"), cwd=ROOT, check=True, capture_output=True)
-    done = subprocess.run(_train_cmd(tiny_corpus, out, "--epochs", "4", "--resume"), cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=True)
+    # Resumed with no --epochs or --steps-per-epoch: the run keeps its own.
+    resume_cmd = [a for a in _train_cmd(tiny_corpus, out) if a not in ("--steps-per-epoch", "15")] + ["--resume"]
+    done = subprocess.run(resume_cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert "15 steps of 4x32 per epoch" in done.stderr
     assert "resuming" in done.stderr or "resuming" in done.stdout
     assert "Epoch 1/4" not in done.stdout and "Epoch 3/4" in done.stdout
     rows = list(csv.DictReader(open(os.path.join(out, "history.csv"))))

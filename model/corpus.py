@@ -131,8 +131,7 @@ def _clean_python(text, opts, partial):
             raise CleaningError(f"tokenize: {err.args[0]}") from None
         # Unfinished code at the cursor. An open triple-quoted string in statement position
         # is a docstring being typed; anything else (open brackets) is fine to complete.
-        message, (row, col) = err.args[0], err.args[1]
-        if "string" in message:
+        if "string" in err.args[0]:
             prev = _last_significant(tokens)
             if opts["strip_docstrings"] and (prev is None or prev.type in _STATEMENT_START):
                 in_removed = True
@@ -224,7 +223,7 @@ def _big_literals(tokens, pos, max_lines):
         elif tok.type == tokenize.OP and tok.string in ")]}":
             depth = max(depth - 1, 0)
             if depth == 0 and open_tok is not None:
-                if literal_only and tok.end[0] - open_tok.start[0] + 1 > max_lines and open_tok.string in "[{(":
+                if literal_only and tok.end[0] - open_tok.start[0] + 1 > max_lines:
                     spans.append((pos((stmt_start.start[0], 0)), None))  # end filled at NEWLINE
                 open_tok = None
         elif depth > 0 and not (tok.type in (tokenize.STRING, tokenize.NUMBER, tokenize.NL, tokenize.COMMENT)

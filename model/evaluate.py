@@ -86,7 +86,7 @@ def next_char_metrics(completer, docs, progress):
         target_logp = logp[np.arange(len(targets)), targets]
         nll -= float(target_logp.sum())
         correct += int((logp.argmax(axis=1) == targets).sum())
-        top5 += int((logp > target_logp[:, None]).sum(axis=1).__lt__(5).sum())
+        top5 += int(((logp > target_logp[:, None]).sum(axis=1) < 5).sum())  # fewer than 5 more likely
         count += len(targets)
     return {"chars": count, "nats_per_char": nll / count, "bpc": nll / count / LN2,
             "accuracy": correct / count, "top5_accuracy": top5 / count}

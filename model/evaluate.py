@@ -92,6 +92,30 @@ def next_char_metrics(completer, docs, progress):
             "accuracy": correct / count, "top5_accuracy": top5 / count}
 
 
+def context_curve(completer, docs, lengths, count, seed, progress, span=256):
+    """Bits/char of the `span` characters after a position given only the `length` characters
+    before it (from a zero state), for each length: how much context the model really uses,
+    which is what the Completer's context cap is chosen from."""
+    stepper, vocab = completer.stepper, completer.vocab
+    longest = max(lengths)
+    long_docs = [vocab.encode(d) for d in docs if len(d) > longest + span]
+    if not long_docs:
+        return {"positions": 0, "span": span, "bpc": {}}
+    rng = np.random.default_rng(seed)
+    nll = {n: 0.0 for n in lengths}
+    for _ in progress(range(count), desc="context", unit="pos"):
+        ids = long_docs[rng.integers(len(long_docs))]
+        pos = int(rng.integers(longest, len(ids) - span))
+        for n in lengths:
+            state = stepper.run(ids[pos - n:pos], stepper.zero_state())
+            _, outputs = stepper.run(ids[pos:pos + span - 1], state, outputs=True)
+            logits = np.vstack([state[-1][0], outputs]) @ stepper.dense_kernel + stepper.dense_bias
+            logits -= logits.max(axis=1, keepdims=True)
+            logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+            nll[n] -= float(logp[np.arange(span), ids[pos:pos + span]].sum())
+    return {"positions": count, "span": span, "bpc": {str(n): nll[n] / (count * span) / LN2 for n in lengths}}
+
+
 def xz_bpc(docs):
     bits = sum(8 * len(lzma.compress(d.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME)) for d in docs)
     return bits / sum(len(d) for d in docs)
@@ -197,7 +221,7 @@ def completion_metrics(completer, docs, idents, lines, min_prob, gates, progress
 
 
 def evaluate(model_dir, corpus=None, split="test", paths=(), positions=300, min_prob=0.0, seed=0,
-             gates=DEFAULT_GATES, max_chars_total=None, show_progress=True):
+             gates=DEFAULT_GATES, max_chars_total=None, context_lengths=(), show_progress=True):
     from tqdm import tqdm
 
     def progress(items, **kw):
@@ -223,7 +247,10 @@ def evaluate(model_dir, corpus=None, split="test", paths=(), positions=300, min_
                    "keystroke_savings": chosen["keystroke_savings"], "line_precision": chosen["line_precision"],
                    "answered": chosen["answered"],
                    "baselines": {"xz_bpc": xz_bpc(docs), "buffer_words": baseline},
-                   "gate_sweep": sweep, "seconds": round(time.time() - started, 1)})
+                   "gate_sweep": sweep})
+    if context_lengths:
+        result["context_curve"] = context_curve(completer, docs, sorted(context_lengths), positions, seed, progress)
+    result["seconds"] = round(time.time() - started, 1)
     return result
 
 
@@ -237,13 +264,21 @@ def main(argv=None):
     p.add_argument("--min-prob", type=float, default=0.0, help="confidence gate for the completion metrics")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-chars", type=int, default=None, help="measure only the first files up to this many chars")
+    p.add_argument("--context-curve", default="", metavar="N,N,...",
+                   help="also measure bits/char given only N chars of context, e.g. 250,500,1000,2000,4000,8000")
     p.add_argument("--json", action="store_true", help="print one JSON object (last line)")
     args = p.parse_args(argv)
+    try:
+        lengths = [int(n) for n in args.context_curve.split(",") if n.strip()]
+    except ValueError:
+        p.error("--context-curve takes comma-separated character counts")
+    if any(n < 1 for n in lengths):
+        p.error("--context-curve lengths must be positive")
     if bool(args.corpus) == bool(args.files):
         p.error("give either --corpus DIR or files, not both")
     try:
         result = evaluate(args.model, args.corpus, args.split, args.files, args.positions, args.min_prob,
-                          args.seed, max_chars_total=args.max_chars)
+                          args.seed, max_chars_total=args.max_chars, context_lengths=lengths)
     except ModelDirError as err:
         raise SystemExit(f"error: {err}")
     if args.json:
@@ -260,6 +295,11 @@ def main(argv=None):
         for row in result["gate_sweep"]:
             print(f"{row['min_prob']:8.2f}  {row['ident_exact'] or 0:11.3f}  {row['line_exact']:10.3f}  "
                   f"{row['keystroke_savings']:7.3f}  {row['line_precision'] or 0:9.3f}  {row['answered']:8.3f}")
+        if "context_curve" in result:
+            curve = result["context_curve"]
+            print(f"context chars -> bits/char of the next {curve['span']} chars ({curve['positions']} positions)")
+            for n, bpc in curve["bpc"].items():
+                print(f"{n:>13}  {bpc:.4f}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
+from threadpoolctl import ThreadpoolController
 
 from model.corpus import FILE_START, clean
 from model.vocab import UNKNOWN_ID, Vocab
@@ -51,9 +52,10 @@ def _tanh(x):
 
 
 @njit(fastmath=True, nogil=True, cache=True)
-def lstm_layer(proj, recurrent, h, c, out):
+def lstm_layer(proj, recurrent, h, c, h_out, c_out):
     """Run one LSTM layer over proj (T x 4u, the input projection + bias), updating h and c
-    in place and writing each step's h to out (T x u). Sigmoid columns come pre-halved."""
+    in place and writing each step's h and c to h_out and c_out (T x u). Sigmoid columns come
+    pre-halved."""
     steps, width = proj.shape
     units = width // 4
     half = np.float32(0.5)
@@ -71,7 +73,8 @@ def lstm_layer(proj, recurrent, h, c, out):
             cj = (half * z[units + j] + half) * c[j] + (half * z[j] + half) * z[2 * units + j]
             c[j] = cj
             h[j] = (half * z[3 * units + j] + half) * _tanh(cj)
-            out[t, j] = h[j]
+            h_out[t, j] = h[j]
+            c_out[t, j] = cj
 
 
 def _halve_sigmoid_gates(w, units):
@@ -80,6 +83,16 @@ def _halve_sigmoid_gates(w, units):
     w[..., :2 * units] *= 0.5
     w[..., 3 * units:] *= 0.5
     return w
+
+
+_BLAS = None
+
+
+def _blas_threads():
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = ThreadpoolController()  # inspecting the loaded libraries takes ~2 ms: once
+    return _BLAS
 
 
 class Stepper:
@@ -124,32 +137,44 @@ class Stepper:
 
     def run(self, ids, state, outputs=False):
         """Feed ids (1-D) through the network; return the state after the last one
-        (and, with outputs=True, the last layer's output at every position).
+        (and, with outputs=True, the last layer's output at every position)."""
+        state, hs, _ = self._run_layers(ids, state)
+        return (state, hs[-1]) if outputs else state
 
-        Layer l+1's input projection is one matrix product per chunk, so only the recurrent
+    def run_keeping(self, ids, state, positions):
+        """Like run, and also return the state after each of `positions` (counts of ids, 1..len):
+        one pass over a long buffer yields every state the prefix cache wants."""
+        state, hs, cs = self._run_layers(ids, state)
+        kept = [[(h[p - 1].copy(), c[p - 1].copy()) for h, c in zip(hs, cs)] for p in positions]
+        return state, kept
+
+    def _run_layers(self, ids, state):
+        """Layer l+1's input projection is one matrix product per chunk, so only the recurrent
         product is sequential; on a long run the layers are pipelined on separate threads
-        (layer 2 runs chunk k while layer 1 runs chunk k+1).
-        """
+        (layer 2 runs chunk k while layer 1 runs chunk k+1)."""
         state = [(h.copy(), c.copy()) for h, c in state]  # the kernel updates in place
-        layer_outs = [np.empty((len(ids), u), np.float32) for u in self.units]
+        hs = [np.empty((len(ids), u), np.float32) for u in self.units]
+        cs = [np.empty((len(ids), u), np.float32) for u in self.units]
         if len(ids) >= self.PIPELINE_MIN and len(self.lstms) > 1:
-            self._run_pipelined(ids, state, layer_outs)
+            # BLAS's own threads would fight the pipeline's for the same cores.
+            with _blas_threads().limit(limits=1, user_api="blas"):
+                self._run_pipelined(ids, state, hs, cs)
         elif len(ids):
             for layer in range(len(self.lstms)):
-                self._run_chunk(layer, ids, slice(0, len(ids)), state, layer_outs)
-        return (state, layer_outs[-1]) if outputs else state
+                self._run_chunk(layer, ids, slice(0, len(ids)), state, hs, cs)
+        return state, hs, cs
 
-    def _run_chunk(self, layer, ids, span, state, layer_outs):
+    def _run_chunk(self, layer, ids, span, state, hs, cs):
         kernel, recurrent, bias = self.lstms[layer]
         if layer == 0:
             proj = self.input_table[ids[span]]
         else:
-            proj = layer_outs[layer - 1][span] @ kernel
+            proj = hs[layer - 1][span] @ kernel
             proj += bias
         h, c = state[layer]
-        lstm_layer(proj, recurrent, h, c, layer_outs[layer][span])
+        lstm_layer(proj, recurrent, h, c, hs[layer][span], cs[layer][span])
 
-    def _run_pipelined(self, ids, state, layer_outs):
+    def _run_pipelined(self, ids, state, hs, cs):
         spans = [slice(i, min(i + self.PIPELINE_CHUNK, len(ids))) for i in range(0, len(ids), self.PIPELINE_CHUNK)]
         done = [[threading.Event() for _ in spans] for _ in self.lstms]
         errors = []
@@ -161,7 +186,7 @@ class Stepper:
                         done[layer - 1][k].wait()
                         if errors:
                             return
-                    self._run_chunk(layer, ids, span, state, layer_outs)
+                    self._run_chunk(layer, ids, span, state, hs, cs)
                     done[layer][k].set()
             except BaseException as err:  # surface it in the caller, and unblock the others
                 errors.append(err)
@@ -324,7 +349,12 @@ def _prefix_keys(ids):
 
 
 class Completer:
-    def __init__(self, stepper, vocab, meta, context_chars=4000, cache_entries=4096):
+    # The model's loss is the same with 1000 characters of context as with 8000 (python -m
+    # model.evaluate --context-curve): an LSTM trained with 64-char backprop windows forgets
+    # beyond that. 2000 keeps a margin and makes a cold buffer cost half of 4000.
+    CONTEXT_CHARS = 2000
+
+    def __init__(self, stepper, vocab, meta, context_chars=CONTEXT_CHARS, cache_entries=4096):
         if len(vocab) != stepper.vocab_size or stepper.input_table.shape[0] != len(vocab):
             raise ModelDirError(f"vocab has {len(vocab)} ids but the network has {stepper.vocab_size}")
         self.stepper, self.vocab, self.meta = stepper, vocab, meta
@@ -394,12 +424,13 @@ class Completer:
             state = self.stepper.zero_state()
         else:
             self.cache.hits += 1
-        pos = start
-        for k in range(start // CHUNK, len(keys)):
-            state = self.stepper.run(ids[pos:(k + 1) * CHUNK], state)
-            pos = (k + 1) * CHUNK
-            self.cache.put(keys[k], state)
-        state = self.stepper.run(ids[pos:], state)
+        # One pass over the new characters (long ones pipelined), keeping the state at each
+        # chunk boundary for the cache.
+        first = start // CHUNK
+        positions = [(k + 1) * CHUNK - start for k in range(first, len(keys))]
+        state, kept = self.stepper.run_keeping(ids[start:], state, positions)
+        for k, kept_state in enumerate(kept, first):
+            self.cache.put(keys[k], kept_state)
         with self.cache.lock:
             self.recent_ends.append((ids.copy(), state))
         return state, len(ids) - start

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from server.config import load_config
 from server.metrics import Metrics
 from server.models import default_language, load_models
-from server.validation import ApiError, parse_complete
+from server.validation import ApiError, parse_complete, text_chars
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STATIC_DIR = os.path.join(HERE, "static")
@@ -182,7 +182,7 @@ def create_app(config=None):
             body = json.loads(raw)
         except (ValueError, RecursionError) as err:
             raise ApiError(400, "invalid_json", f"the body is not valid JSON ({type(err).__name__})", "body") from None
-        req = parse_complete(body, settings["CONTEXT_CHARS"])
+        req = parse_complete(body, text_chars(settings["CONTEXT_CHARS"]))
         language = req.language or default
         loaded = models.get(language)
         if loaded is None:

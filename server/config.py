@@ -15,7 +15,7 @@ DEFAULTS = {
     "API_TOKEN": None,               # when set, /complete and /models need "Authorization: Bearer <token>"
     "MIN_PROB": DEFAULT_MIN_PROB,
     "MAX_BODY_BYTES": 1024 * 1024,   # larger bodies get 413
-    "CONTEXT_CHARS": 4000,           # the Completer's context; longer text is cut to its last part
+    "CONTEXT_CHARS": 2000,           # cleaned characters the model reads (why: Completer.CONTEXT_CHARS)
     "CACHE_ENTRIES": 4096,           # state-cache entries per model
 }
 

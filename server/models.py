@@ -57,7 +57,7 @@ def model_dirs(models_dir):
     return found
 
 
-def load_models(models_dir, context_chars=4000, cache_entries=4096):
+def load_models(models_dir, context_chars=Completer.CONTEXT_CHARS, cache_entries=4096):
     """language -> LoadedModel, or ModelsError naming the dir that is wrong."""
     models = {}
     for path in model_dirs(models_dir):

@@ -71,3 +71,13 @@ def test_one_repeated_line_is_predicted(repeat_model, tmp_path, capsys):
     assert result["accuracy"] > 0.95 and result["bpc"] < 0.3
     assert result["chars"] == len("v9 = 0\n" + "x = x + 1\n" * 200)  # cleaned, file start included
     assert result["line_exact"] > 0.8
+
+
+def test_context_curve_shows_what_context_buys(repeat_model, tmp_path, capsys):
+    f = tmp_path / "repeat.py"
+    f.write_text("x = x + 1\n" * 200)
+    main(["--model", repeat_model, str(f), "--positions", "6", "--context-curve", "50,1", "--json"])
+    curve = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["context_curve"]
+    assert curve["positions"] == 6 and list(curve["bpc"]) == ["1", "50"]
+    # After one character the model cannot know where in "x = x + 1" it is; after 50 it can.
+    assert curve["bpc"]["1"] > curve["bpc"]["50"] and curve["bpc"]["50"] < 0.3

@@ -38,6 +38,19 @@ def test_pipelined_run_equals_step_by_step(tiny_model):
         assert np.allclose(h1, h2, atol=1e-6) and np.allclose(c1, c2, atol=1e-6)
 
 
+def test_states_kept_along_a_pipelined_run_equal_separate_runs(tiny_model):
+    completer = Completer.load(tiny_model)
+    stepper, ids = completer.stepper, completer.vocab.encode(CODE[:1500])
+    positions = [1, 64, 700, len(ids)]
+    final, kept = stepper.run_keeping(ids, stepper.zero_state(), positions)
+    for p, state in zip(positions, kept):
+        alone = stepper.run(ids[:p], stepper.zero_state())
+        for (h1, c1), (h2, c2) in zip(state, alone):
+            assert np.allclose(h1, h2, atol=1e-6) and np.allclose(c1, c2, atol=1e-6), p
+    for (h1, c1), (h2, c2) in zip(final, kept[-1]):
+        assert np.array_equal(h1, h2) and np.array_equal(c1, c2)
+
+
 def test_cached_result_equals_uncached(tiny_model):
     warm = Completer.load(tiny_model)
     buffer = CODE[:1500]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from server.config import DEFAULT_MIN_PROB, ConfigError, load_config
 from server.models import ModelsError
-from server.validation import cap_text
+from server.validation import cap_text, text_chars
 from tests.server_helpers import LiveServer, make_models_dir
 
 PRIME = "def add(a, b):\n    return a"
@@ -89,7 +89,8 @@ def test_min_prob_one_gates_everything(server):
 
 
 def test_long_text_is_capped_to_the_context(server):
-    context = server.app.config["CONTEXT_CHARS"]
+    context = text_chars(server.app.config["CONTEXT_CHARS"])
+    assert context == 4000  # what the plug-ins send
     text = ("x = 1\n" * 50_000) + PRIME  # 300 kB: under the body limit, far over the context
     response = post(server, {"text": text, "max_chars": 20})
     assert response.status_code == 200
@@ -114,7 +115,7 @@ def test_two_languages_served_at_once(server):
     models = requests.get(server.url + "/models", timeout=10).json()
     assert models["default"] == "python"
     assert [m["language"] for m in models["models"]] == ["javascript", "python"]
-    assert all(m["network"]["units"] == 24 and m["context_chars"] == 4000 for m in models["models"])
+    assert all(m["network"]["units"] == 24 and m["context_chars"] == 2000 for m in models["models"])
     assert "path" not in json.dumps(models)  # no server paths leak
 
 

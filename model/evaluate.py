@@ -221,14 +221,14 @@ def completion_metrics(completer, docs, idents, lines, min_prob, gates, progress
 
 
 def evaluate(model_dir, corpus=None, split="test", paths=(), positions=300, min_prob=0.0, seed=0,
-             gates=DEFAULT_GATES, max_chars_total=None, context_lengths=(), show_progress=True):
+             gates=DEFAULT_GATES, max_chars_total=None, context_lengths=(), word_weight=None, show_progress=True):
     from tqdm import tqdm
 
     def progress(items, **kw):
         return tqdm(items, file=sys.stderr, disable=not show_progress, leave=False, **kw)
 
     started = time.time()
-    completer = Completer.load(model_dir)
+    completer = Completer.load(model_dir) if word_weight is None else Completer.load(model_dir, word_weight=word_weight)
     docs = load_documents(completer.meta, corpus, split, paths)
     if max_chars_total:  # a quick look at a big split: the first files up to this many chars
         kept, total = [], 0
@@ -243,6 +243,7 @@ def evaluate(model_dir, corpus=None, split="test", paths=(), positions=300, min_
     idents, lines = draw_positions(docs, positions, seed)
     chosen, baseline, sweep = completion_metrics(completer, docs, idents, lines, min_prob, gates, progress)
     result.update({"positions": {"ident": len(idents), "line": len(lines)}, "min_prob": min_prob,
+                   "word_weight": completer.word_weight,
                    "ident_exact": chosen["ident_exact"], "line_exact": chosen["line_exact"],
                    "keystroke_savings": chosen["keystroke_savings"], "line_precision": chosen["line_precision"],
                    "answered": chosen["answered"],
@@ -264,6 +265,8 @@ def main(argv=None):
     p.add_argument("--min-prob", type=float, default=0.0, help="confidence gate for the completion metrics")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-chars", type=int, default=None, help="measure only the first files up to this many chars")
+    p.add_argument("--word-weight", type=float, default=None,
+                   help="weight of the buffer's words inside an identifier (default: the Completer's; 0: model only)")
     p.add_argument("--context-curve", default="", metavar="N,N,...",
                    help="also measure bits/char given only N chars of context, e.g. 250,500,1000,2000,4000,8000")
     p.add_argument("--json", action="store_true", help="print one JSON object (last line)")
@@ -278,7 +281,8 @@ def main(argv=None):
         p.error("give either --corpus DIR or files, not both")
     try:
         result = evaluate(args.model, args.corpus, args.split, args.files, args.positions, args.min_prob,
-                          args.seed, max_chars_total=args.max_chars, context_lengths=lengths)
+                          args.seed, max_chars_total=args.max_chars, context_lengths=lengths,
+                          word_weight=args.word_weight)
     except ModelDirError as err:
         raise SystemExit(f"error: {err}")
     if args.json:

@@ -8,6 +8,7 @@ in numpy with its state carried, and the state after each chunk of a buffer is c
 next Tab in the same buffer only runs the characters typed since.
 """
 import argparse
+import bisect
 import hashlib
 import io
 import json
@@ -311,11 +312,11 @@ class Completion:
     alternative_probs: list = field(default_factory=list)
 
 
-CHUNK = 64  # the state is cached every CHUNK characters of context
+CHUNK = 64  # the state is cached at every line start and at least every CHUNK characters
 
 
 class StateCache:
-    """LRU map: hash of a context prefix (a multiple of CHUNK long) -> LSTM state after it."""
+    """LRU map: hash of a context prefix (up to a cache point) -> LSTM state after it."""
 
     def __init__(self, max_entries=4096):
         self.max_entries = max_entries
@@ -338,14 +339,57 @@ class StateCache:
                 self.entries.popitem(last=False)
 
 
-def _prefix_keys(ids):
-    """Hash of ids[:k*CHUNK] for k = 1..len//CHUNK, incrementally (O(n) in all)."""
+def _cache_points(ids, newline_id):
+    """Where the state is kept: after every newline (an edit on a line reruns only that line) and
+    every CHUNK characters (so long lines are covered too), in order."""
+    points = set(range(CHUNK, len(ids) + 1, CHUNK))
+    if newline_id is not None:
+        points.update((np.flatnonzero(ids == newline_id) + 1).tolist())
+    return sorted(points)
+
+
+def _prefix_keys(ids, points):
+    """Hash of ids[:p] for each of the points, incrementally (O(n) in all)."""
     h = hashlib.blake2b(digest_size=16)
-    keys = []
-    for k in range(len(ids) // CHUNK):
-        h.update(ids[k * CHUNK:(k + 1) * CHUNK].tobytes())
+    keys, done = [], 0
+    for p in points:
+        h.update(ids[done:p].tobytes())
+        done = p
         keys.append(h.digest())
     return keys
+
+
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+TRAILING_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class WordCache:
+    """The identifiers of the buffer, for finishing one the user has started.
+
+    Code repeats its own names, which a character model that has read the last 2000 characters
+    cannot copy from further up. So inside an identifier the model's next-character distribution
+    is mixed with the buffer's: the words that start with what is typed so far, weighted by how
+    often (and how recently) they occur, vote for their next character or for ending the word
+    (a character-level cache model, after Grave et al. 2017's neural cache).
+    """
+
+    def __init__(self, text):
+        counts, n = {}, max(len(text), 1)
+        for m in WORD.finditer(text):
+            counts[m.group()] = counts.get(m.group(), 0.0) + 1.0 + m.start() / n  # later ones weigh up to 2x
+        self.counts = counts
+        self.words = sorted(counts)
+
+    def next_chars(self, prefix):
+        """{next character, or None where the word ends: weight} over the words starting with prefix."""
+        votes = {}
+        i = bisect.bisect_left(self.words, prefix)
+        while i < len(self.words) and self.words[i].startswith(prefix):
+            word = self.words[i]
+            key = word[len(prefix)] if len(word) > len(prefix) else None
+            votes[key] = votes.get(key, 0.0) + self.counts[word]
+            i += 1
+        return votes
 
 
 class Completer:
@@ -354,19 +398,30 @@ class Completer:
     # beyond that. 2000 keeps a margin and makes a cold buffer cost half of 4000.
     CONTEXT_CHARS = 2000
 
-    def __init__(self, stepper, vocab, meta, context_chars=CONTEXT_CHARS, cache_entries=4096):
+    # Weight of the buffer's words inside an identifier (WordCache), chosen on the val split with
+    # python -m model.evaluate --word-weight W (README, "Measured").
+    WORD_WEIGHT = 0.5
+
+    def __init__(self, stepper, vocab, meta, context_chars=CONTEXT_CHARS, cache_entries=4096,
+                 word_weight=WORD_WEIGHT):
         if len(vocab) != stepper.vocab_size or stepper.input_table.shape[0] != len(vocab):
             raise ModelDirError(f"vocab has {len(vocab)} ids but the network has {stepper.vocab_size}")
         self.stepper, self.vocab, self.meta = stepper, vocab, meta
         self.language = meta.get("language", "python")
         self.ext = meta.get("extension") or {"python": ".py"}.get(self.language, "." + self.language)
         self.cleaning = meta.get("cleaning", {})
+        if not 0 <= word_weight <= 1:
+            raise ValueError("word_weight must be between 0 and 1")
         self.context_chars = context_chars
+        self.word_weight = word_weight
         self.cache = StateCache(cache_entries)
         self.recent_ends = deque(maxlen=8)
         # Never emit the unknown character or a file start: they are not code a user wants.
         self.banned = [UNKNOWN_ID] + [i for i in (vocab.index.get(FILE_START),) if i is not None]
         self.newline_id = vocab.index.get("\n")
+        # Where a word ends, the model says what follows it: its distribution over these.
+        self.not_word_char = np.array([0.0] + [0.0 if WORD.match(c) or c.isdigit() else 1.0 for c in vocab.chars])
+        self.not_word_char[self.banned] = 0.0
 
     @classmethod
     def load(cls, model_dir, **kwargs):
@@ -383,7 +438,7 @@ class Completer:
         cleaned = clean(text, self.ext, self.cleaning, partial=True)
         body = cleaned.text
         if len(body) + 1 <= self.context_chars:
-            return FILE_START + body, cleaned.cursor_in_removed
+            return FILE_START + body, cleaned
         # Cut at a line start chosen by the line's content, not by position: as the user types
         # (and the editor's window slides) the cut stays put, so the state cache keeps hitting.
         lo = len(body) - self.context_chars
@@ -398,21 +453,22 @@ class Completer:
                 cut = pos
                 break
             pos = line_end + 1
-        return body[cut or lo:], cleaned.cursor_in_removed
+        return body[cut or lo:], cleaned
 
     def state_for(self, ids):
         """The LSTM state after ids, running only what the cache does not already know.
 
-        Two caches: states at every CHUNK boundary of recent contexts (an edit a few lines up
-        reruns only from there), and the exact end of the last few requests (the next Tab after
+        Two caches: states at every line start (and every CHUNK characters) of recent contexts
+        (an edit on a line reruns only from its start), and the exact end of the last few requests (the next Tab after
         typing a few characters runs just those).
         """
-        keys = _prefix_keys(ids)
+        points = _cache_points(ids, self.newline_id)
+        keys = _prefix_keys(ids, points)
         start, state = 0, None
-        for k in range(len(keys) - 1, -1, -1):
-            state = self.cache.get(keys[k])
+        for point, key in zip(reversed(points), reversed(keys)):
+            state = self.cache.get(key)
             if state is not None:
-                start = (k + 1) * CHUNK
+                start = point
                 break
         with self.cache.lock:
             for end_ids, end_state in reversed(self.recent_ends):
@@ -425,12 +481,11 @@ class Completer:
         else:
             self.cache.hits += 1
         # One pass over the new characters (long ones pipelined), keeping the state at each
-        # chunk boundary for the cache.
-        first = start // CHUNK
-        positions = [(k + 1) * CHUNK - start for k in range(first, len(keys))]
-        state, kept = self.stepper.run_keeping(ids[start:], state, positions)
-        for k, kept_state in enumerate(kept, first):
-            self.cache.put(keys[k], kept_state)
+        # cache point for the cache.
+        todo = [(point, key) for point, key in zip(points, keys) if point > start]
+        state, kept = self.stepper.run_keeping(ids[start:], state, [point - start for point, _ in todo])
+        for (_, key), kept_state in zip(todo, kept):
+            self.cache.put(key, kept_state)
         with self.cache.lock:
             self.recent_ends.append((ids.copy(), state))
         return state, len(ids) - start
@@ -444,19 +499,23 @@ class Completer:
             raise ValueError("n must be a positive integer")
         if temperature < 0:
             raise ValueError("temperature must be >= 0")
-        context, in_removed = self.context(text)
-        if in_removed:
+        context, cleaned = self.context(text)
+        if cleaned.cursor_in_removed:
             return Completion("", [], [], "in_comment", len(context), 0)
         ids = self.vocab.encode(context)
         state, new_chars = self.state_for(ids)
         rules = StopRules(context, suffix, stop, max_chars)
+        typed = TRAILING_WORD.search(context[-200:])
+        typed = typed.group() if typed else ""
+        # The whole cleaned buffer, less the word being typed (it is not a word of the buffer yet).
+        words = WordCache(cleaned.text[:len(cleaned.text) - len(typed)]) if self.word_weight > 0 else None
         if temperature == 0 and n == 1:
-            results = [self._decode(state, rules, min_prob)]
+            results = [self._decode(state, rules, min_prob, words, typed)]
         elif temperature == 0:
-            results = self._beam(state, rules, min_prob, n)
+            results = self._beam(state, rules, min_prob, n, words, typed)
         else:
             rng = np.random.default_rng(seed)
-            results = [self._decode(state, rules, min_prob, temperature, rng) for _ in range(n)]
+            results = [self._decode(state, rules, min_prob, words, typed, temperature, rng) for _ in range(n)]
             results.sort(key=lambda r: -_mean_logprob(r[1]))
         alternatives, seen = [], set()
         for text_, probs, reason in results:
@@ -470,41 +529,61 @@ class Completer:
         return Completion(best[0], [a[0] for a in alternatives[:n]], best[1], best[2], len(context), new_chars,
                           [a[1] for a in alternatives[:n]])
 
-    def _distribution(self, state, temperature=1.0):
+    def _distribution(self, state, words=None, word="", temperature=1.0):
+        """The next character's distribution: the model's, mixed with the buffer's words while
+        inside an identifier."""
         p = self.stepper.probs(state, temperature)
         p[self.banned] = 0.0
         total = p.sum()
-        return p / total if total > 0 else p
+        p = p / total if total > 0 else p
+        votes = words.next_chars(word) if words is not None and word else None
+        if not votes:
+            return p
+        total_votes = sum(votes.values())
+        from_words = np.zeros_like(p)
+        for char, weight in votes.items():
+            if char is None:  # the word ends here: what follows is the model's call
+                follow = p * self.not_word_char
+                if follow.sum() > 0:
+                    from_words += weight / total_votes * follow / follow.sum()
+            elif char in self.vocab.index:
+                from_words[self.vocab.index[char]] += weight / total_votes
+        if from_words.sum() == 0:
+            return p
+        from_words /= from_words.sum()
+        return (1 - self.word_weight) * p + self.word_weight * from_words
 
-    def _decode(self, state, rules, min_prob, temperature=0.0, rng=None):
+    def _decode(self, state, rules, min_prob, words=None, word="", temperature=0.0, rng=None):
         """One completion, a character at a time: greedy at temperature 0, else sampled."""
         out, probs = [], []
         while True:
-            p = self._distribution(state)
+            p = self._distribution(state, words, word)
             if temperature == 0:
                 next_id = int(np.argmax(p))
             else:
-                q = self._distribution(state, temperature)
+                q = self._distribution(state, words, word, temperature)
                 next_id = int(rng.choice(len(q), p=q))
             if min_prob is not None and p[next_id] < min_prob:
                 return rules.finish(out, probs, "min_prob")
-            out.append(self.vocab.chars[next_id - 1])
+            char = self.vocab.chars[next_id - 1]
+            out.append(char)
             probs.append(float(p[next_id]))
             reason = rules.check(out)
             if reason:
                 return rules.finish(out, probs, reason)
+            word = _extend_word(word, char)
             state = self.stepper.step(next_id, state)
 
-    def _beam(self, state, rules, min_prob, n, width=None):
+    def _beam(self, state, rules, min_prob, n, words=None, word="", width=None):
         """Beam search over characters: the `width` most probable partial completions go on."""
         width = width or max(2 * n, 4)
-        beams = [([], [], 0.0, state)]  # chars, probs, log prob, state
+        beams = [([], [], 0.0, state, word)]  # chars, probs, log prob, state, identifier so far
         finished = []
         # Empty endings (the line ends right here) do not fill the beam: keep looking for n real ones.
         while beams and len({f[0] for f in finished if f[0]}) < n:
             candidates = []
-            for chars, probs, logp, st in beams:
-                p = self._distribution(st)
+            for chars, probs, logp, st, wd in beams:
+                p = self._distribution(st, words, wd)
                 for next_id in np.argsort(p)[::-1][:width]:
                     pr = float(p[next_id])
                     if pr <= 0:
@@ -512,18 +591,28 @@ class Completer:
                     if min_prob is not None and pr < min_prob:
                         finished.append(rules.finish(chars, probs, "min_prob") + (logp,))
                         break
-                    candidates.append((chars + [self.vocab.chars[next_id - 1]], probs + [pr],
-                                       logp + np.log(pr), st, int(next_id)))
+                    char = self.vocab.chars[next_id - 1]
+                    candidates.append((chars + [char], probs + [pr], logp + np.log(pr), st, int(next_id),
+                                       _extend_word(wd, char)))
             candidates.sort(key=lambda c: -c[2])
             beams = []
-            for chars, probs, logp, st, next_id in candidates[:width]:
+            for chars, probs, logp, st, next_id, wd in candidates[:width]:
                 reason = rules.check(chars)
                 if reason:
                     finished.append(rules.finish(chars, probs, reason) + (logp,))
                 else:
-                    beams.append((chars, probs, logp, self.stepper.step(next_id, st)))
+                    beams.append((chars, probs, logp, self.stepper.step(next_id, st), wd))
         finished.sort(key=lambda f: -f[3])
         return [f[:3] for f in finished]
+
+
+def _extend_word(word, char):
+    """The identifier being written after char is added to one that was `word`."""
+    if char == "_" or char.isascii() and char.isalpha():
+        return word + char
+    if char.isascii() and char.isdigit() and word:
+        return word + char
+    return ""
 
 
 def _mean_logprob(probs):

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from model.sample import Completer, ModelDirError, StopRules, _looping, read_keras_weights
+from model.sample import Completer, ModelDirError, StopRules, WordCache, _looping, read_keras_weights
 
 CODE = open(os.path.join(os.path.dirname(__file__), "conftest.py")).read()
 
@@ -64,6 +64,16 @@ def test_cached_result_equals_uncached(tiny_model):
         assert cold.new_chars > 1000
         assert (got.text, got.probs) == (cold.text, cold.probs)
     assert warm.cache.hits >= 3
+
+
+def test_editing_the_last_line_reruns_only_that_line(tiny_model):
+    completer = Completer.load(tiny_model)
+    lines = CODE[:1400].rsplit("\n", 1)[0] + "\n"
+    completer.complete(lines + "    value = compute(")
+    edited = completer.complete(lines + "    value = other(", stop="none", max_chars=20)
+    assert edited.new_chars == len("    value = other(")
+    cold = Completer.load(tiny_model).complete(lines + "    value = other(", stop="none", max_chars=20)
+    assert (edited.text, edited.probs) == (cold.text, cold.probs)
 
 
 def test_stop_rules():
@@ -148,3 +158,27 @@ def test_missing_or_corrupt_model_dir(tiny_model, tmp_path):
     (broken / "vocab.json").write_text(json.dumps({"chars": vocab["chars"][:-3]}))
     with pytest.raises(ModelDirError, match="vocab has"):
         Completer.load(str(broken))
+
+
+def test_word_cache_votes_for_the_next_character_of_the_buffers_words():
+    words = WordCache("alpha = alpine + alpha\nbeta = 1")
+    votes = words.next_chars("alp")
+    assert set(votes) == {"h", "i"} and votes["h"] > votes["i"] > 0  # alpha twice, alpine once
+    assert set(words.next_chars("alpha")) == {None}  # the word ends there
+    assert words.next_chars("gamma") == {}
+    late, early = WordCache("foo_a foo_b").next_chars("foo_").values()
+    assert early > late  # "foo_b" is nearer the cursor
+
+
+def test_identifier_from_far_up_the_buffer_is_completed(tiny_model):
+    buffer = "def distance_metric(data):\n    return data\n\n" + "x = 1\n" * 500 + "total = di"
+    rest = "stance_metric"
+    only_words = Completer.load(tiny_model, word_weight=1.0).complete(buffer, max_chars=30)
+    assert only_words.text.startswith(rest)
+    assert only_words.probs[:len(rest)] == [1.0] * len(rest)  # one candidate: sure of every character
+    model_only = Completer.load(tiny_model, word_weight=0.0).complete(buffer, max_chars=30)
+    mixed = Completer.load(tiny_model, word_weight=0.5).complete(buffer, max_chars=30)
+    assert mixed.text.startswith(rest) and all(0.5 <= p <= 1 for p in mixed.probs[:len(rest)])
+    assert not model_only.text.startswith(rest)  # the tiny model alone cannot know it
+    with pytest.raises(ValueError, match="word_weight"):
+        Completer.load(tiny_model, word_weight=1.5)

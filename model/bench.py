@@ -83,21 +83,22 @@ def seed_way_ms(model_dir, buffers, window, chars):
 
 
 def bench(model_dir, files=None, buffers=20, context=4000, chars=80, typed=3, window=40, seed_chars=10,
-          seed_buffers=3, seed=0):
+          seed_buffers=3, seed=0, model_context=Completer.CONTEXT_CHARS):
     files = files or sorted(glob.glob(os.path.join(sysconfig.get_paths()["stdlib"], "*.py")))
     pairs = real_buffers(files, buffers, context, typed, seed)
     rss_before = rss_mb()
     t0 = time.perf_counter()
-    completer = Completer.load(model_dir)
+    completer = Completer.load(model_dir, context_chars=model_context)
     load_ms = (time.perf_counter() - t0) * 1000
     completer.complete("import os\n", max_chars=chars)  # first-call costs (imports, allocations)
     rss_loaded = rss_mb()
 
-    cold, warm, lengths = [], [], []
+    cold, warm, lengths, read = [], [], [], []
     for buffer, more in pairs:
         t0 = time.perf_counter()
         first = completer.complete(buffer, max_chars=chars, stop="line")
         cold.append((time.perf_counter() - t0) * 1000)
+        read.append(first.context_chars)
         t0 = time.perf_counter()
         second = completer.complete(buffer + more, max_chars=chars, stop="line")
         warm.append((time.perf_counter() - t0) * 1000)
@@ -116,6 +117,7 @@ def bench(model_dir, files=None, buffers=20, context=4000, chars=80, typed=3, wi
     result = {
         "model": model_dir,
         "context_chars": context, "max_chars": chars, "typed_chars": typed, "buffers": len(pairs),
+        "model_context_chars": model_context, "mean_chars_read_cold": float(np.mean(read)),
         "cold_p50_ms": percentile(cold, 50), "cold_p95_ms": percentile(cold, 95),
         "warm_p50_ms": percentile(warm, 50), "warm_p95_ms": percentile(warm, 95),
         "warm_80_chars_p50_ms": percentile(full, 50), "warm_80_chars_p95_ms": percentile(full, 95),
@@ -138,6 +140,8 @@ def main(argv=None):
     p.add_argument("--files", nargs="*", help="real code to cut buffers from (default: the stdlib's top level)")
     p.add_argument("--buffers", type=int, default=20)
     p.add_argument("--context", type=int, default=4000, help="characters of code before the cursor")
+    p.add_argument("--model-context", type=int, default=Completer.CONTEXT_CHARS,
+                   help="the Completer's context cap (cleaned characters it reads of each buffer)")
     p.add_argument("--chars", type=int, default=80, help="characters to complete")
     p.add_argument("--typed", type=int, default=3, help="characters typed between the cold and the warm Tab")
     p.add_argument("--window", type=int, default=40, help="the seed's window (Keras text-generation example: 40)")
@@ -147,7 +151,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     try:
         result = bench(args.model, args.files, args.buffers, args.context, args.chars, args.typed, args.window,
-                       args.seed_chars, args.seed_buffers)
+                       args.seed_chars, args.seed_buffers, model_context=args.model_context)
     except ModelDirError as err:
         raise SystemExit(f"error: {err}")
     if args.json:

@@ -85,7 +85,8 @@ def create_app(config=None):
     (see server.config.DEFAULTS). Raises ModelsError / ConfigError with a clear message."""
     _setup_logging()
     settings = load_config(config)
-    models = load_models(settings["MODELS_DIR"], settings["CONTEXT_CHARS"], settings["CACHE_ENTRIES"])
+    models = load_models(settings["MODELS_DIR"], settings["CONTEXT_CHARS"], settings["CACHE_ENTRIES"],
+                         float(settings["WORD_WEIGHT"]))
     default = default_language(models, settings["DEFAULT_LANGUAGE"])
     for m in models.values():
         # The first completion compiles the LSTM kernel (numba); do it now, at worker start,

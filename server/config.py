@@ -17,6 +17,7 @@ DEFAULTS = {
     "MAX_BODY_BYTES": 1024 * 1024,   # larger bodies get 413
     "CONTEXT_CHARS": 2000,           # cleaned characters the model reads (why: Completer.CONTEXT_CHARS)
     "CACHE_ENTRIES": 4096,           # state-cache entries per model
+    "WORD_WEIGHT": 0.5,              # buffer words inside an identifier (Completer.WORD_WEIGHT; 0: model only)
 }
 
 # environment variable -> (setting, parser)
@@ -28,6 +29,7 @@ ENVIRONMENT = {
     "TABCOMPLETE_MAX_BODY_BYTES": ("MAX_BODY_BYTES", int),
     "TABCOMPLETE_CONTEXT_CHARS": ("CONTEXT_CHARS", int),
     "TABCOMPLETE_CACHE_ENTRIES": ("CACHE_ENTRIES", int),
+    "TABCOMPLETE_WORD_WEIGHT": ("WORD_WEIGHT", float),
 }
 
 
@@ -50,6 +52,8 @@ def load_config(overrides=None, environ=None):
     min_prob = settings["MIN_PROB"]
     if min_prob is not None and not 0.0 <= float(min_prob) <= 1.0:
         raise ConfigError(f"MIN_PROB must be between 0 and 1, not {min_prob}")
+    if not 0.0 <= float(settings["WORD_WEIGHT"]) <= 1.0:
+        raise ConfigError(f"WORD_WEIGHT must be between 0 and 1, not {settings['WORD_WEIGHT']}")
     for key in ("MAX_BODY_BYTES", "CONTEXT_CHARS", "CACHE_ENTRIES"):
         if int(settings[key]) < 1:
             raise ConfigError(f"{key} must be a positive integer, not {settings[key]}")

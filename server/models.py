@@ -57,13 +57,15 @@ def model_dirs(models_dir):
     return found
 
 
-def load_models(models_dir, context_chars=Completer.CONTEXT_CHARS, cache_entries=4096):
+def load_models(models_dir, context_chars=Completer.CONTEXT_CHARS, cache_entries=4096,
+                word_weight=Completer.WORD_WEIGHT):
     """language -> LoadedModel, or ModelsError naming the dir that is wrong."""
     models = {}
     for path in model_dirs(models_dir):
         t0 = time.perf_counter()
         try:
-            completer = Completer.load(path, context_chars=context_chars, cache_entries=cache_entries)
+            completer = Completer.load(path, context_chars=context_chars, cache_entries=cache_entries,
+                                       word_weight=word_weight)
         except ModelDirError as err:
             raise ModelsError(str(err)) from None
         loaded = LoadedModel(os.path.basename(os.path.normpath(path)), completer.language, path, completer,

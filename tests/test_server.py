@@ -311,6 +311,9 @@ def test_config_from_environment_and_overrides():
         load_config(environ={"TABCOMPLETE_MIN_PROB": "high"})
     with pytest.raises(ConfigError, match="MIN_PROB"):
         load_config(environ={"TABCOMPLETE_MIN_PROB": "3"})
+    assert load_config(environ={"TABCOMPLETE_WORD_WEIGHT": "0"})["WORD_WEIGHT"] == 0.0
+    with pytest.raises(ConfigError, match="WORD_WEIGHT"):
+        load_config(environ={"TABCOMPLETE_WORD_WEIGHT": "2"})
 
 
 def test_bad_models_dirs_fail_with_a_clear_message(tmp_path, tiny_model):

@@ -17,9 +17,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin tabcomplete
 
 WORKDIR /app
-# Dependencies first, so code changes do not reinstall them.
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+# Dependencies first, so code changes do not reinstall them. Serving needs no TensorFlow.
+COPY server/requirements.txt server/requirements.txt
+RUN pip install -r server/requirements.txt
 
 COPY model/ model/
 COPY server/ server/

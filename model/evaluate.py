@@ -32,11 +32,11 @@ from collections import Counter
 import numpy as np
 
 from model.corpus import FILE_START, clean, read_source
-from model.sample import Completer, ModelDirError
+from model.sample import MATCH_EDGES, MATCH_MAX, MATCH_MIN, Completer, ModelDirError, match_bucket, match_predictions
 
 LN2 = math.log(2)
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-DEFAULT_GATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+DEFAULT_GATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def load_documents(model_meta, corpus=None, split="test", paths=()):
@@ -72,24 +72,75 @@ def load_documents(model_meta, corpus=None, split="test", paths=()):
     return docs
 
 
-def next_char_metrics(completer, docs, progress):
-    """Loss, accuracy and top-5 accuracy of the next character, each file read from its start."""
+def _doc_predictions(completer, doc):
+    """For each character of a document after its first: the network's log-probabilities
+    (rows) and the match model's prediction (id, or -1 where it has none or a banned one) and
+    match length, as the Completer sees them."""
     stepper, vocab = completer.stepper, completer.vocab
-    nll, correct, top5, count = 0.0, 0, 0, 0
+    ids = vocab.encode(FILE_START + doc)
+    _, outputs = stepper.run(ids[:-1], stepper.zero_state(), outputs=True)
+    logits = outputs @ stepper.dense_kernel + stepper.dense_bias
+    logits = logits - logits.max(axis=1, keepdims=True)
+    logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    preds, lengths = match_predictions(ids)
+    preds, lengths = preds[1:], lengths[1:]
+    preds[np.isin(preds, completer.banned)] = -1
+    return ids[1:], logp, preds, lengths
+
+
+def _scores(logp, targets):
+    target_logp = logp[np.arange(len(targets)), targets]
+    return (-float(target_logp.sum()), int((logp.argmax(axis=1) == targets).sum()),
+            int(((logp > target_logp[:, None]).sum(axis=1) < 5).sum()))  # fewer than 5 more likely
+
+
+def next_char_metrics(completer, docs, progress):
+    """Loss, accuracy and top-5 accuracy of the next character, each file read from its start:
+    the network alone, and (when the model dir has match weights) mixed with the match model
+    over the text before each character, as the Completer predicts."""
+    totals = {"network": np.zeros(3), "completer": np.zeros(3)}
+    count = 0
     for doc in progress(docs, desc="next-char", unit="file"):
-        ids = vocab.encode(FILE_START + doc)
-        _, outputs = stepper.run(ids[:-1], stepper.zero_state(), outputs=True)
-        logits = outputs @ stepper.dense_kernel + stepper.dense_bias
-        logits = logits - logits.max(axis=1, keepdims=True)
-        logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-        targets = ids[1:]
-        target_logp = logp[np.arange(len(targets)), targets]
-        nll -= float(target_logp.sum())
-        correct += int((logp.argmax(axis=1) == targets).sum())
-        top5 += int(((logp > target_logp[:, None]).sum(axis=1) < 5).sum())  # fewer than 5 more likely
+        targets, logp, preds, lengths = _doc_predictions(completer, doc)
+        totals["network"] += _scores(logp, targets)
+        if completer.match_weights is not None:
+            has = preds >= 0
+            w = np.where(has, completer.match_weights[match_bucket(np.maximum(lengths, MATCH_MIN))], 0.0)
+            mixed = (1 - w)[:, None] * np.exp(logp)
+            mixed[np.flatnonzero(has), preds[has]] += w[has]
+            logp = np.log(np.maximum(mixed, 1e-30))
+        totals["completer"] += _scores(logp, targets)
         count += len(targets)
-    return {"chars": count, "nats_per_char": nll / count, "bpc": nll / count / LN2,
-            "accuracy": correct / count, "top5_accuracy": top5 / count}
+
+    def metrics(nll, correct, top5):
+        return {"nats_per_char": nll / count, "bpc": nll / count / LN2, "accuracy": correct / count,
+                "top5_accuracy": top5 / count}
+
+    result = {"chars": count, **metrics(*totals["network"])}
+    result["completer"] = {"match_model": completer.match_weights is not None, **metrics(*totals["completer"])}
+    return result
+
+
+def fit_match_weights(completer, docs, progress):
+    """The match model's weight for each length bucket that makes the mixture most likely on
+    docs (a grid search per bucket; each bucket's weight is independent of the others')."""
+    grid = np.linspace(0.0, 0.99, 100)
+    nll = np.zeros((len(MATCH_EDGES), len(grid)))
+    seen = np.zeros(len(MATCH_EDGES), np.int64)
+    for doc in progress(docs, desc="fit match", unit="file"):
+        targets, logp, preds, lengths = _doc_predictions(completer, doc)
+        has = preds >= 0
+        p_target = np.exp(logp[np.flatnonzero(has), targets[has]])
+        hit = (preds[has] == targets[has]).astype(np.float64)
+        buckets = match_bucket(lengths[has])
+        for b in range(len(MATCH_EDGES)):
+            sel = buckets == b
+            seen[b] += int(sel.sum())
+            mixed = (1 - grid)[None, :] * p_target[sel][:, None] + grid[None, :] * hit[sel][:, None]
+            nll[b] -= np.log(np.maximum(mixed, 1e-30)).sum(axis=0)
+    weights = [float(grid[np.argmin(nll[b])]) if seen[b] else 0.0 for b in range(len(MATCH_EDGES))]
+    return {"min": MATCH_MIN, "max": MATCH_MAX, "edges": list(MATCH_EDGES), "weights": weights,
+            "positions": [int(n) for n in seen]}
 
 
 def context_curve(completer, docs, lengths, count, seed, progress, span=256):
@@ -220,6 +271,27 @@ def completion_metrics(completer, docs, idents, lines, min_prob, gates, progress
     return chosen, baseline, [at_gate(g) for g in gates]
 
 
+def fit_match(model_dir, corpus=None, split="val", paths=(), show_progress=True):
+    """Fit the match model's weights on a split (val: never the test split you report) and
+    store them in the model dir's meta.json, where the Completer finds them."""
+    from tqdm import tqdm
+
+    completer = Completer.load(model_dir, word_weight=0.0)
+    docs = load_documents(completer.meta, corpus, split, paths)
+    match = fit_match_weights(completer, docs, lambda items, **kw: tqdm(items, file=sys.stderr, leave=False,
+                                                                        disable=not show_progress, **kw))
+    match["fitted_on"] = f"{corpus}:{split}" if corpus else "files"
+    meta_path = os.path.join(model_dir, "meta.json")
+    with open(meta_path, encoding="utf-8") as f:
+        meta = json.load(f)
+    meta["match"] = match
+    tmp = meta_path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=2)
+    os.replace(tmp, meta_path)
+    return match
+
+
 def evaluate(model_dir, corpus=None, split="test", paths=(), positions=300, min_prob=0.0, seed=0,
              gates=DEFAULT_GATES, max_chars_total=None, context_lengths=(), word_weight=None, show_progress=True):
     from tqdm import tqdm
@@ -269,6 +341,9 @@ def main(argv=None):
                    help="weight of the buffer's words inside an identifier (default: the Completer's; 0: model only)")
     p.add_argument("--context-curve", default="", metavar="N,N,...",
                    help="also measure bits/char given only N chars of context, e.g. 250,500,1000,2000,4000,8000")
+    p.add_argument("--fit-match", action="store_true",
+                   help="instead of measuring, fit the match model's weights on this split (use val) "
+                        "and store them in the model dir's meta.json")
     p.add_argument("--json", action="store_true", help="print one JSON object (last line)")
     args = p.parse_args(argv)
     try:
@@ -279,6 +354,15 @@ def main(argv=None):
         p.error("--context-curve lengths must be positive")
     if bool(args.corpus) == bool(args.files):
         p.error("give either --corpus DIR or files, not both")
+    if args.fit_match:
+        if args.corpus and args.split == "test":
+            p.error("--fit-match on the test split would tune on what you report: use --split val")
+        try:
+            match = fit_match(args.model, args.corpus, args.split, args.files)
+        except ModelDirError as err:
+            raise SystemExit(f"error: {err}")
+        print(json.dumps(match))
+        return
     try:
         result = evaluate(args.model, args.corpus, args.split, args.files, args.positions, args.min_prob,
                           args.seed, max_chars_total=args.max_chars, context_lengths=lengths,
@@ -291,7 +375,10 @@ def main(argv=None):
         b = result["baselines"]
         print(f"{result['chars']:,} chars in {result['files']} files")
         print(f"bits/char {result['bpc']:.3f} (xz -9e: {b['xz_bpc']:.3f}), accuracy {result['accuracy']:.3f}, "
-              f"top-5 {result['top5_accuracy']:.3f}")
+              f"top-5 {result['top5_accuracy']:.3f} (the network alone)")
+        c = result["completer"]
+        print(f"bits/char {c['bpc']:.3f}, accuracy {c['accuracy']:.3f}, top-5 {c['top5_accuracy']:.3f} "
+              f"(the Completer: {'network + match model' if c['match_model'] else 'network only, no match weights'})")
         print(f"ident_exact {result['ident_exact']:.3f} (buffer words: {b['buffer_words']['ident_exact']:.3f})")
         print(f"line_exact {result['line_exact']:.3f}, keystroke savings {result['keystroke_savings']:.3f}, "
               f"line precision {result['line_precision']} at min_prob {result['min_prob']}")

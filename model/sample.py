@@ -299,6 +299,85 @@ def check_model_dir(model_dir):
     return meta, vocab
 
 
+# -- The match model --------------------------------------------------------------------------
+# Code repeats itself within a file far more than a small LSTM can remember: a line written
+# twice, a call pattern, a name. Compressors exploit this with a match model (lpaq, cmix): find
+# the last time the recent characters occurred and predict the character that came next. The
+# Completer mixes that prediction into the network's, with a weight that grows with the length
+# of the match, fitted on the val split (model.evaluate --fit-match, stored in meta.json).
+
+MATCH_MIN = 5     # characters of context a match must share
+MATCH_MAX = 64    # longer agreements count as this long
+MATCH_EDGES = (5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64)  # length buckets, one weight each
+
+
+MATCH_TABLE_BITS = 16  # fixed, so a prediction never depends on how much text follows
+
+
+@njit(cache=True)
+def _match_take(ids, i, table, ptr, length, insert):
+    """The match state after taking in ids[i], given the state before it."""
+    if length > 0 and ids[ptr] == ids[i]:  # the match predicted it: it goes on
+        return ptr + 1, min(length + 1, MATCH_MAX)
+    length = 0
+    if i + 1 < MATCH_MIN:
+        return ptr, 0
+    h = 0
+    for k in range(i + 1 - MATCH_MIN, i + 1):
+        h = (h * 0x2F0F3 + ids[k] + 1) & 0xFFFFFFFF
+    h &= (1 << MATCH_TABLE_BITS) - 1
+    j = table[h]
+    if j >= 0:
+        agree = 0  # a hash collision agrees on fewer than MATCH_MIN characters
+        while agree < MATCH_MAX and j - 1 - agree >= 0 and ids[j - 1 - agree] == ids[i - agree]:
+            agree += 1
+        if agree >= MATCH_MIN:
+            ptr, length = j, agree
+    if insert:
+        table[h] = i + 1
+    return ptr, length
+
+
+@njit(cache=True)
+def match_scan(ids, preds, lengths, table):
+    """Run the match model along ids, remembering every position in table. For each position i,
+    preds[i] is the id that followed the most recent earlier occurrence of the context before i
+    (-1 if none) and lengths[i] how many characters of context agree (0 if none). Returns the
+    state (ptr, length) after the last id."""
+    ptr, length = -1, 0
+    for i in range(len(ids)):
+        preds[i] = ids[ptr] if length > 0 else -1
+        lengths[i] = length
+        ptr, length = _match_take(ids, i, table, ptr, length, True)
+    return ptr, length
+
+
+@njit(cache=True)
+def match_resume(ids, start, table, ptr, length):
+    """Go on from a scan of ids[:start] over the generated ids[start:], without remembering
+    them (a completion should copy the buffer, not itself). Returns (predicted id or -1, length)."""
+    for i in range(start, len(ids)):
+        ptr, length = _match_take(ids, i, table, ptr, length, False)
+    return (ids[ptr], length) if length > 0 else (-1, 0)
+
+
+def new_match_table():
+    return np.full(1 << MATCH_TABLE_BITS, -1, np.int32)
+
+
+def match_predictions(ids):
+    """(preds, lengths) of the match model at every position of ids."""
+    ids = np.ascontiguousarray(ids, dtype=np.int32)
+    preds, lengths = np.empty(len(ids), np.int32), np.empty(len(ids), np.int32)
+    match_scan(ids, preds, lengths, new_match_table())
+    return preds, lengths
+
+
+def match_bucket(lengths):
+    """Index into MATCH_EDGES of each (non-zero) match length."""
+    return np.searchsorted(MATCH_EDGES, lengths, side="right") - 1
+
+
 # -- The Completer --------------------------------------------------------------------------
 
 @dataclass
@@ -392,6 +471,42 @@ class WordCache:
         return votes
 
 
+def _match_weights(meta):
+    """The match model's weight per length bucket from meta.json, or None when it has none."""
+    match = meta.get("match")
+    if match is None:
+        return None
+    try:
+        weights = np.array(match["weights"], dtype=np.float64)
+        if tuple(match["edges"]) != MATCH_EDGES or match["min"] != MATCH_MIN or match["max"] != MATCH_MAX:
+            raise ValueError(f"fitted for other lengths ({match['edges']})")
+        if weights.shape != (len(MATCH_EDGES),) or not np.all((weights >= 0) & (weights < 1)):
+            raise ValueError("weights must be one number in [0, 1) per length bucket")
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelDirError(f"meta.json 'match' is unusable ({err}); refit it with "
+                            f"python -m model.evaluate --model DIR --corpus DIR --split val --fit-match") from None
+    return weights
+
+
+@dataclass
+class BufferHints:
+    """What a request's buffer knows beyond the network: its words and its match-model state."""
+    words: object = None          # WordCache, or None
+    match_ids: object = None      # ids of the whole cleaned buffer, or None
+    match_table: object = None
+    match_state: tuple = (-1, 0)  # (ptr, length) after the buffer
+
+    def match(self, generated):
+        """(predicted id or -1, length) after the buffer and the ids generated so far."""
+        if self.match_ids is None:
+            return -1, 0
+        if not generated:
+            ptr, length = self.match_state
+            return (int(self.match_ids[ptr]), length) if length > 0 else (-1, 0)
+        ids = np.concatenate([self.match_ids, np.asarray(generated, dtype=np.int32)])
+        return match_resume(ids, len(self.match_ids), self.match_table, *self.match_state)
+
+
 class Completer:
     # The model's loss is the same with 1000 characters of context as with 8000 (python -m
     # model.evaluate --context-curve): an LSTM trained with 64-char backprop windows forgets
@@ -422,6 +537,7 @@ class Completer:
         # Where a word ends, the model says what follows it: its distribution over these.
         self.not_word_char = np.array([0.0] + [0.0 if WORD.match(c) or c.isdigit() else 1.0 for c in vocab.chars])
         self.not_word_char[self.banned] = 0.0
+        self.match_weights = _match_weights(meta)
 
     @classmethod
     def load(cls, model_dir, **kwargs):
@@ -507,15 +623,14 @@ class Completer:
         rules = StopRules(context, suffix, stop, max_chars)
         typed = TRAILING_WORD.search(context[-200:])
         typed = typed.group() if typed else ""
-        # The whole cleaned buffer, less the word being typed (it is not a word of the buffer yet).
-        words = WordCache(cleaned.text[:len(cleaned.text) - len(typed)]) if self.word_weight > 0 else None
+        hints = self.hints(cleaned.text, typed)
         if temperature == 0 and n == 1:
-            results = [self._decode(state, rules, min_prob, words, typed)]
+            results = [self._decode(state, rules, min_prob, hints, typed)]
         elif temperature == 0:
-            results = self._beam(state, rules, min_prob, n, words, typed)
+            results = self._beam(state, rules, min_prob, n, hints, typed)
         else:
             rng = np.random.default_rng(seed)
-            results = [self._decode(state, rules, min_prob, words, typed, temperature, rng) for _ in range(n)]
+            results = [self._decode(state, rules, min_prob, hints, typed, temperature, rng) for _ in range(n)]
             results.sort(key=lambda r: -_mean_logprob(r[1]))
         alternatives, seen = [], set()
         for text_, probs, reason in results:
@@ -529,13 +644,37 @@ class Completer:
         return Completion(best[0], [a[0] for a in alternatives[:n]], best[1], best[2], len(context), new_chars,
                           [a[1] for a in alternatives[:n]])
 
-    def _distribution(self, state, words=None, word="", temperature=1.0):
-        """The next character's distribution: the model's, mixed with the buffer's words while
-        inside an identifier."""
+    def hints(self, buffer, typed=""):
+        """BufferHints for a cleaned buffer (all of it, not just the context the network reads)."""
+        hints = BufferHints()
+        if self.word_weight > 0:
+            # Less the word being typed: it is not a word of the buffer yet.
+            hints.words = WordCache(buffer[:len(buffer) - len(typed)])
+        if self.match_weights is not None:
+            hints.match_ids = self.vocab.encode(FILE_START + buffer).astype(np.int32)
+            hints.match_table = new_match_table()
+            scratch = np.empty(len(hints.match_ids), np.int32)
+            hints.match_state = match_scan(hints.match_ids, scratch, scratch.copy(), hints.match_table)
+        return hints
+
+    def _distribution(self, state, hints=None, word="", generated=(), temperature=1.0):
+        """The next character's distribution: the network's, mixed with the buffer's words while
+        inside an identifier, then with the match model's prediction."""
         p = self.stepper.probs(state, temperature)
         p[self.banned] = 0.0
         total = p.sum()
         p = p / total if total > 0 else p
+        if hints is None:
+            return p
+        p = self._mix_words(p, hints.words, word)
+        pred, length = hints.match(generated)
+        if pred > 0 and pred not in self.banned:
+            w = self.match_weights[match_bucket(length)]
+            p = (1 - w) * p
+            p[pred] += w
+        return p
+
+    def _mix_words(self, p, words, word):
         votes = words.next_chars(word) if words is not None and word else None
         if not votes:
             return p
@@ -553,15 +692,15 @@ class Completer:
         from_words /= from_words.sum()
         return (1 - self.word_weight) * p + self.word_weight * from_words
 
-    def _decode(self, state, rules, min_prob, words=None, word="", temperature=0.0, rng=None):
+    def _decode(self, state, rules, min_prob, hints=None, word="", temperature=0.0, rng=None):
         """One completion, a character at a time: greedy at temperature 0, else sampled."""
-        out, probs = [], []
+        out, probs, ids = [], [], []
         while True:
-            p = self._distribution(state, words, word)
+            p = self._distribution(state, hints, word, ids)
             if temperature == 0:
                 next_id = int(np.argmax(p))
             else:
-                q = self._distribution(state, words, word, temperature)
+                q = self._distribution(state, hints, word, ids, temperature)
                 next_id = int(rng.choice(len(q), p=q))
             if min_prob is not None and p[next_id] < min_prob:
                 return rules.finish(out, probs, "min_prob")
@@ -572,9 +711,10 @@ class Completer:
             if reason:
                 return rules.finish(out, probs, reason)
             word = _extend_word(word, char)
+            ids.append(next_id)
             state = self.stepper.step(next_id, state)
 
-    def _beam(self, state, rules, min_prob, n, words=None, word="", width=None):
+    def _beam(self, state, rules, min_prob, n, hints=None, word="", width=None):
         """Beam search over characters: the `width` most probable partial completions go on."""
         width = width or max(2 * n, 4)
         beams = [([], [], 0.0, state, word)]  # chars, probs, log prob, state, identifier so far
@@ -583,7 +723,7 @@ class Completer:
         while beams and len({f[0] for f in finished if f[0]}) < n:
             candidates = []
             for chars, probs, logp, st, wd in beams:
-                p = self._distribution(st, words, wd)
+                p = self._distribution(st, hints, wd, [self.vocab.index[c] for c in chars])
                 for next_id in np.argsort(p)[::-1][:width]:
                     pr = float(p[next_id])
                     if pr <= 0:

@@ -81,3 +81,25 @@ def test_context_curve_shows_what_context_buys(repeat_model, tmp_path, capsys):
     assert curve["positions"] == 6 and list(curve["bpc"]) == ["1", "50"]
     # After one character the model cannot know where in "x = x + 1" it is; after 50 it can.
     assert curve["bpc"]["1"] > curve["bpc"]["50"] and curve["bpc"]["50"] < 0.3
+
+
+def test_fit_match_stores_weights_the_completer_uses(repeat_model, tmp_path, capsys):
+    import shutil
+
+    from model.sample import Completer
+
+    model = tmp_path / "m"
+    shutil.copytree(repeat_model, model)
+    f = tmp_path / "repeat.py"
+    f.write_text("y = y * 2\n" * 50 + "x = x + 1\n" * 50)
+    main(["--model", str(model), str(f), "--fit-match"])
+    match = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(match["weights"]) == len(match["edges"]) == len(match["positions"])
+    assert match["weights"][-1] > 0.5  # 64 characters in common: copying is nearly always right
+    assert Completer.load(str(model)).match_weights[-1] == match["weights"][-1]
+    main(["--model", str(model), str(f), "--positions", "5", "--json"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["completer"]["match_model"] is True
+    assert result["completer"]["bpc"] <= result["bpc"]  # the fitted mixture cannot be worse here
+    with pytest.raises(SystemExit):
+        main(["--model", str(model), "--corpus", str(tmp_path), "--split", "test", "--fit-match"])

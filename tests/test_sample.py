@@ -5,7 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
-from model.sample import Completer, ModelDirError, StopRules, WordCache, _looping, read_keras_weights
+from model.sample import (Completer, ModelDirError, StopRules, WordCache, _looping, match_predictions,
+                          read_keras_weights)
 
 CODE = open(os.path.join(os.path.dirname(__file__), "conftest.py")).read()
 
@@ -182,3 +183,47 @@ def test_identifier_from_far_up_the_buffer_is_completed(tiny_model):
     assert not model_only.text.startswith(rest)  # the tiny model alone cannot know it
     with pytest.raises(ValueError, match="word_weight"):
         Completer.load(tiny_model, word_weight=1.5)
+
+
+def test_match_model_predicts_what_followed_the_last_occurrence_and_never_peeks():
+    text = "alpha(beta, gamma)\nzeta = 1\nalpha(beta, delta)\n"
+    ids = np.array([ord(c) for c in text], np.int32)
+    preds, lengths = match_predictions(ids)
+    second = text.index("alpha", 1)
+    at_g = second + len("alpha(beta, ")  # after 12 characters in common, it says "g"
+    assert chr(preds[at_g]) == "g" and lengths[at_g] >= 12
+    assert preds[5] == -1 and lengths[5] == 0  # the first time round, nothing to copy
+    rng = np.random.default_rng(0)
+    for i in rng.integers(1, len(ids), 20):
+        changed = np.concatenate([ids[:i], rng.integers(32, 127, len(ids) - i).astype(np.int32)])
+        p2, l2 = match_predictions(changed)
+        assert (p2[i], l2[i]) == (preds[i], lengths[i])  # position i depends only on ids[:i]
+
+
+def _with_match_weights(model_dir, tmp_path, weights):
+    """A copy of model_dir with these match weights (None: without a match model)."""
+    out = tmp_path / f"match_{len(list(tmp_path.iterdir()))}"
+    shutil.copytree(model_dir, out)
+    meta = json.loads((out / "meta.json").read_text())
+    meta.pop("match", None)
+    if weights is not None:
+        meta["match"] = {"min": 5, "max": 64, "edges": [5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64], "weights": weights}
+    (out / "meta.json").write_text(json.dumps(meta))
+    return str(out)
+
+
+def test_a_line_written_before_is_copied_with_the_match_model(tiny_model, tmp_path):
+    buffer = "    result = compute_total(alpha, beta)\n" + "x = 1\n" * 20 + "    result = comp"
+    copying = Completer.load(_with_match_weights(tiny_model, tmp_path, [0.9] * 11), word_weight=0.0)
+    got = copying.complete(buffer, max_chars=40)
+    assert got.text == "ute_total(alpha, beta)"
+    assert all(p >= 0.9 for p in got.probs)
+    network_only = Completer.load(_with_match_weights(tiny_model, tmp_path, None), word_weight=0.0)
+    assert network_only.match_weights is None
+    assert network_only.complete(buffer, max_chars=40).text != got.text  # the tiny network cannot know that line
+    assert Completer.load(tiny_model).match_weights is not None  # model.train fits them on the val split
+
+
+def test_unusable_match_weights_are_refused(tiny_model, tmp_path):
+    with pytest.raises(ModelDirError, match="match"):
+        Completer.load(_with_match_weights(tiny_model, tmp_path, [1.5] * 11))

@@ -82,7 +82,8 @@ def _doc_predictions(completer, doc):
     logits = outputs @ stepper.dense_kernel + stepper.dense_bias
     logits = logits - logits.max(axis=1, keepdims=True)
     logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-    preds, lengths = match_predictions(ids)
+    # Only as far back as a request carries: the server keeps 2 x context_chars of text.
+    preds, lengths = match_predictions(ids, window=2 * completer.context_chars)
     preds, lengths = preds[1:], lengths[1:]
     preds[np.isin(preds, completer.banned)] = -1
     return ids[1:], logp, preds, lengths
@@ -248,7 +249,9 @@ def gate(completion, probs, min_prob):
 def completion_metrics(completer, docs, idents, lines, min_prob, gates, progress):
     def complete(d, pos, max_chars):
         # Positions are sorted by file and offset, so the state cache makes this incremental.
-        r = completer.complete(docs[d][:pos], max_chars=max_chars, stop="line")
+        # The text a request carries: the server keeps the last 2 x context_chars characters.
+        r = completer.complete(docs[d][max(0, pos - 2 * completer.context_chars):pos], max_chars=max_chars,
+                               stop="line")
         return r.text, r.probs
 
     ident_results, line_results = [], []

@@ -315,8 +315,9 @@ MATCH_TABLE_BITS = 16  # fixed, so a prediction never depends on how much text f
 
 
 @njit(cache=True)
-def _match_take(ids, i, table, ptr, length, insert):
-    """The match state after taking in ids[i], given the state before it."""
+def _match_take(ids, i, table, ptr, length, insert, window):
+    """The match state after taking in ids[i], given the state before it. A new match starts
+    only within the last `window` characters (what a server request carries)."""
     if length > 0 and ids[ptr] == ids[i]:  # the match predicted it: it goes on
         return ptr + 1, min(length + 1, MATCH_MAX)
     length = 0
@@ -327,7 +328,7 @@ def _match_take(ids, i, table, ptr, length, insert):
         h = (h * 0x2F0F3 + ids[k] + 1) & 0xFFFFFFFF
     h &= (1 << MATCH_TABLE_BITS) - 1
     j = table[h]
-    if j >= 0:
+    if j >= 0 and i + 1 - j <= window:
         agree = 0  # a hash collision agrees on fewer than MATCH_MIN characters
         while agree < MATCH_MAX and j - 1 - agree >= 0 and ids[j - 1 - agree] == ids[i - agree]:
             agree += 1
@@ -339,7 +340,7 @@ def _match_take(ids, i, table, ptr, length, insert):
 
 
 @njit(cache=True)
-def match_scan(ids, preds, lengths, table):
+def match_scan(ids, preds, lengths, table, window):
     """Run the match model along ids, remembering every position in table. For each position i,
     preds[i] is the id that followed the most recent earlier occurrence of the context before i
     (-1 if none) and lengths[i] how many characters of context agree (0 if none). Returns the
@@ -348,7 +349,7 @@ def match_scan(ids, preds, lengths, table):
     for i in range(len(ids)):
         preds[i] = ids[ptr] if length > 0 else -1
         lengths[i] = length
-        ptr, length = _match_take(ids, i, table, ptr, length, True)
+        ptr, length = _match_take(ids, i, table, ptr, length, True, window)
     return ptr, length
 
 
@@ -357,7 +358,7 @@ def match_resume(ids, start, table, ptr, length):
     """Go on from a scan of ids[:start] over the generated ids[start:], without remembering
     them (a completion should copy the buffer, not itself). Returns (predicted id or -1, length)."""
     for i in range(start, len(ids)):
-        ptr, length = _match_take(ids, i, table, ptr, length, False)
+        ptr, length = _match_take(ids, i, table, ptr, length, False, len(ids))
     return (ids[ptr], length) if length > 0 else (-1, 0)
 
 
@@ -365,11 +366,12 @@ def new_match_table():
     return np.full(1 << MATCH_TABLE_BITS, -1, np.int32)
 
 
-def match_predictions(ids):
-    """(preds, lengths) of the match model at every position of ids."""
+def match_predictions(ids, window=None):
+    """(preds, lengths) of the match model at every position of ids, looking back at most
+    `window` characters (default: all of them)."""
     ids = np.ascontiguousarray(ids, dtype=np.int32)
     preds, lengths = np.empty(len(ids), np.int32), np.empty(len(ids), np.int32)
-    match_scan(ids, preds, lengths, new_match_table())
+    match_scan(ids, preds, lengths, new_match_table(), window or len(ids))
     return preds, lengths
 
 
@@ -654,7 +656,8 @@ class Completer:
             hints.match_ids = self.vocab.encode(FILE_START + buffer).astype(np.int32)
             hints.match_table = new_match_table()
             scratch = np.empty(len(hints.match_ids), np.int32)
-            hints.match_state = match_scan(hints.match_ids, scratch, scratch.copy(), hints.match_table)
+            hints.match_state = match_scan(hints.match_ids, scratch, scratch.copy(), hints.match_table,
+                                           len(hints.match_ids))
         return hints
 
     def _distribution(self, state, hints=None, word="", generated=(), temperature=1.0):

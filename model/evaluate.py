@@ -139,7 +139,7 @@ def fit_match_weights(completer, docs, progress):
             seen[b] += int(sel.sum())
             mixed = (1 - grid)[None, :] * p_target[sel][:, None] + grid[None, :] * hit[sel][:, None]
             nll[b] -= np.log(np.maximum(mixed, 1e-30)).sum(axis=0)
-    weights = [float(grid[np.argmin(nll[b])]) if seen[b] else 0.0 for b in range(len(MATCH_EDGES))]
+    weights = [round(float(grid[np.argmin(nll[b])]), 4) if seen[b] else 0.0 for b in range(len(MATCH_EDGES))]
     return {"min": MATCH_MIN, "max": MATCH_MAX, "edges": list(MATCH_EDGES), "weights": weights,
             "positions": [int(n) for n in seen]}
 

@@ -4,12 +4,19 @@
 
 Environment: TABCOMPLETE_MODELS (models dir, default model/pretrained), TABCOMPLETE_TOKEN,
 TABCOMPLETE_MIN_PROB, TABCOMPLETE_MAX_BODY_BYTES (see server/config.py), TABCOMPLETE_WORKERS,
-TABCOMPLETE_THREADS, PROMETHEUS_MULTIPROC_DIR.
+TABCOMPLETE_WORKER_CLASS, TABCOMPLETE_THREADS, PROMETHEUS_MULTIPROC_DIR.
 """
 import multiprocessing
 import os
 import shutil
 import tempfile
+
+# One BLAS thread per worker. OpenBLAS would start a helper thread per worker that spins on the
+# core the other worker needs: measured with the load test (server.loadtest, 50 clients, 2
+# workers, 2 cores), 190 requests/s with it, 480 without. Set here, in the master, so every
+# worker inherits it before it imports numpy.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 # Run from anywhere: import `server` from the repo this file is in.
 chdir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,10 +29,17 @@ preload_app = False
 
 bind = [os.environ.get("TABCOMPLETE_BIND", "127.0.0.1:8000")]  # this machine only, unless told otherwise
 workers = int(os.environ.get("TABCOMPLETE_WORKERS") or os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
-# Threads let a worker read a slow client's body while answering others; a completion is
-# numpy work that mostly holds the GIL, so CPU parallelism comes from the workers.
-worker_class = "gthread"
-threads = int(os.environ.get("TABCOMPLETE_THREADS", "4"))
+# A completion is CPU work, so parallelism comes from the workers, one request each at a time
+# ("sync", which takes connections from the shared listening socket in order): on the load
+# test, p99 170-200 ms at 370-480 requests/s, where gthread with 4 threads per worker gave
+# 210-590 ms at similar rates (a worker's threads fight over the GIL and the caches, and each
+# worker serves the connections it happened to accept). The price: a client that sends its
+# body slowly holds a worker (up to `timeout`). The server is for loopback; exposed to a
+# network, put a buffering proxy (nginx) in front, as gunicorn advises, or set
+# TABCOMPLETE_WORKER_CLASS=gthread (with TABCOMPLETE_THREADS, default 4).
+worker_class = os.environ.get("TABCOMPLETE_WORKER_CLASS", "sync")
+# gunicorn turns "sync" with more than one thread into gthread, so threads only for gthread.
+threads = int(os.environ.get("TABCOMPLETE_THREADS", "4")) if worker_class == "gthread" else 1
 timeout = 30
 graceful_timeout = 10
 keepalive = 5

@@ -36,7 +36,7 @@ from model.sample import MATCH_EDGES, MATCH_MAX, MATCH_MIN, Completer, ModelDirE
 
 LN2 = math.log(2)
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-DEFAULT_GATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+DEFAULT_GATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 
 
 def load_documents(model_meta, corpus=None, split="test", paths=()):

@@ -6,7 +6,8 @@ import pytest
 from model.evaluate import (buffer_word, draw_positions, gate, ident_part, main, score_lines, xz_bpc)
 
 KEYS = {"chars", "nats_per_char", "bpc", "accuracy", "top5_accuracy", "ident_exact", "line_exact",
-        "keystroke_savings", "line_precision", "baselines", "positions", "min_prob", "gate_sweep"}
+        "keystroke_savings", "line_precision", "baselines", "positions", "min_prob", "gate_sweep", "completer",
+        "word_weight"}
 
 
 def test_perfect_completions_score_one():
@@ -61,6 +62,7 @@ def test_cli_json_on_corpus_split(tiny_model, tiny_corpus, capsys):
     assert set(result["baselines"]["buffer_words"]) == {"ident_exact", "line_exact", "keystroke_savings",
                                                         "line_precision"}
     assert result["positions"] == {"ident": 5, "line": 5}
+    assert {"nats_per_char", "bpc", "accuracy", "top5_accuracy", "match_model"} <= set(result["completer"])
 
 
 def test_one_repeated_line_is_predicted(repeat_model, tmp_path, capsys):

@@ -4,8 +4,10 @@
     python -m model.sample --model DIR --prime "def " --stop none --chars 400 --temperature 0.7 --seed 1
 
 The Completer never calls model.predict once per character: the network is stepped by hand
-in numpy with its state carried, and the state after each chunk of a buffer is cached, so the
-next Tab in the same buffer only runs the characters typed since.
+in numpy with its state carried, and the state at each line start of a buffer is cached, so the
+next Tab in the same buffer only runs the characters typed since. Its next-character
+distribution mixes the network's with two hints from the buffer: the words already in it (inside
+an identifier) and a match model (what followed the last occurrence of the recent characters).
 """
 import argparse
 import bisect

@@ -144,12 +144,15 @@ class Stepper:
         state, hs, _ = self._run_layers(ids, state)
         return (state, hs[-1]) if outputs else state
 
-    def run_keeping(self, ids, state, positions):
+    def run_keeping(self, ids, state, positions, tail=None):
         """Like run, and also return the state after each of `positions` (counts of ids, 1..len):
-        one pass over a long buffer yields every state the prefix cache wants."""
+        one pass over a long buffer yields every state the prefix cache wants. With `tail`,
+        also (h, c) per layer at each of the last `tail` positions, as arrays."""
         state, hs, cs = self._run_layers(ids, state)
         kept = [[(h[p - 1].copy(), c[p - 1].copy()) for h, c in zip(hs, cs)] for p in positions]
-        return state, kept
+        if tail is None:
+            return state, kept
+        return state, kept, ([h[len(h) - tail:].copy() for h in hs], [c[len(c) - tail:].copy() for c in cs])
 
     def _run_layers(self, ids, state):
         """Layer l+1's input projection is one matrix product per chunk, so only the recurrent
@@ -521,6 +524,8 @@ class Completer:
     # python -m model.evaluate --word-weight W (README, "Measured").
     WORD_WEIGHT = 0.5
 
+    RECENT_TAIL = 128  # states kept along the end of each recent request
+
     def __init__(self, stepper, vocab, meta, context_chars=CONTEXT_CHARS, cache_entries=4096,
                  word_weight=WORD_WEIGHT):
         if len(vocab) != stepper.vocab_size or stepper.input_table.shape[0] != len(vocab):
@@ -534,7 +539,7 @@ class Completer:
         self.context_chars = context_chars
         self.word_weight = word_weight
         self.cache = StateCache(cache_entries)
-        self.recent_ends = deque(maxlen=8)
+        self.recent = deque(maxlen=8)  # (ids, first, h, c): states along the end of recent requests
         # Never emit the unknown character or a file start: they are not code a user wants.
         self.banned = [UNKNOWN_ID] + [i for i in (vocab.index.get(FILE_START),) if i is not None]
         self.newline_id = vocab.index.get("\n")
@@ -579,8 +584,9 @@ class Completer:
         """The LSTM state after ids, running only what the cache does not already know.
 
         Two caches: states at every line start (and every CHUNK characters) of recent contexts
-        (an edit on a line reruns only from its start), and the exact end of the last few requests (the next Tab after
-        typing a few characters runs just those).
+        (an edit on a line reruns only from its start), and the states at each of the last
+        RECENT_TAIL characters of the last few requests: the next Tab after typing a few
+        characters runs just those, and after backspacing over a few, only what differs.
         """
         points = _cache_points(ids, self.newline_id)
         keys = _prefix_keys(ids, points)
@@ -591,10 +597,13 @@ class Completer:
                 start = point
                 break
         with self.cache.lock:
-            for end_ids, end_state in reversed(self.recent_ends):
-                if start < len(end_ids) <= len(ids) and np.array_equal(ids[:len(end_ids)], end_ids):
-                    start, state = len(end_ids), end_state
-                    break
+            for end_ids, first, tail_h, tail_c in reversed(self.recent):
+                n = min(len(end_ids), len(ids))
+                differ = np.flatnonzero(end_ids[:n] != ids[:n])
+                common = int(differ[0]) if len(differ) else n
+                if common > max(start, first):  # the state after ids[:common] is in this tail
+                    k = common - first - 1
+                    start, state = common, [(h[k], c[k]) for h, c in zip(tail_h, tail_c)]
         if state is None:
             self.cache.misses += 1
             state = self.stepper.zero_state()
@@ -603,11 +612,14 @@ class Completer:
         # One pass over the new characters (long ones pipelined), keeping the state at each
         # cache point for the cache.
         todo = [(point, key) for point, key in zip(points, keys) if point > start]
-        state, kept = self.stepper.run_keeping(ids[start:], state, [point - start for point, _ in todo])
+        tail = min(len(ids) - start, self.RECENT_TAIL)
+        state, kept, (tail_h, tail_c) = self.stepper.run_keeping(ids[start:], state,
+                                                                 [point - start for point, _ in todo], tail)
         for (_, key), kept_state in zip(todo, kept):
             self.cache.put(key, kept_state)
-        with self.cache.lock:
-            self.recent_ends.append((ids.copy(), state))
+        if tail:
+            with self.cache.lock:
+                self.recent.append((ids.copy(), len(ids) - tail, tail_h, tail_c))
         return state, len(ids) - start
 
     def complete(self, text, suffix="", max_chars=80, stop="line", temperature=0.0, n=1, min_prob=None, seed=None):

@@ -71,6 +71,7 @@ def test_editing_the_last_line_reruns_only_that_line(tiny_model):
     completer = Completer.load(tiny_model)
     lines = CODE[:1400].rsplit("\n", 1)[0] + "\n"
     completer.complete(lines + "    value = compute(")
+    completer.recent.clear()  # the line-start cache alone, without the recent requests' states
     edited = completer.complete(lines + "    value = other(", stop="none", max_chars=20)
     assert edited.new_chars == len("    value = other(")
     cold = Completer.load(tiny_model).complete(lines + "    value = other(", stop="none", max_chars=20)
@@ -227,3 +228,15 @@ def test_a_line_written_before_is_copied_with_the_match_model(tiny_model, tmp_pa
 def test_unusable_match_weights_are_refused(tiny_model, tmp_path):
     with pytest.raises(ModelDirError, match="match"):
         Completer.load(_with_match_weights(tiny_model, tmp_path, [1.5] * 11))
+
+
+def test_backspacing_reruns_only_what_differs(tiny_model):
+    completer = Completer.load(tiny_model)
+    lines = CODE[:1400].rsplit("\n", 1)[0] + "\n"
+    completer.complete(lines + "    value = compute(alpha, beta")
+    edited = completer.complete(lines + "    value = compute(alpha, gamma", stop="none", max_chars=20)
+    assert edited.new_chars == len("gamma")  # back to where the two differ, not to the line start
+    cold = Completer.load(tiny_model).complete(lines + "    value = compute(alpha, gamma", stop="none", max_chars=20)
+    assert (edited.text, edited.probs) == (cold.text, cold.probs)
+    again = completer.complete(lines + "    value = compute(alpha, gamma", stop="none", max_chars=20)
+    assert again.new_chars == 0 and (again.text, again.probs) == (cold.text, cold.probs)

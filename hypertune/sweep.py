@@ -19,6 +19,7 @@ import numpy as np
 
 from hypertune import report, spaces
 from hypertune.trial import TRIALS_DIR, run_trial
+from model.train import write_json
 
 LOG = "trials.json"
 CONFIG = "sweep.json"
@@ -44,15 +45,6 @@ def _plain(value):
     if isinstance(value, (datetime.datetime, datetime.date)):
         return value.isoformat()
     return value
-
-
-def _write_json(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def check_corpus(corpus):
@@ -164,7 +156,7 @@ class Sweep:
         return sorted(removed, key=lambda n: int(n) if n.isdigit() else 0)
 
     def save(self):
-        _write_json(os.path.join(self.out, LOG), {"trials": self.records})
+        write_json(os.path.join(self.out, LOG), {"trials": self.records})
 
     def update_outputs(self):
         results = self.results
@@ -305,7 +297,7 @@ def run_sweep(corpus, out, trials=20, space=None, algo=None, overrides=None, max
             raise SweepError(f"unknown --algo {config['algo']!r}; choose from {', '.join(ALGOS)}")
         spaces.build(config["space"], config["overrides"])  # fail on a bad space before writing anything
         os.makedirs(out, exist_ok=True)
-        _write_json(config_path, config)
+        write_json(config_path, config)
 
     sweep = Sweep(out, config["space"], config["overrides"], trials, config["settings"], quiet=quiet)
     sweep.load()

@@ -32,7 +32,8 @@ from collections import Counter
 import numpy as np
 
 from model.corpus import FILE_START, clean, read_source
-from model.sample import MATCH_EDGES, MATCH_MAX, MATCH_MIN, Completer, ModelDirError, match_bucket, match_predictions
+from model.sample import (MATCH_EDGES, MATCH_MAX, MATCH_MIN, Completer, ModelDirError, match_bucket,
+                          match_predictions, mix_match)
 
 LN2 = math.log(2)
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -72,6 +73,20 @@ def load_documents(model_meta, corpus=None, split="test", paths=()):
     return docs
 
 
+def _log_probs(stepper, outputs):
+    """Log-probabilities of the next character from the last layer's outputs (rows)."""
+    logits = outputs @ stepper.dense_kernel + stepper.dense_bias
+    logits = logits - logits.max(axis=1, keepdims=True)
+    return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+
+def _progress(show):
+    """A tqdm wrapper on stderr (or a quiet one), for the long loops below."""
+    from tqdm import tqdm
+
+    return lambda items, **kw: tqdm(items, file=sys.stderr, disable=not show, leave=False, **kw)
+
+
 def _doc_predictions(completer, doc):
     """For each character of a document after its first: the network's log-probabilities
     (rows) and the match model's prediction (id, or -1 where it has none or a banned one) and
@@ -79,9 +94,7 @@ def _doc_predictions(completer, doc):
     stepper, vocab = completer.stepper, completer.vocab
     ids = vocab.encode(FILE_START + doc)
     _, outputs = stepper.run(ids[:-1], stepper.zero_state(), outputs=True)
-    logits = outputs @ stepper.dense_kernel + stepper.dense_bias
-    logits = logits - logits.max(axis=1, keepdims=True)
-    logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    logp = _log_probs(stepper, outputs)
     # Only as far back as a request carries: the server keeps 2 x context_chars of text.
     preds, lengths = match_predictions(ids, window=2 * completer.context_chars)
     preds, lengths = preds[1:], lengths[1:]
@@ -105,10 +118,7 @@ def next_char_metrics(completer, docs, progress):
         targets, logp, preds, lengths = _doc_predictions(completer, doc)
         totals["network"] += _scores(logp, targets)
         if completer.match_weights is not None:
-            has = preds >= 0
-            w = np.where(has, completer.match_weights[match_bucket(np.maximum(lengths, MATCH_MIN))], 0.0)
-            mixed = (1 - w)[:, None] * np.exp(logp)
-            mixed[np.flatnonzero(has), preds[has]] += w[has]
+            mixed = mix_match(np.exp(logp), preds, lengths, completer.match_weights)
             logp = np.log(np.maximum(mixed, 1e-30))
         totals["completer"] += _scores(logp, targets)
         count += len(targets)
@@ -161,9 +171,7 @@ def context_curve(completer, docs, lengths, count, seed, progress, span=256):
         for n in lengths:
             state = stepper.run(ids[pos - n:pos], stepper.zero_state())
             _, outputs = stepper.run(ids[pos:pos + span - 1], state, outputs=True)
-            logits = np.vstack([state[-1][0], outputs]) @ stepper.dense_kernel + stepper.dense_bias
-            logits -= logits.max(axis=1, keepdims=True)
-            logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+            logp = _log_probs(stepper, np.vstack([state[-1][0], outputs]))
             nll[n] -= float(logp[np.arange(span), ids[pos:pos + span]].sum())
     return {"positions": count, "span": span, "bpc": {str(n): nll[n] / (count * span) / LN2 for n in lengths}}
 
@@ -277,31 +285,21 @@ def completion_metrics(completer, docs, idents, lines, min_prob, gates, progress
 def fit_match(model_dir, corpus=None, split="val", paths=(), show_progress=True):
     """Fit the match model's weights on a split (val: never the test split you report) and
     store them in the model dir's meta.json, where the Completer finds them."""
-    from tqdm import tqdm
+    from model.train import write_json
 
-    completer = Completer.load(model_dir, word_weight=0.0)
+    # The network alone: the weights in meta.json (if any, even unusable ones) are replaced.
+    completer = Completer.load(model_dir, word_weight=0.0, use_match=False)
     docs = load_documents(completer.meta, corpus, split, paths)
-    match = fit_match_weights(completer, docs, lambda items, **kw: tqdm(items, file=sys.stderr, leave=False,
-                                                                        disable=not show_progress, **kw))
-    match["fitted_on"] = f"{corpus}:{split}" if corpus else "files"
-    meta_path = os.path.join(model_dir, "meta.json")
-    with open(meta_path, encoding="utf-8") as f:
-        meta = json.load(f)
-    meta["match"] = match
-    tmp = meta_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=2)
-    os.replace(tmp, meta_path)
+    match = fit_match_weights(completer, docs, _progress(show_progress))
+    match["fitted_on"] = f"{os.path.abspath(corpus)}:{split}" if corpus else "files"
+    completer.meta["match"] = match
+    write_json(os.path.join(model_dir, "meta.json"), completer.meta)
     return match
 
 
 def evaluate(model_dir, corpus=None, split="test", paths=(), positions=300, min_prob=0.0, seed=0,
              gates=DEFAULT_GATES, max_chars_total=None, context_lengths=(), word_weight=None, show_progress=True):
-    from tqdm import tqdm
-
-    def progress(items, **kw):
-        return tqdm(items, file=sys.stderr, disable=not show_progress, leave=False, **kw)
-
+    progress = _progress(show_progress)
     started = time.time()
     completer = Completer.load(model_dir) if word_weight is None else Completer.load(model_dir, word_weight=word_weight)
     docs = load_documents(completer.meta, corpus, split, paths)

@@ -141,21 +141,15 @@ class Stepper:
     def run(self, ids, state, outputs=False):
         """Feed ids (1-D) through the network; return the state after the last one
         (and, with outputs=True, the last layer's output at every position)."""
-        state, hs, _ = self._run_layers(ids, state)
+        state, hs, _ = self.run_all(ids, state)
         return (state, hs[-1]) if outputs else state
 
-    def run_keeping(self, ids, state, positions, tail=None):
-        """Like run, and also return the state after each of `positions` (counts of ids, 1..len):
-        one pass over a long buffer yields every state the prefix cache wants. With `tail`,
-        also (h, c) per layer at each of the last `tail` positions, as arrays."""
-        state, hs, cs = self._run_layers(ids, state)
-        kept = [[(h[p - 1].copy(), c[p - 1].copy()) for h, c in zip(hs, cs)] for p in positions]
-        if tail is None:
-            return state, kept
-        return state, kept, ([h[len(h) - tail:].copy() for h in hs], [c[len(c) - tail:].copy() for c in cs])
+    def run_all(self, ids, state):
+        """Feed ids through the network; return the state after the last one, and each layer's
+        h and c at every position (T x units arrays; state_at reads a state out of them), so one
+        pass over a long buffer yields every state a cache wants.
 
-    def _run_layers(self, ids, state):
-        """Layer l+1's input projection is one matrix product per chunk, so only the recurrent
+        Layer l+1's input projection is one matrix product per chunk, so only the recurrent
         product is sequential; on a long run the layers are pipelined on separate threads
         (layer 2 runs chunk k while layer 1 runs chunk k+1)."""
         state = [(h.copy(), c.copy()) for h, c in state]  # the kernel updates in place
@@ -169,6 +163,12 @@ class Stepper:
             for layer in range(len(self.lstms)):
                 self._run_chunk(layer, ids, slice(0, len(ids)), state, hs, cs)
         return state, hs, cs
+
+    @staticmethod
+    def state_at(hs, cs, position):
+        """The state after the first `position` ids of a run_all, as copies (the cache keeps
+        them, not the whole arrays)."""
+        return [(h[position - 1].copy(), c[position - 1].copy()) for h, c in zip(hs, cs)]
 
     def _run_chunk(self, layer, ids, span, state, hs, cs):
         kernel, recurrent, bias = self.lstms[layer]
@@ -385,6 +385,17 @@ def match_bucket(lengths):
     return np.searchsorted(MATCH_EDGES, lengths, side="right") - 1
 
 
+def mix_match(p, preds, lengths, weights):
+    """Mix the match model into next-character distributions (rows of p): (1 - w) p, plus w on
+    the predicted id, w the weight of the match's length bucket. Rows whose pred is -1 keep p."""
+    p, preds, lengths = np.atleast_2d(p), np.atleast_1d(preds), np.atleast_1d(lengths)
+    has = preds >= 0
+    w = np.where(has, weights[match_bucket(np.maximum(lengths, MATCH_MIN))], 0.0)
+    mixed = (1 - w)[:, None] * p
+    mixed[np.flatnonzero(has), preds[has]] += w[has]
+    return mixed
+
+
 # -- The Completer --------------------------------------------------------------------------
 
 @dataclass
@@ -527,7 +538,7 @@ class Completer:
     RECENT_TAIL = 128  # states kept along the end of each recent request
 
     def __init__(self, stepper, vocab, meta, context_chars=CONTEXT_CHARS, cache_entries=4096,
-                 word_weight=WORD_WEIGHT):
+                 word_weight=WORD_WEIGHT, use_match=True):
         if len(vocab) != stepper.vocab_size or stepper.input_table.shape[0] != len(vocab):
             raise ModelDirError(f"vocab has {len(vocab)} ids but the network has {stepper.vocab_size}")
         self.stepper, self.vocab, self.meta = stepper, vocab, meta
@@ -546,7 +557,7 @@ class Completer:
         # Where a word ends, the model says what follows it: its distribution over these.
         self.not_word_char = np.array([0.0] + [0.0 if WORD.match(c) or c.isdigit() else 1.0 for c in vocab.chars])
         self.not_word_char[self.banned] = 0.0
-        self.match_weights = _match_weights(meta)
+        self.match_weights = _match_weights(meta) if use_match else None
 
     @classmethod
     def load(cls, model_dir, **kwargs):
@@ -602,22 +613,21 @@ class Completer:
                 differ = np.flatnonzero(end_ids[:n] != ids[:n])
                 common = int(differ[0]) if len(differ) else n
                 if common > max(start, first):  # the state after ids[:common] is in this tail
-                    k = common - first - 1
-                    start, state = common, [(h[k], c[k]) for h, c in zip(tail_h, tail_c)]
+                    start, state = common, self.stepper.state_at(tail_h, tail_c, common - first)
         if state is None:
             self.cache.misses += 1
             state = self.stepper.zero_state()
         else:
             self.cache.hits += 1
         # One pass over the new characters (long ones pipelined), keeping the state at each
-        # cache point for the cache.
-        todo = [(point, key) for point, key in zip(points, keys) if point > start]
+        # cache point for the cache, and along the end for the next request.
+        state, hs, cs = self.stepper.run_all(ids[start:], state)
+        for point, key in zip(points, keys):
+            if point > start:
+                self.cache.put(key, self.stepper.state_at(hs, cs, point - start))
         tail = min(len(ids) - start, self.RECENT_TAIL)
-        state, kept, (tail_h, tail_c) = self.stepper.run_keeping(ids[start:], state,
-                                                                 [point - start for point, _ in todo], tail)
-        for (_, key), kept_state in zip(todo, kept):
-            self.cache.put(key, kept_state)
         if tail:
+            tail_h, tail_c = [h[len(h) - tail:].copy() for h in hs], [c[len(c) - tail:].copy() for c in cs]
             with self.cache.lock:
                 self.recent.append((ids.copy(), len(ids) - tail, tail_h, tail_c))
         return state, len(ids) - start
@@ -686,9 +696,7 @@ class Completer:
         p = self._mix_words(p, hints.words, word)
         pred, length = hints.match(generated)
         if pred > 0 and pred not in self.banned:
-            w = self.match_weights[match_bucket(length)]
-            p = (1 - w) * p
-            p[pred] += w
+            p = mix_match(p, pred, length, self.match_weights)[0]
         return p
 
     def _mix_words(self, p, words, word):

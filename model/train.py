@@ -83,9 +83,12 @@ def atomic_save(model, path):
 
 
 def write_json(path, data):
+    """Atomically: a kill -9 (or a power cut) leaves the previous file whole."""
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(data, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -218,22 +221,6 @@ def evaluate_split(model, ids, batch_size, seq_len):
             "chars": int(n * seq_len * batch_size)}
 
 
-def fit_match_on_val(out, corpus, verbose):
-    """The match model's weights depend on how good this network is: fit them on the val split
-    (as model.evaluate --fit-match does), so the model dir is complete."""
-    from tqdm import tqdm
-
-    from model.corpus import FILE_START
-    from model.evaluate import fit_match_weights
-    from model.sample import Completer
-
-    completer = Completer.load(out, word_weight=0.0)
-    docs = [d for d in read_split(corpus, "val").split(FILE_START) if d.strip()]
-    match = fit_match_weights(completer, docs, lambda items, **kw: tqdm(items, file=sys.stderr, leave=False,
-                                                                        disable=verbose == 0, **kw))
-    return {**match, "fitted_on": f"{os.path.abspath(corpus)}:val"}
-
-
 def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch_size=64, seq_len=128,
           learning_rate=None, epochs=None, steps_per_epoch=None, max_minutes=None, patience=3,
           resume=False, mixed_precision=False, min_count=20, seed=1337, sample_every=1, sample_chars=240,
@@ -358,8 +345,11 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     write_json(os.path.join(out, "meta.json"), meta)
-    meta["match"] = fit_match_on_val(out, corpus, verbose)
-    write_json(os.path.join(out, "meta.json"), meta)
+    # The match model's weights depend on how good this network is: fit them on the val split
+    # now (model.evaluate --fit-match, which adds them to meta.json), so the model dir is complete.
+    from model.evaluate import fit_match
+
+    meta["match"] = fit_match(out, corpus, "val", show_progress=verbose != 0)
     plot_curves(os.path.join(out, "history.csv"), os.path.join(out, "curves.png"))
     return meta
 

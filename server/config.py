@@ -1,6 +1,8 @@
 """Server settings: defaults, overridden by environment variables, overridden by create_app(config)."""
 import os
 
+from model.sample import Completer
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # The server's confidence gate, chosen from `python -m model.evaluate --model model/pretrained/python
@@ -16,9 +18,9 @@ DEFAULTS = {
     "API_TOKEN": None,               # when set, /complete and /models need "Authorization: Bearer <token>"
     "MIN_PROB": DEFAULT_MIN_PROB,
     "MAX_BODY_BYTES": 1024 * 1024,   # larger bodies get 413
-    "CONTEXT_CHARS": 2000,           # cleaned characters the model reads (why: Completer.CONTEXT_CHARS)
+    "CONTEXT_CHARS": Completer.CONTEXT_CHARS,  # cleaned characters the network reads (2000; why: there)
     "CACHE_ENTRIES": 4096,           # state-cache entries per model
-    "WORD_WEIGHT": 0.5,              # buffer words inside an identifier (Completer.WORD_WEIGHT; 0: model only)
+    "WORD_WEIGHT": Completer.WORD_WEIGHT,      # buffer words inside an identifier (0.5; 0: network only)
 }
 
 # environment variable -> (setting, parser)

@@ -92,6 +92,9 @@ def test_fit_match_stores_weights_the_completer_uses(repeat_model, tmp_path, cap
 
     model = tmp_path / "m"
     shutil.copytree(repeat_model, model)
+    meta = json.loads((model / "meta.json").read_text())
+    meta["match"] = {"weights": "unusable"}  # what the error message's refit must repair
+    (model / "meta.json").write_text(json.dumps(meta))
     f = tmp_path / "repeat.py"
     f.write_text("y = y * 2\n" * 50 + "x = x + 1\n" * 50)
     main(["--model", str(model), str(f), "--fit-match"])

@@ -43,7 +43,8 @@ def test_states_kept_along_a_pipelined_run_equal_separate_runs(tiny_model):
     completer = Completer.load(tiny_model)
     stepper, ids = completer.stepper, completer.vocab.encode(CODE[:1500])
     positions = [1, 64, 700, len(ids)]
-    final, kept = stepper.run_keeping(ids, stepper.zero_state(), positions)
+    final, hs, cs = stepper.run_all(ids, stepper.zero_state())
+    kept = [stepper.state_at(hs, cs, p) for p in positions]
     for p, state in zip(positions, kept):
         alone = stepper.run(ids[:p], stepper.zero_state())
         for (h1, c1), (h2, c2) in zip(state, alone):

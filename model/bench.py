@@ -149,6 +149,8 @@ def main(argv=None):
     p.add_argument("--seed-buffers", type=int, default=3)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    if args.model_context < 1:
+        p.error("--model-context must be a positive number of characters")
     try:
         result = bench(args.model, args.files, args.buffers, args.context, args.chars, args.typed, args.window,
                        args.seed_chars, args.seed_buffers, model_context=args.model_context)

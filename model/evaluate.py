@@ -347,6 +347,8 @@ def main(argv=None):
                         "and store them in the model dir's meta.json")
     p.add_argument("--json", action="store_true", help="print one JSON object (last line)")
     args = p.parse_args(argv)
+    if args.word_weight is not None and not 0 <= args.word_weight <= 1:
+        p.error("--word-weight must be between 0 and 1")
     try:
         lengths = [int(n) for n in args.context_curve.split(",") if n.strip()]
     except ValueError:

@@ -108,3 +108,16 @@ def test_fit_match_stores_weights_the_completer_uses(repeat_model, tmp_path, cap
     assert result["completer"]["bpc"] <= result["bpc"]  # the fitted mixture cannot be worse here
     with pytest.raises(SystemExit):
         main(["--model", str(model), "--corpus", str(tmp_path), "--split", "test", "--fit-match"])
+
+
+def test_bad_command_line_values_are_refused_clearly(tiny_model, tiny_corpus, capsys):
+    from model.bench import main as bench_main
+
+    for argv, message in ((["--word-weight", "1.5"], "--word-weight must be between 0 and 1"),
+                          (["--context-curve", "10,x"], "comma-separated")):
+        with pytest.raises(SystemExit):
+            main(["--model", tiny_model, "--corpus", tiny_corpus, *argv])
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench_main(["--model", tiny_model, "--model-context", "0"])
+    assert "--model-context must be a positive" in capsys.readouterr().err

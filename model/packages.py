@@ -22,22 +22,18 @@ from dataclasses import dataclass, field
 DEFAULT_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "tabcomplete", "packages")
 UNSEEN_DIR = os.path.join(os.path.dirname(__file__), "unseen")
 
-# SPDX ids (and the words older metadata uses for them) that allow training on the code.
-PERMISSIVE = {
-    "mit": "MIT", "mit license": "MIT", "mit-cmu": "MIT-CMU", "expat": "MIT",
-    "bsd": "BSD", "bsd license": "BSD", "bsd-2-clause": "BSD-2-Clause", "bsd-3-clause": "BSD-3-Clause",
-    "new bsd": "BSD-3-Clause", "new bsd license": "BSD-3-Clause", "3-clause bsd": "BSD-3-Clause",
-    "modified bsd": "BSD-3-Clause", "simplified bsd": "BSD-2-Clause", "0bsd": "0BSD",
-    "apache": "Apache-2.0", "apache 2.0": "Apache-2.0", "apache-2.0": "Apache-2.0",
-    "apache license 2.0": "Apache-2.0", "apache software license": "Apache-2.0",
-    "apache license, version 2.0": "Apache-2.0", "apache 2": "Apache-2.0", "asl 2": "Apache-2.0",
-    "psf": "PSF-2.0", "psf-2.0": "PSF-2.0", "python software foundation license": "PSF-2.0",
-    "isc": "ISC", "isc license": "ISC", "isc license (iscl)": "ISC",
-    "zpl-2.1": "ZPL-2.1", "zope public license": "ZPL-2.1", "zpl 2.1": "ZPL-2.1",
-    "unlicense": "Unlicense", "the unlicense (unlicense)": "Unlicense", "cc0-1.0": "CC0-1.0",
-    "hpnd": "HPND", "historical permission notice and disclaimer (hpnd)": "HPND",
-    "mpl-2.0": None,  # weak copyleft: refused (listed so the refusal says what it is)
-}
+# Permissive licenses, as the words metadata writes them (SPDX ids and the older free text):
+# each pattern matches a whole term after lower-casing and dropping "license"/"the".
+PERMISSIVE = [
+    (r"mit|expat|mit-0|mit-cmu|mit no attribution", "MIT"),
+    (r"(new |modified |simplified |revised )?bsd( ?[-_ ]?[023][- ]clause)?|[023][- ]clause bsd|0bsd", "BSD"),
+    (r"apache( software)?([- ]?(version|v)?[- ]?2(\.0)?)?|asl[- ]?2(\.0)?", "Apache-2.0"),
+    (r"psf(-2\.0)?|python software foundation|python-2\.0", "PSF-2.0"),
+    (r"isc|iscl|isc \(iscl\)", "ISC"),
+    (r"zpl[- ]?2\.[01]|zope public", "ZPL-2.1"),
+    (r"unlicense|the unlicense \(unlicense\)|cc0(-1\.0)?|public domain", "Unlicense/CC0"),
+    (r"hpnd|historical permission notice and disclaimer( \(hpnd\))?", "HPND"),
+]
 # Trove classifiers (License :: ...) -> SPDX id, for packages whose License field is empty.
 CLASSIFIERS = {
     "MIT License": "MIT", "BSD License": "BSD", "Apache Software License": "Apache-2.0",
@@ -110,10 +106,12 @@ def fetch(pin, cache=DEFAULT_CACHE, quiet=True):
         return found
     os.makedirs(dest, exist_ok=True)
     base = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-            "--dest", dest, f"{pin.name}=={pin.version}"] + (["--quiet"] if quiet else [])
-    attempts = [base + ["--only-binary=:all:"],
-                base + ["--only-binary=:all:", "--platform", "any", "--python-version", "3.11"],
-                base + ["--no-binary=:all:", "--no-build-isolation"]]
+            "--ignore-requires-python", "--dest", dest, f"{pin.name}=={pin.version}"] + (["--quiet"] if quiet else [])
+    # This interpreter's wheel first; then a newer CPython's (packages that dropped 3.11 still
+    # ship their sources in it); the sdist last (pip may need to build its metadata).
+    newer = ["--only-binary=:all:", "--python-version", "3.13", "--implementation", "cp"] + [
+        arg for tag in ("manylinux_2_28_x86_64", "manylinux2014_x86_64", "any") for arg in ("--platform", tag)]
+    attempts = [base + ["--only-binary=:all:"], base + newer, base + ["--no-binary=:all:", "--no-build-isolation"]]
     errors = []
     for cmd in attempts:
         r = subprocess.run(cmd, capture_output=True, text=True)
@@ -176,17 +174,24 @@ def metadata(unpacked):
         return email.parser.Parser().parse(f)
 
 
+def permissive(term):
+    """The license family of one license term if it is permissive, else None."""
+    words = re.sub(r"\b(the|license[sd]?|licence)\b|[,;:]", " ", term.lower().strip(" ()"))
+    words = re.sub(r"\s+", " ", words).strip()
+    for pattern, family in PERMISSIVE:
+        if re.fullmatch(pattern, words):
+            return family
+    return None
+
+
 def license_of(meta):
-    """(SPDX-ish id or None, the text it was read from). None means not known to be permissive."""
+    """(license family or None, the text it was read from). None: not known to be permissive."""
     if meta is None:
         return None, "no metadata"
-    expression = (meta.get("License-Expression") or "").strip()
-    if expression:
-        return _expression(expression), expression
-    declared = (meta.get("License") or "").strip()
+    declared = (meta.get("License-Expression") or meta.get("License") or "").strip()
     first_line = declared.splitlines()[0].strip() if declared else ""
-    if first_line and len(first_line) < 80 and first_line.lower() in PERMISSIVE:
-        return PERMISSIVE[first_line.lower()], first_line
+    if first_line and len(first_line) < 100 and _expression(first_line):
+        return _expression(first_line), first_line
     classifiers = [c.split("::")[-1].strip() for c in meta.get_all("Classifier") or []
                    if c.startswith("License ::")]
     ids = {CLASSIFIERS.get(c) for c in classifiers}
@@ -205,12 +210,10 @@ def license_of(meta):
 
 
 def _expression(expression):
-    """An SPDX expression is permissive when each alternative of an OR, or every part of an AND, is."""
-    def one(term):
-        return PERMISSIVE.get(term.strip(" ()").lower()) or (
-            term.strip(" ()") if term.strip(" ()") in PERMISSIVE.values() else None)
-    for alternative in re.split(r"\s+OR\s+", expression):
-        parts = [one(t) for t in re.split(r"\s+AND\s+", alternative)]
+    """An SPDX expression (or a plain name) is permissive when one alternative of an OR has
+    only permissive parts (every part of an AND)."""
+    for alternative in re.split(r"\s+(?:OR|or)\s+|\s*/\s*", expression):
+        parts = [permissive(t) for t in re.split(r"\s+(?:AND|and)\s+", alternative)]
         if all(parts):
-            return " AND ".join(parts)
+            return " AND ".join(dict.fromkeys(parts))
     return None

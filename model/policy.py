@@ -1,0 +1,81 @@
+"""How far a completion goes: the completion policy, and the per-character gate it replaced.
+
+The decoder proposes the most likely line (greedy, stop=line); the policy cuts it:
+  - inside an identifier (the user has typed part of a name), finish the name, unless the
+    model has no idea what it is (the name's probability, the product of its characters', is
+    below `ident_floor`): then say nothing;
+  - beyond the name, or from a token start, extend only while the probability of the whole
+    extension (the product of its characters') stays at or above `line_floor`.
+Both floors are fitted on the dev set of unseen packages (python -m model.benchmark
+--fit-policy) for the most keystrokes saved at a stated line precision, and stored in the
+model dir's meta.json ("policy"); a model dir without one uses DEFAULT.
+
+The per-character gate (`min_prob`, kept for requests that ask for it) cuts at the first
+character below the threshold: one unsure character anywhere in a name throws the name away.
+"""
+import math
+import re
+from dataclasses import dataclass
+
+IDENT_CHARS = re.compile(r"[A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Policy:
+    ident_floor: float = 0.02
+    line_floor: float = 0.5
+
+    @classmethod
+    def from_meta(cls, meta):
+        """The policy stored in meta.json, or the default; raises ValueError for a broken one."""
+        stored = meta.get("policy")
+        if stored is None:
+            return cls()
+        try:
+            policy = cls(float(stored["ident_floor"]), float(stored["line_floor"]))
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"meta.json 'policy' is unusable ({err!r})") from None
+        if not (0 <= policy.ident_floor <= 1 and 0 <= policy.line_floor <= 1):
+            raise ValueError("meta.json 'policy': floors must be between 0 and 1")
+        return policy
+
+    def as_meta(self):
+        return {"ident_floor": self.ident_floor, "line_floor": self.line_floor}
+
+    def cut(self, text, probs, in_word):
+        """How many characters of the proposed completion to keep.
+
+        in_word: the cursor is inside an identifier (the characters before it are a name's start).
+        """
+        end = 0
+        if in_word:
+            end = len(IDENT_CHARS.match(text).group())
+            if end and math.prod(probs[:end]) < self.ident_floor:
+                return 0
+        logp, floor = 0.0, math.log(self.line_floor) if self.line_floor > 0 else -math.inf
+        keep = end
+        for i in range(end, len(text)):
+            logp += math.log(max(probs[i], 1e-300))
+            if logp < floor:
+                break
+            keep = i + 1
+        return keep
+
+    def stop_early(self, text, probs, in_word):
+        """True once the last character proposed will not be kept: neither will any after it
+        (both products only fall as characters are added), so the decoder may stop here."""
+        return bool(probs) and self.cut(text, probs, in_word) < len(text)
+
+
+def gate_cut(probs, min_prob):
+    """How many characters the per-character gate keeps: up to the first one below min_prob."""
+    for i, p in enumerate(probs):
+        if p < min_prob:
+            return i
+    return len(probs)
+
+
+def tidy(text):
+    """A cut completion never ends on dangling whitespace or half an indentation."""
+    text = text.rstrip(" ") if "\n" not in text else text.rstrip()
+    return text if text.strip() else ""

@@ -8,6 +8,7 @@ Models load when the app is created: under gunicorn that is in each worker, afte
 weights with h5py and steps the network in numpy.
 """
 import hmac
+import inspect
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import time
 from flask import Flask, Response, g, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
+from model.sample import Completer
 from server.config import load_config
 from server.metrics import Metrics
 from server.models import default_language, load_models
@@ -78,6 +80,19 @@ def _drain_body(environ):
             remaining -= len(chunk)
     except (OSError, ValueError):
         pass  # the client went away: nothing left to keep
+
+
+# The request fields that the Completer takes once it draws hints from the user's project
+# (model/sample.py grows them); until then they are checked and parsed but not passed on.
+PROJECT_FIELDS = tuple(f for f in ("path", "files") if f in inspect.signature(Completer.complete).parameters)
+
+
+def run_completion(completer, req, min_prob):
+    """The one call of the Completer for a request: its fields, and path/files where it takes them."""
+    project = {f: getattr(req, f) for f in PROJECT_FIELDS}
+    return completer.complete(req.text, suffix=req.suffix, max_chars=req.max_chars, stop=req.stop,
+                              temperature=req.temperature, n=req.n, min_prob=min_prob or None, seed=req.seed,
+                              **project)
 
 
 def create_app(config=None):
@@ -183,7 +198,7 @@ def create_app(config=None):
             body = json.loads(raw)
         except (ValueError, RecursionError) as err:
             raise ApiError(400, "invalid_json", f"the body is not valid JSON ({type(err).__name__})", "body") from None
-        req = parse_complete(body, text_chars(settings["CONTEXT_CHARS"]))
+        req = parse_complete(body, text_chars(settings["CONTEXT_CHARS"]), settings["MAX_FILES"])
         language = req.language or default
         loaded = models.get(language)
         if loaded is None:
@@ -191,12 +206,12 @@ def create_app(config=None):
                            f"(loaded: {', '.join(sorted(models))})", "language")
         min_prob = req.min_prob if req.min_prob is not None else settings["MIN_PROB"]
         t0 = time.perf_counter()
-        result = loaded.completer.complete(req.text, suffix=req.suffix, max_chars=req.max_chars, stop=req.stop,
-                                           temperature=req.temperature, n=req.n, min_prob=min_prob or None,
-                                           seed=req.seed)
+        result = run_completion(loaded.completer, req, min_prob)
         elapsed_ms = (time.perf_counter() - t0) * 1000
         metrics.observe_completion(loaded.name, result)
-        g.log.update(model=loaded.name, text_chars=req.text_chars, context_chars=result.context_chars,
+        # Sizes of `files`, never their paths or text.
+        g.log.update(model=loaded.name, text_chars=req.text_chars, files=len(req.files),
+                     files_chars=sum(len(text) for _, text in req.files), context_chars=result.context_chars,
                      new_chars=result.new_chars, completion_chars=len(result.text), stop_reason=result.stop_reason)
         return jsonify({"completion": result.text, "alternatives": list(result.alternatives),
                         "model": loaded.name, "elapsed_ms": round(elapsed_ms, 3)})

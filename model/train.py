@@ -224,7 +224,7 @@ def evaluate_split(model, ids, batch_size, seq_len):
 def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch_size=64, seq_len=128,
           learning_rate=None, epochs=None, steps_per_epoch=None, max_minutes=None, patience=3,
           resume=False, mixed_precision=False, min_count=20, seed=1337, sample_every=1, sample_chars=240,
-          verbose=1):
+          verbose=1, val_chars=None):
     import keras
     import tensorflow as tf
 
@@ -272,9 +272,12 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
     epochs = tc["epochs"] = epochs or tc.get("epochs") or 30
     steps_per_epoch = tc["steps_per_epoch"] = steps_per_epoch or tc.get("steps_per_epoch")
     batch_size, seq_len = tc["batch_size"], tc["seq_len"]
+    val_chars = tc["val_chars"] = val_chars or tc.get("val_chars")
 
     train_ids = vocab.encode(train_text)
-    val_ids = vocab.encode(read_split(corpus, "val"))
+    # A big corpus's val split can take as long to read as an epoch to train: its first
+    # val_chars (files in hash order, so a fair sample) are enough to see where training is.
+    val_ids = vocab.encode(read_split(corpus, "val")[:val_chars])
     del train_text
     _, n_windows = stream_dataset(train_ids, batch_size, seq_len)
     per_epoch = min(steps_per_epoch or n_windows, n_windows)
@@ -374,6 +377,7 @@ def main(argv=None):
     p.add_argument("--min-count", type=int, default=20, help="rarer characters map to the unknown id")
     p.add_argument("--mixed-precision", action="store_true", help="float16 compute on a GPU")
     p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--val-chars", type=int, default=None, help="validate on the val split's first N chars (default all)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras progress: 0 none, 1 bar, 2 line")
     args = p.parse_args(argv)
@@ -383,7 +387,7 @@ def main(argv=None):
                      learning_rate=args.learning_rate, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
                      max_minutes=args.max_minutes, patience=args.patience, resume=args.resume,
                      mixed_precision=args.mixed_precision, min_count=args.min_count, seed=args.seed,
-                     verbose=args.verbose)
+                     verbose=args.verbose, val_chars=args.val_chars)
     except TrainingError as err:
         raise SystemExit(f"error: {err}")
     print(json.dumps({"out": args.out, "metrics": meta["metrics"], "training": meta["training"]}))

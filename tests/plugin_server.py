@@ -1,4 +1,5 @@
-"""Starts the real completion server (python -m server) for the editor plug-in tests."""
+"""For the editor plug-in tests: starts the real completion server (python -m server), and reads the
+shared table of Tab cases (editor-plugin/shared/tab-cases.json) that every implementation runs."""
 import contextlib
 import json
 import os
@@ -46,3 +47,39 @@ def post_complete(url, body, token):
                                  headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.load(resp)
+
+
+SHARED = os.path.join(ROOT, "editor-plugin", "shared")
+with open(os.path.join(SHARED, "limits.json"), encoding="utf-8") as f:
+    LIMITS = json.load(f)
+with open(os.path.join(SHARED, "tab-cases.json"), encoding="utf-8") as f:
+    TAB_CASES = json.load(f)
+
+
+def expand(value):
+    """The table's shorthand for long strings: {"repeat": S, "count": N or a limit's name, "plus": K}
+    and {"concat": [...]}; everything else as it is."""
+    if isinstance(value, list):
+        return [expand(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "repeat" in value:
+        count = LIMITS[value["count"]] if isinstance(value["count"], str) else value["count"]
+        return value["repeat"] * (count + value.get("plus", 0))
+    if "concat" in value:
+        return "".join(expand(v) for v in value["concat"])
+    return {k: expand(v) for k, v in value.items()}
+
+
+def tab_cases(*groups):
+    """(group, input, settings, expect) for each case of the groups, expanded, named for pytest ids."""
+    import pytest
+
+    params = []
+    for group in groups:
+        table = TAB_CASES[group]
+        for case in table["cases"]:
+            inp = case["input"] if "defaults" not in table else {**table["defaults"], **case["input"]}
+            settings = {**table.get("settings_defaults", {}), **case.get("settings", {})}
+            params.append(pytest.param(group, expand(inp), settings, expand(case["expect"]), id=f"{group}: {case['name']}"))
+    return params

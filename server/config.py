@@ -2,6 +2,7 @@
 import os
 
 from model.sample import Completer
+from server.validation import MAX_FILES
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -17,7 +18,8 @@ DEFAULTS = {
     "DEFAULT_LANGUAGE": None,        # None: "python" if loaded, else the first language in name order
     "API_TOKEN": None,               # when set, /complete and /models need "Authorization: Bearer <token>"
     "MIN_PROB": DEFAULT_MIN_PROB,
-    "MAX_BODY_BYTES": 1024 * 1024,   # larger bodies get 413
+    "MAX_BODY_BYTES": 1024 * 1024,   # larger bodies get 413 (room for 256 KiB of `files` text, escaped)
+    "MAX_FILES": MAX_FILES,          # entries of `files` in one request (64); more get 400
     "CONTEXT_CHARS": Completer.CONTEXT_CHARS,  # cleaned characters the network reads (2000; why: there)
     "CACHE_ENTRIES": 4096,           # state-cache entries per model
     "WORD_WEIGHT": Completer.WORD_WEIGHT,      # buffer words inside an identifier (0.5; 0: network only)
@@ -30,6 +32,7 @@ ENVIRONMENT = {
     "TABCOMPLETE_TOKEN": ("API_TOKEN", str),
     "TABCOMPLETE_MIN_PROB": ("MIN_PROB", float),
     "TABCOMPLETE_MAX_BODY_BYTES": ("MAX_BODY_BYTES", int),
+    "TABCOMPLETE_MAX_FILES": ("MAX_FILES", int),
     "TABCOMPLETE_CONTEXT_CHARS": ("CONTEXT_CHARS", int),
     "TABCOMPLETE_CACHE_ENTRIES": ("CACHE_ENTRIES", int),
     "TABCOMPLETE_WORD_WEIGHT": ("WORD_WEIGHT", float),
@@ -57,7 +60,7 @@ def load_config(overrides=None, environ=None):
         raise ConfigError(f"MIN_PROB must be between 0 and 1, not {min_prob}")
     if not 0.0 <= float(settings["WORD_WEIGHT"]) <= 1.0:
         raise ConfigError(f"WORD_WEIGHT must be between 0 and 1, not {settings['WORD_WEIGHT']}")
-    for key in ("MAX_BODY_BYTES", "CONTEXT_CHARS", "CACHE_ENTRIES"):
+    for key in ("MAX_BODY_BYTES", "MAX_FILES", "CONTEXT_CHARS", "CACHE_ENTRIES"):
         if int(settings[key]) < 1:
             raise ConfigError(f"{key} must be a positive integer, not {settings[key]}")
     return settings

@@ -36,6 +36,10 @@ class Metrics:
         self.load_seconds = Gauge("tabcomplete_model_load_seconds", "Time this worker took to load a model",
                                   ["model", "language"], registry=r, multiprocess_mode="liveall")
 
+    def observe_load(self, models):
+        for m in models:
+            self.load_seconds.labels(m.name, m.language).set(m.load_seconds)
+
     def observe_request(self, endpoint, method, status, seconds):
         self.requests.labels(endpoint, method, str(status)).inc()
         self.latency.labels(endpoint).observe(seconds)

@@ -79,6 +79,15 @@ def load_models(models_dir, context_chars=Completer.CONTEXT_CHARS, cache_entries
     return models
 
 
+def warm_up(models):
+    """One completion per model, timed: the first compiles the LSTM kernel (numba), at worker
+    start rather than in a user's first request."""
+    for m in models.values():
+        t0 = time.perf_counter()
+        m.completer.complete("def f(x):\n    return x", max_chars=4)
+        m.warmup_seconds = time.perf_counter() - t0
+
+
 def default_language(models, wanted=None):
     if wanted:
         if wanted not in models:

@@ -38,6 +38,8 @@ class CompleteRequest:
     n: int = 1
     min_prob: float = None
     seed: int = None
+    path: str = None             # the buffer's file path; never logged
+    files: tuple = ()            # other project files as (path, text) pairs, most relevant first; never logged
     text_chars: int = 0          # length of text as sent, before the cap (for the access log)
 
 
@@ -49,37 +51,36 @@ def _is_number(value):
     return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
 
 
-def _string(body, field, default=None):
+def _string(body, field, default=None, name=None):
+    """body[field] as a string; default when absent or null. name: the field as errors name it."""
     value = body.get(field)
     if value is None:
         return default
     if not isinstance(value, str):
-        raise invalid(field, f"must be a string, not {_json_type(value)}")
+        raise invalid(name or field, f"must be a string, not {_json_type(value)}")
     # JSON may carry lone UTF-16 surrogates ("\ud800"); no text codec takes them, so they
     # become the replacement character like any other character the model does not know.
     return _LONE_SURROGATE.sub("\ufffd", value)
 
 
 def _integer(body, field, default, lo, hi):
-    value = body.get(field)
-    if value is None:
-        return default
-    if not _is_int(value):
-        raise invalid(field, f"must be an integer, not {_json_type(value)}")
-    if not lo <= value <= hi:
-        raise invalid(field, f"must be between {lo} and {hi}")
-    return value
+    return _in_range(body, field, default, lo, hi, _is_int, "an integer")
 
 
 def _number(body, field, default, lo, hi):
+    value = _in_range(body, field, default, lo, hi, _is_number, "a finite number")
+    return value if value is None else float(value)
+
+
+def _in_range(body, field, default, lo, hi, is_kind, kind):
     value = body.get(field)
     if value is None:
         return default
-    if not _is_number(value):
-        raise invalid(field, f"must be a finite number, not {_json_type(value)}")
+    if not is_kind(value):
+        raise invalid(field, f"must be {kind}, not {_json_type(value)}")
     if not lo <= value <= hi:
         raise invalid(field, f"must be between {lo} and {hi}")
-    return float(value)
+    return value
 
 
 def _json_type(value):
@@ -90,7 +91,9 @@ def _json_type(value):
     return {str: "a string", list: "an array", dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-FIELDS = ("text", "suffix", "language", "max_chars", "stop", "temperature", "n", "min_prob", "seed")
+FIELDS = ("text", "suffix", "language", "max_chars", "stop", "temperature", "n", "min_prob", "seed", "path", "files")
+FILE_FIELDS = ("path", "text")
+MAX_FILES = 64  # the default of the MAX_FILES setting
 
 
 def text_chars(context_chars):
@@ -100,7 +103,7 @@ def text_chars(context_chars):
     return 2 * context_chars
 
 
-def parse_complete(body, max_text_chars):
+def parse_complete(body, max_text_chars, max_files=MAX_FILES):
     """A CompleteRequest from a decoded JSON body, or ApiError(400) naming the field.
 
     A field sent as null means its default. `text` is cut to its last `max_text_chars`
@@ -129,8 +132,45 @@ def parse_complete(body, max_text_chars):
         n=_integer(body, "n", 1, 1, 5),
         min_prob=_number(body, "min_prob", None, 0, 1),
         seed=_integer(body, "seed", None, 0, SEED_MAX),
+        path=_no_nul(body, "path"),
+        files=_files(body, max_files),
         text_chars=len(text),
     )
+
+
+def _no_nul(body, field, name=None):
+    """A string that names a file or holds a file's text. A NUL in it means a binary file (or a
+    path no system accepts), so it is refused rather than handed to the model."""
+    value = _string(body, field, name=name)
+    if value is not None and "\x00" in value:
+        raise invalid(name or field, "contains NUL characters (binary data, not text)")
+    return value
+
+
+def _files(body, max_files):
+    """`files` as a tuple of (path, text) pairs, or ApiError(400) naming the file and its field
+    (files[3].text). Texts are kept whole: the body limit bounds them, and hints read all of them."""
+    files = body.get("files")
+    if files is None:
+        return ()
+    if not isinstance(files, list):
+        raise invalid("files", f"must be an array of {{path, text}} objects, not {_json_type(files)}")
+    if len(files) > max_files:
+        raise invalid("files", f"at most {max_files} files, not {len(files)} (send the most relevant first)")
+    pairs = []
+    for i, file in enumerate(files):
+        name = f"files[{i}]"
+        if not isinstance(file, dict):
+            raise invalid(name, f"must be an object {{path, text}}, not {_json_type(file)}")
+        unknown = sorted(k for k in file if k not in FILE_FIELDS)
+        if unknown:
+            raise ApiError(400, "unknown_field", f"{name}.{unknown[0]}: unknown field (known: path, text)",
+                           f"{name}.{unknown[0]}")
+        for key in FILE_FIELDS:
+            if file.get(key) is None:
+                raise ApiError(400, "missing_field", f"{name}.{key}: required", f"{name}.{key}")
+        pairs.append((_no_nul(file, "path", f"{name}.path"), _no_nul(file, "text", f"{name}.text")))
+    return tuple(pairs)
 
 
 def cap_text(text, limit):

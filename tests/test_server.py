@@ -1,5 +1,7 @@
 """The HTTP API over real HTTP (werkzeug's server in a thread), with real tiny models."""
+import inspect
 import json
+import logging
 import os
 
 import pytest
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 
 from server.config import DEFAULT_MIN_PROB, ConfigError, load_config
 from server.models import ModelsError
-from server.validation import cap_text, text_chars
+from server.validation import MAX_FILES, cap_text, parse_complete, text_chars
 from tests.server_helpers import LiveServer, make_models_dir
 
 PRIME = "def add(a, b):\n    return a"
@@ -123,6 +125,137 @@ def test_lone_surrogates_are_answered(server):
     raw = b'{"text": "def f(\\ud800", "suffix": "\\udfff", "min_prob": 0}'
     response = requests.post(server.url + "/complete", data=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 200
+
+
+# -- path and files ------------------------------------------------------------------------------
+
+PROJECT_CODE = ('def parse(line):\n    """Split "key = value"; a \\n in the value stays."""\n'
+                '    key, _, value = line.partition("=")\n    return key.strip(), value.strip()  # déjà vu\n\n\n')
+
+
+def project_files(count, chars_each):
+    return [{"path": f"/home/u/proj/pkg/mod_{i}.py", "text": (PROJECT_CODE * (chars_each // len(PROJECT_CODE) + 1))[:chars_each]}
+            for i in range(count)]
+
+
+def test_path_and_files_are_parsed_into_the_request():
+    body = {"text": "x", "path": "/p/a\ud800.py", "files": [{"path": "/p/b.py", "text": "b = 1\ud800"},
+                                                          {"text": "c = 2", "path": "/p/c.py"}]}
+    req = parse_complete(body, 4000)
+    assert req.path == "/p/a\ufffd.py"  # lone surrogates, like text's
+    assert req.files == (("/p/b.py", "b = 1\ufffd"), ("/p/c.py", "c = 2"))  # in the order sent
+    req = parse_complete({"text": "x", "path": None, "files": None}, 4000)
+    assert (req.path, req.files) == (None, ())
+    assert parse_complete({"text": "x", "files": []}, 4000).files == ()
+
+
+def test_path_and_files_reach_the_completer_where_it_takes_them(server):
+    files = [{"path": "/home/u/proj/util.py", "text": "def helper(value):\n    return value\n"}]
+    response = post(server, {"text": PRIME, "max_chars": 40, "path": "/home/u/proj/main.py", "files": files})
+    assert response.status_code == 200, response.text
+    completer = server.app.extensions["tabcomplete"]["models"]["python"].completer
+    project = {"path": "/home/u/proj/main.py", "files": (("/home/u/proj/util.py", files[0]["text"]),)}
+    taken = inspect.signature(completer.complete).parameters
+    expected = completer.complete(PRIME, max_chars=40, **{k: v for k, v in project.items() if k in taken})
+    assert response.json()["completion"] == expected.text
+
+
+def test_16_files_of_256_kib_and_a_full_text_fit_the_default_body_limit(server):
+    body = {"text": (PROJECT_CODE * 100)[-4000:] + PRIME, "path": "/home/u/proj/main.py",
+            "files": project_files(16, 256 * 1024 // 16)}
+    data = json.dumps(body).encode()  # \\u escapes for non-ASCII, as requests sends it
+    assert sum(len(f["text"]) for f in body["files"]) == 256 * 1024
+    assert len(data) <= server.app.config["MAX_BODY_BYTES"] == 1024 * 1024
+    response = requests.post(server.url + "/complete", data=data, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+
+
+def test_files_up_to_the_limit_are_accepted_and_more_are_400(server):
+    assert server.app.config["MAX_FILES"] == MAX_FILES == 64
+    assert post(server, {"text": PRIME, "files": project_files(MAX_FILES, 10)}).status_code == 200
+    error = assert_error(post(server, {"text": PRIME, "files": project_files(MAX_FILES + 1, 10)}), 400,
+                         "invalid_field", "files")
+    assert "at most 64" in error["message"]
+
+
+def test_files_beyond_the_body_limit_are_413(server):
+    files = [{"path": "a.py", "text": "a" * server.app.config["MAX_BODY_BYTES"]}]
+    assert_error(post(server, {"text": PRIME, "files": files}), 413, "body_too_large")
+
+
+GOOD_FILE = {"path": "/p/a.py", "text": "a = 1\n"}
+
+
+@pytest.mark.parametrize("body,code,field", [
+    ({"path": 5}, "invalid_field", "path"),
+    ({"path": ["/p/a.py"]}, "invalid_field", "path"),
+    ({"path": "/p/a\x00.py"}, "invalid_field", "path"),
+    ({"files": "a.py"}, "invalid_field", "files"),
+    ({"files": GOOD_FILE}, "invalid_field", "files"),
+    ({"files": {"0": GOOD_FILE}}, "invalid_field", "files"),
+    ({"files": [GOOD_FILE] * 3 + ["a.py"]}, "invalid_field", "files[3]"),
+    ({"files": [GOOD_FILE] * 3 + [["/p/a.py", "a = 1"]]}, "invalid_field", "files[3]"),
+    ({"files": [GOOD_FILE] * 3 + [None]}, "invalid_field", "files[3]"),
+    ({"files": [GOOD_FILE] * 3 + [{"path": "/p/b.py", "text": 5}]}, "invalid_field", "files[3].text"),
+    ({"files": [GOOD_FILE] * 3 + [{"path": "/p/b.py", "text": ["a"]}]}, "invalid_field", "files[3].text"),
+    ({"files": [GOOD_FILE] * 3 + [{"path": 3, "text": ""}]}, "invalid_field", "files[3].path"),
+    ({"files": [GOOD_FILE] * 3 + [{"path": {}, "text": ""}]}, "invalid_field", "files[3].path"),
+    ({"files": [GOOD_FILE] * 3 + [{"path": "/p/b\x00", "text": ""}]}, "invalid_field", "files[3].path"),
+    ({"files": [{"path": "/p/a.py"}]}, "missing_field", "files[0].text"),
+    ({"files": [{"path": "/p/a.py", "text": None}]}, "missing_field", "files[0].text"),
+    ({"files": [{"text": "a = 1"}]}, "missing_field", "files[0].path"),
+    ({"files": [{}]}, "missing_field", "files[0].path"),
+    ({"files": [{**GOOD_FILE, "language": "python"}]}, "unknown_field", "files[0].language"),
+    ({"files": [GOOD_FILE, {**GOOD_FILE, "contents": "x"}]}, "unknown_field", "files[1].contents"),
+])
+def test_invalid_path_or_files_is_400_naming_the_field(server, body, code, field):
+    assert_error(post(server, {"text": PRIME, **body}), 400, code, field)
+
+
+def test_binary_file_text_is_400_naming_it(server):
+    binary = bytes(range(256)).decode("latin-1")  # a NUL among the bytes of a binary file
+    files = [GOOD_FILE, GOOD_FILE, {"path": "/p/logo.png", "text": "\x89PNG" + binary}]
+    error = assert_error(post(server, {"text": PRIME, "files": files}), 400, "invalid_field", "files[2].text")
+    assert "NUL" in error["message"] and "binary" in error["message"]
+
+
+def test_lone_surrogates_in_files_are_answered(server):
+    raw = b'{"text": "def f(", "path": "/p/\\udc80.py", "files": [{"path": "/p/\\ud800", "text": "x = \\udfff"}]}'
+    response = requests.post(server.url + "/complete", data=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+
+
+class LogLines(logging.Handler):
+    """Every line the app's loggers (and werkzeug's, through the root logger) write."""
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+def test_path_and_files_are_never_logged(server):
+    secret = "very_private_project_marker"
+    loggers = [logging.getLogger(), logging.getLogger("tabcomplete.access")]  # the access log does not propagate
+    handler = LogLines()
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        files = [{"path": f"/home/{secret}/a.py", "text": f"{secret} = 1\n"}, {"path": "/b.py", "text": secret}]
+        assert post(server, {"text": PRIME, "path": f"/home/{secret}/main.py", "files": files}).status_code == 200
+        for bad in ([{"path": secret, "text": f"{secret}\x00"}], [{"path": secret, "text": secret, secret: 1}],
+                    [{"path": secret, "text": 5}], secret):
+            assert post(server, {"text": PRIME, "path": secret, "files": bad}).status_code == 400
+        assert post(server, {"text": PRIME, "language": "cobol", "path": secret, "files": files}).status_code == 404
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+    records = [json.loads(line) for line in handler.lines if line.startswith("{")]
+    assert [r["status"] for r in records if r.get("path") == "/complete"] == [200, 400, 400, 400, 400, 404]
+    assert records[0]["files"] == 2 and records[0]["files_chars"] == len(files[0]["text"]) + len(secret)
+    assert handler.lines and not any(secret in line for line in handler.lines)
 
 
 # -- each error status ---------------------------------------------------------------------------
@@ -261,6 +394,9 @@ def test_openapi_document_is_valid_and_true(server):
         ("POST", "/complete", {"text": PRIME}),
         ("POST", "/complete", {"text": PRIME, "n": 3, "temperature": 0.8, "seed": 1, "stop": "block"}),
         ("POST", "/complete", {"text": PRIME, "min_prob": 1}),
+        ("POST", "/complete", {"text": PRIME, "path": "/p/main.py", "files": [{"path": "/p/a.py", "text": "a = 1"}]}),
+        ("POST", "/complete", {"text": PRIME, "path": None, "files": None}),
+        ("POST", "/complete", {"text": PRIME, "files": [{"path": "/p/a.py", "text": "\x00"}]}),
         ("POST", "/complete", {"text": "x", "max_chars": 0}),
         ("POST", "/complete", {"nope": 1}),
         ("POST", "/complete", {"text": "x", "language": "cobol"}),
@@ -296,6 +432,7 @@ def test_openapi_matches_the_validation_limits():
     assert (props["n"]["minimum"], props["n"]["maximum"]) == (1, 5)
     assert (props["temperature"]["minimum"], props["temperature"]["maximum"]) == (0, 2)
     assert (props["min_prob"]["minimum"], props["min_prob"]["maximum"]) == (0, 1)
+    assert props["files"]["maxItems"] == MAX_FILES
 
 
 # -- configuration -----------------------------------------------------------------------------
@@ -312,6 +449,9 @@ def test_config_from_environment_and_overrides():
     with pytest.raises(ConfigError, match="MIN_PROB"):
         load_config(environ={"TABCOMPLETE_MIN_PROB": "3"})
     assert load_config(environ={"TABCOMPLETE_WORD_WEIGHT": "0"})["WORD_WEIGHT"] == 0.0
+    assert load_config(environ={"TABCOMPLETE_MAX_FILES": "16"})["MAX_FILES"] == 16
+    with pytest.raises(ConfigError, match="MAX_FILES"):
+        load_config(environ={"TABCOMPLETE_MAX_FILES": "0"})
     with pytest.raises(ConfigError, match="WORD_WEIGHT"):
         load_config(environ={"TABCOMPLETE_WORD_WEIGHT": "2"})
 
@@ -361,6 +501,12 @@ field_values = {
     "n": st.integers(-1, 7) | json_values,
     "min_prob": st.floats(-0.5, 1.5, allow_nan=False) | json_values,
     "seed": st.integers(-10, 2 ** 70) | json_values,
+    "path": st.text(max_size=50) | json_values,
+    "files": st.lists(st.fixed_dictionaries({"path": st.text(max_size=30), "text": st.text(max_size=200)}), max_size=5)
+    | st.lists(st.fixed_dictionaries({}, optional={"path": st.text(max_size=30) | json_values,
+                                                   "text": st.text(max_size=200) | json_values,
+                                                   "extra": json_values}), max_size=5)
+    | st.lists(json_values, max_size=8) | json_values,
 }
 complete_bodies = st.fixed_dictionaries({}, optional=field_values) | json_values
 
@@ -396,8 +542,10 @@ def test_fuzz_random_bytes(server, raw, content_type):
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(size=st.integers(100_000, 3_000_000), char=st.sampled_from(["a", "\n", " ", "é", "\ud83d\ude00", "\x00", '"']),
-       where=st.sampled_from(["text", "suffix", "language"]))
+       where=st.sampled_from(["text", "suffix", "language", "path", "files"]))
 def test_fuzz_huge_strings(server, size, char, where):
     body = {"text": PRIME, where: char * size}
+    if where == "files":
+        body["files"] = [{"path": "/p/a.py", "text": char * size}]
     check_answer(requests.post(server.url + "/complete", data=json.dumps(body),
                                headers={"Content-Type": "application/json"}, timeout=60))

@@ -121,12 +121,17 @@ def test_access_log_is_json_without_the_code(gunicorn):
     url = gunicorn["url"]
     requests.post(url + "/complete", json={"text": f"{SECRET} = 1\n", "suffix": SECRET}, timeout=30)
     requests.post(url + "/complete", json={"text": 5, "suffix": SECRET}, timeout=30)
+    project = {"path": f"/home/{SECRET}/main.py", "files": [{"path": f"/home/{SECRET}/util.py", "text": SECRET}]}
+    requests.post(url + "/complete", json={"text": "x = ", **project}, timeout=30)
+    requests.post(url + "/complete", json={"text": "x = ", "path": SECRET,
+                                           "files": [{"path": SECRET, "text": f"{SECRET}\x00"}]}, timeout=30)
     requests.get(url + "/health", timeout=10)  # a later line, so the lines above are flushed
     lines = gunicorn["access_log"].read_text().splitlines()
     assert lines[0] == f"tabcomplete serving at {url}/ ({WORKERS} workers)"  # gunicorn's ready line
     records = [json.loads(line) for line in lines[1:]]  # the access log: every line is JSON
     assert any(r["path"] == "/complete" and r["status"] == 200 for r in records)
     assert any(r["path"] == "/complete" and r.get("error") == "invalid_field" for r in records)
+    assert any(r["path"] == "/complete" and r["status"] == 200 and r.get("files") == 1 for r in records)
     assert SECRET not in gunicorn["access_log"].read_text()
 
 

@@ -1,0 +1,94 @@
+"""The endpoints, one blueprint: POST /complete, GET /health, /models, /metrics, /openapi.json,
+and the playground page (/ and /static/). Checks around them live in server.hooks."""
+import inspect
+import json
+import os
+import time
+
+from flask import Blueprint, Response, current_app, g, jsonify, request, send_from_directory
+
+from model.sample import Completer
+from server.validation import ApiError, parse_complete, text_chars
+
+bp = Blueprint("tabcomplete", __name__, static_folder="static", static_url_path="/static")
+
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "openapi.json"), encoding="utf-8") as f:
+    OPENAPI = json.load(f)
+
+# The request fields that the Completer takes once it draws hints from the user's project
+# (model/sample.py grows them); until then they are checked and parsed but not passed on.
+PROJECT_FIELDS = tuple(f for f in ("path", "files") if f in inspect.signature(Completer.complete).parameters)
+
+
+def run_completion(completer, req, min_prob):
+    """The one call of the Completer for a request: its fields, and path/files where it takes them."""
+    project = {f: getattr(req, f) for f in PROJECT_FIELDS}
+    return completer.complete(req.text, suffix=req.suffix, max_chars=req.max_chars, stop=req.stop,
+                              temperature=req.temperature, n=req.n, min_prob=min_prob or None, seed=req.seed,
+                              **project)
+
+
+def served():
+    """{"models": language -> LoadedModel, "default": language, "metrics": Metrics}, set by create_app."""
+    return current_app.extensions["tabcomplete"]
+
+
+def json_body():
+    if not request.mimetype or not (request.mimetype == "application/json" or request.mimetype.endswith("+json")):
+        raise ApiError(415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)")
+    raw = request.get_data(cache=False)  # 413 here when the body is too large
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as err:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON ({type(err).__name__})", "body") from None
+
+
+@bp.post("/complete")
+def complete():
+    config, models = current_app.config, served()["models"]
+    req = parse_complete(json_body(), text_chars(config["CONTEXT_CHARS"]), config["MAX_FILES"])
+    language = req.language or served()["default"]
+    loaded = models.get(language)
+    if loaded is None:
+        raise ApiError(404, "unknown_language", f"no model for language {language!r} "
+                       f"(loaded: {', '.join(sorted(models))})", "language")
+    t0 = time.perf_counter()
+    result = run_completion(loaded.completer, req, req.min_prob if req.min_prob is not None else config["MIN_PROB"])
+    elapsed_ms = (time.perf_counter() - t0) * 1000
+    served()["metrics"].observe_completion(loaded.name, result)
+    # Sizes of `files`, never their paths or text.
+    g.log.update(model=loaded.name, text_chars=req.text_chars, files=len(req.files),
+                 files_chars=sum(len(text) for _, text in req.files), context_chars=result.context_chars,
+                 new_chars=result.new_chars, completion_chars=len(result.text), stop_reason=result.stop_reason)
+    return jsonify({"completion": result.text, "alternatives": list(result.alternatives),
+                    "model": loaded.name, "elapsed_ms": round(elapsed_ms, 3)})
+
+
+@bp.get("/health")
+def health():
+    return jsonify({"status": "ok", "models": sorted(served()["models"]), "default": served()["default"]})
+
+
+@bp.get("/models")
+def list_models():
+    models = served()["models"]
+    return jsonify({"default": served()["default"], "models": [models[k].describe() for k in sorted(models)]})
+
+
+@bp.get("/metrics")
+def prometheus():
+    body, content_type = served()["metrics"].exposition()
+    return Response(body, content_type=content_type)
+
+
+@bp.get("/openapi.json")
+def openapi_doc():
+    return jsonify(OPENAPI)
+
+
+@bp.get("/")
+def playground():
+    response = send_from_directory(bp.static_folder, "index.html")
+    response.headers["Content-Security-Policy"] = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                                                   "img-src 'self' data:; frame-ancestors 'none'")
+    return response

@@ -11,9 +11,37 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+class ServerLog:
+    """What the server prints after its ready line (the access log: JSON lines), as it arrives."""
+
+    def __init__(self):
+        self.records = []
+        self.changed = threading.Condition()
+
+    def add(self, line):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return
+        with self.changed:
+            self.records.append(record)
+            self.changed.notify_all()
+
+    def wait_for(self, predicate, after=0, timeout=60):
+        """The first record from index `after` on matching predicate, waiting for the server's output to
+        arrive (bounded)."""
+        def found():
+            return next((r for r in self.records[after:] if predicate(r)), None)
+
+        with self.changed:
+            assert self.changed.wait_for(lambda: found() is not None, timeout), self.records[-5:]
+            return found()
+
+
 @contextlib.contextmanager
-def running_server(models_dir, token):
-    """Yields the server's URL once it prints its ready line; stops it afterwards."""
+def running_server(models_dir, token, log=None):
+    """Yields the server's URL once it prints its ready line; stops it afterwards. With a ServerLog,
+    its later output goes there."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", "0", "--models", str(models_dir), "--token", token],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -34,7 +62,12 @@ def running_server(models_dir, token):
     if url is None:
         proc.kill()
         raise RuntimeError("server did not start:\n" + "".join(seen))
-    threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep draining its log
+    def drain():  # keep draining its log
+        for line in proc.stdout:
+            if log is not None:
+                log.add(line)
+
+    threading.Thread(target=drain, daemon=True).start()
     try:
         yield url
     finally:

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import socket
+from types import SimpleNamespace
 
 import pytest
 
@@ -28,10 +29,16 @@ pytestmark = pytest.mark.skipif(shutil.which("nvim") is None or shutil.which("cu
 
 
 @pytest.fixture(scope="module")
-def server_url(tiny_model, tmp_path_factory):
+def server(tiny_model, tmp_path_factory):
     models = make_models_dir(tiny_model, str(tmp_path_factory.mktemp("models")))
-    with running_server(models, TOKEN) as url:
-        yield url
+    log = plugin_server.ServerLog()
+    with running_server(models, TOKEN, log) as url:
+        yield SimpleNamespace(url=url, log=log)
+
+
+@pytest.fixture(scope="module")
+def server_url(server):
+    return server.url
 
 
 def post_complete(url, body):
@@ -131,6 +138,27 @@ def test_suffix_and_prefix_are_sent_around_the_cursor(server_url, editor_for):
     assert request["suffix"] == "\nz = 2"
     answer = ed.lua("require('tabcomplete').last.answer.completion")
     assert ed.lines()[2] == "y = f(" + answer
+
+
+def test_path_and_files_reach_the_server(server, editor_for):
+    other = "def list_python_files(root):\n    return os.listdir(root)"
+    ed = editor_for(**settings_for(server.url))
+    ed.nvim.command("set hidden")
+    ed.open("/p/util.py", other)
+    ed.open("/p/notes.md", "# notes", "markdown")
+    ed.open("/p/main.py", "")
+    ed.type("iimport o<Tab>")
+    ed.wait_settled()
+    request = ed.lua("require('tabcomplete').last.request")
+    assert request["path"] == "/p/main.py"
+    assert request["files"] == [{"path": "/p/util.py", "text": other}]
+    # The server took them: its access log counts them (it never logs paths or text). No other test sends files.
+    record = server.log.wait_for(lambda r: r.get("path") == "/complete" and r.get("files"))
+    assert (record["status"], record["files"], record["files_chars"]) == (200, 1, len(other))
+    expected = post_complete(server.url, request)["completion"]
+    assert expected, "the tiny model gave an empty completion; nothing to insert"
+    assert ed.lua("require('tabcomplete').last.outcome") == "inserted"
+    assert ed.lines() == ["import o" + expected]
 
 
 def test_tab_in_indentation_indents_without_asking(server_url, editor_for):

@@ -8,11 +8,12 @@ import os
 import re
 import shutil
 import socket
+from types import SimpleNamespace
 
 import pytest
 
 from tests import plugin_server
-from tests.plugin_server import ROOT, running_server
+from tests.plugin_server import LIMITS, ROOT, TAB_CASES, running_server, tab_cases
 from tests.server_helpers import make_models_dir
 
 pynvim = pytest.importorskip("pynvim")
@@ -28,10 +29,16 @@ pytestmark = pytest.mark.skipif(shutil.which("nvim") is None or shutil.which("cu
 
 
 @pytest.fixture(scope="module")
-def server_url(tiny_model, tmp_path_factory):
+def server(tiny_model, tmp_path_factory):
     models = make_models_dir(tiny_model, str(tmp_path_factory.mktemp("models")))
-    with running_server(models, TOKEN) as url:
-        yield url
+    log = plugin_server.ServerLog()
+    with running_server(models, TOKEN, log) as url:
+        yield SimpleNamespace(url=url, log=log)
+
+
+@pytest.fixture(scope="module")
+def server_url(server):
+    return server.url
 
 
 def post_complete(url, body):
@@ -48,7 +55,7 @@ class Editor:
     """A headless Neovim with the plug-in on its runtimepath, set up with `settings`."""
 
     def __init__(self, settings):
-        self.nvim = pynvim.attach("child", argv=["nvim", "--embed", "--headless", "-u", "NONE", "-i", "NONE", "--noplugin"])
+        self.nvim = pynvim.attach("child", argv=["nvim", "--embed", "--headless", "-u", "NONE", "-i", "NONE", "-n", "--noplugin"])
         self.nvim.command(f"set runtimepath^={PLUGIN}")
         self.nvim.command("set expandtab shiftwidth=4 softtabstop=4 noautoindent")
         self.nvim.exec_lua("vim.g.tabcomplete_auto_setup = false")
@@ -70,6 +77,12 @@ class Editor:
 
     def lua(self, expr):
         return self.nvim.exec_lua("return " + expr)
+
+    def open(self, path, text, filetype="python"):
+        """:edit a (new) file, give it text and a filetype; it becomes the current buffer."""
+        self.nvim.command(f"edit {path}")
+        self.nvim.current.buffer[:] = text.split("\n")
+        self.nvim.command(f"setfiletype {filetype}")
 
     def close(self):
         self.nvim.close()
@@ -127,6 +140,27 @@ def test_suffix_and_prefix_are_sent_around_the_cursor(server_url, editor_for):
     assert ed.lines()[2] == "y = f(" + answer
 
 
+def test_path_and_files_reach_the_server(server, editor_for):
+    other = "def list_python_files(root):\n    return os.listdir(root)"
+    ed = editor_for(**settings_for(server.url))
+    ed.nvim.command("set hidden")
+    ed.open("/p/util.py", other)
+    ed.open("/p/notes.md", "# notes", "markdown")
+    ed.open("/p/main.py", "")
+    ed.type("iimport o<Tab>")
+    ed.wait_settled()
+    request = ed.lua("require('tabcomplete').last.request")
+    assert request["path"] == "/p/main.py"
+    assert request["files"] == [{"path": "/p/util.py", "text": other}]
+    # The server took them: its access log counts them (it never logs paths or text). No other test sends files.
+    record = server.log.wait_for(lambda r: r.get("path") == "/complete" and r.get("files"))
+    assert (record["status"], record["files"], record["files_chars"]) == (200, 1, len(other))
+    expected = post_complete(server.url, request)["completion"]
+    assert expected, "the tiny model gave an empty completion; nothing to insert"
+    assert ed.lua("require('tabcomplete').last.outcome") == "inserted"
+    assert ed.lines() == ["import o" + expected]
+
+
 def test_tab_in_indentation_indents_without_asking(server_url, editor_for):
     ed = editor_for(**settings_for(server_url))
     ed.type("iif x:<CR><Tab>pass<Esc>")
@@ -180,3 +214,85 @@ def test_bad_setting_is_refused_with_a_clear_message(editor_for):
     ok = ed.lua("require('tabcomplete').setup({max_chars = 0})")
     assert ok is False
     assert ed.lua("require('tabcomplete').config.max_chars") == 80
+
+
+# The shared table of Tab cases, run through the Lua twins of the JavaScript client's pure functions.
+RUN_CASE = {
+    "tab": "return require('tabcomplete').decide_tab(...)",
+    "answer": "local tc = require('tabcomplete'); local d = tc.decide_answer(...)"
+              " return {action = d.action, reason = d.reason, status = tc.status_text(d.status)}",
+    "status": "return require('tabcomplete').status_text(...)",
+    "body": "return require('tabcomplete').build_body(...)",
+    "files": "local a = ... return require('tabcomplete').select_files(a.current, a.candidates, a.budget)",
+}
+
+
+@pytest.fixture(scope="module")
+def lua_plugin():
+    editor = Editor({"server_url": "http://127.0.0.1:1"})  # the pure functions never reach it
+    yield editor
+    editor.close()
+
+
+def test_the_table_has_exactly_the_groups_run_here():
+    assert sorted(k for k in TAB_CASES if k != "about") == sorted(RUN_CASE)
+
+
+@pytest.mark.parametrize("group, case_input, settings, expect", tab_cases(*RUN_CASE))
+def test_tab_case(lua_plugin, group, case_input, settings, expect):
+    args = [case_input, settings] if group == "body" else [case_input]
+    assert lua_plugin.nvim.exec_lua(RUN_CASE[group], *args) == expect
+
+
+def test_the_plugin_reads_its_caps_from_limits_json(lua_plugin):
+    assert lua_plugin.lua("require('tabcomplete').limits") == LIMITS
+    assert lua_plugin.lua("require('tabcomplete').config.files_budget") == LIMITS["files_budget_default"]
+
+
+def test_the_text_cap_counts_characters_in_the_buffer(editor_for):
+    ed = editor_for(server_url="http://127.0.0.1:1")
+    before = "\u00e9" * LIMITS["text_chars"] + "x = "
+    ed.nvim.current.buffer[:] = [before + "1"]
+    ed.nvim.current.window.cursor = (1, len(before.encode()))  # on the "1" (a byte column)
+    request = ed.lua("require('tabcomplete').build_request()")
+    assert request["text"] == "\u00e9" * (LIMITS["text_chars"] - 4) + "x = "
+    assert request["suffix"] == "1"
+
+
+def test_files_are_the_other_buffers_of_the_filetype_most_recent_first(editor_for):
+    ed = editor_for(server_url="http://127.0.0.1:1")  # build_request only: nothing is sent
+    ed.nvim.command("set hidden")
+    ed.open("/p/util.py", "def util():\n    pass")
+    ed.open("/p/notes.md", "# notes", "markdown")
+    ed.nvim.command("enew")
+    ed.nvim.current.buffer[:] = ["scratch = 1"]  # unnamed: never sent
+    ed.nvim.command("setfiletype python")
+    ed.open("/p/blob.py", "x = 1")
+    ed.nvim.command("setlocal binary")
+    ed.open("/p/models.py", "class M: pass")
+    ed.open("/p/gone.py", "closed")
+    ed.nvim.command("bwipeout!")
+    ed.nvim.command("buffer /p/util.py")  # util.py is now more recent than models.py
+    ed.open("/p/main.py", "import o")
+    request = ed.lua("require('tabcomplete').build_request()")
+    assert request["path"] == "/p/main.py"
+    assert request["files"] == [{"path": "/p/util.py", "text": "def util():\n    pass"},
+                                {"path": "/p/models.py", "text": "class M: pass"}]
+
+
+def test_files_are_bounded_by_files_budget_and_count(editor_for):
+    ed = editor_for(server_url="http://127.0.0.1:1", files_budget=25)
+    ed.nvim.command("set hidden")
+    for i in range(LIMITS["files_max"] + 3):
+        ed.open(f"/p/f{i}.py", f"f{i}")
+    ed.open("/p/big.py", "b" * 26)
+    ed.open("/p/main.py", "x = ")
+    # big.py (26 characters) does not fit 25; f18..f11 (3 characters each) do, f10 and f0..f9 (2) no longer.
+    paths = [f["path"] for f in ed.lua("require('tabcomplete').build_request()")["files"]]
+    assert paths == [f"/p/f{i}.py" for i in range(18, 10, -1)]
+    assert ed.lua("require('tabcomplete').setup({server_url = 'http://127.0.0.1:1', files_budget = 1000})") is True
+    paths = [f["path"] for f in ed.lua("require('tabcomplete').build_request()")["files"]]
+    assert len(paths) == LIMITS["files_max"] and paths[:2] == ["/p/big.py", "/p/f18.py"]
+    assert ed.lua("require('tabcomplete').setup({server_url = 'http://127.0.0.1:1', files_budget = 0})") is True
+    assert "files" not in ed.lua("require('tabcomplete').build_request()")
+    assert ed.lua("require('tabcomplete').setup({files_budget = -1})") is False

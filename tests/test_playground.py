@@ -1,11 +1,15 @@
 """The playground page in a real headless Chromium (Debian's chromium + chromium-driver, selenium)."""
+import json
+import logging
 import os
+import re
 import shutil
 import tempfile
 
 import pytest
 import requests
 
+from tests.plugin_server import LIMITS, TAB_CASES, tab_cases
 from tests.server_helpers import LiveServer, make_models_dir
 
 CHROMIUM = "/usr/bin/chromium"
@@ -52,9 +56,16 @@ def open_page(browser, server):
     browser.get(server.url + "/")
     code = browser.find_element(By.ID, "code")
     status = browser.find_element(By.ID, "status")
-    WebDriverWait(browser, 20).until(lambda d: status.text.startswith("ready:"))  # /health answered
+    models = browser.find_element(By.ID, "models")
+    WebDriverWait(browser, 20).until(lambda d: models.text.startswith("models:"))  # /health answered
+    assert status.text == "tabcomplete"
     code.clear()
     return code, status
+
+
+def settled(status):
+    """The status once the request has ended: a latency, or "tabcomplete: <why>"."""
+    return re.fullmatch(r"tabcomplete \d+ ms", status.text) or status.text.startswith("tabcomplete:")
 
 
 def set_field(browser, field_id, value):
@@ -97,9 +108,8 @@ def test_tab_after_code_inserts_the_completion(server, browser, tmp_path_factory
     type_text(code, PRIME)
     assert code.get_attribute("value") == PRIME
     code.send_keys(Keys.TAB)
-    WebDriverWait(browser, 20).until(lambda d: status.text.startswith(("completed", "no completion", "dropped"))
-                                     or "error" in (status.get_attribute("class") or ""))
-    assert status.text.startswith("completed"), status.text
+    WebDriverWait(browser, 20).until(lambda d: settled(status))
+    assert re.fullmatch(r"tabcomplete \d+ ms", status.text), status.text
     value = code.get_attribute("value")
     inserted = value[len(PRIME):]
     print(f"inserted completion: {inserted!r}; status: {status.text!r}")
@@ -124,7 +134,7 @@ def test_tab_in_indentation_indents(server, browser):
     code.send_keys("  ")
     code.send_keys(Keys.TAB)  # from column 6 to the next stop, 8
     assert code.get_attribute("value") == "if x:\n        "
-    assert status.text.startswith("ready:")
+    assert status.text == "tabcomplete"
     assert completions_asked(server) == before  # indenting asks the server nothing
 
 
@@ -138,8 +148,74 @@ def test_error_answer_is_shown_and_the_tab_is_normal(server, browser):
     browser.execute_script("const s = document.getElementById('language');"
                            "s.appendChild(new Option('cobol', 'cobol', true, true));")
     assert browser.find_element(By.ID, "language").get_attribute("value") == "cobol"
+    error = requests.post(server.url + "/complete", json={"text": "x = 1", "language": "cobol"}, timeout=30)
+    assert error.status_code == 404 and error.json()["error"]["code"] == "unknown_language"
     type_text(code, "x = 1")
     code.send_keys(Keys.TAB)
-    WebDriverWait(browser, 20).until(lambda d: "unknown_language" in status.text)
-    assert "404" in status.text
+    WebDriverWait(browser, 20).until(lambda d: settled(status))
+    assert status.text == f"tabcomplete: server error 404: {error.json()['error']['message']}"
     assert code.get_attribute("value") == "x = 1   "  # the normal Tab: to column 8
+
+
+# The shared table of Tab cases, run through the page's copy of the plug-ins' pure functions.
+# Not the files group: the page has one other file and no editor tabs to choose from.
+RUN_CASE = {
+    "tab": "return window.tabcomplete.decideTab(arguments[0])",
+    "answer": "const d = window.tabcomplete.decideAnswer(arguments[0]);"
+              "return {action: d.action, reason: d.reason, status: window.tabcomplete.statusText(d.status)}",
+    "status": "return window.tabcomplete.statusText(arguments[0])",
+    "body": "return window.tabcomplete.buildBody(arguments[0], arguments[1])",
+}
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    open_page(browser, server)
+    return browser
+
+
+def test_the_table_has_the_groups_run_here_and_files():
+    assert sorted(k for k in TAB_CASES if k != "about") == sorted([*RUN_CASE, "files"])
+
+
+@pytest.mark.parametrize("group, case_input, settings, expect", tab_cases(*RUN_CASE))
+def test_tab_case(page, group, case_input, settings, expect):
+    args = [case_input, settings] if group == "body" else [case_input]
+    assert page.execute_script(RUN_CASE[group], *args) == expect
+
+
+def test_the_pages_caps_are_limits_json(page):
+    caps = page.execute_script("return window.tabcomplete.LIMITS")
+    assert caps == {key: LIMITS[key] for key in ("text_chars", "suffix_chars")}
+
+
+class Records(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(json.loads(record.getMessage()))
+
+
+def test_another_file_is_sent_as_files(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    other = "def list_python_files(root):\n    return [n for n in os.listdir(root)]\n"
+    code, status = open_page(browser, server)
+    other_area = browser.find_element(By.ID, "other-file")
+    other_area.clear()
+    type_text(other_area, other)
+    access = Records()
+    logging.getLogger("tabcomplete.access").addHandler(access)
+    try:
+        type_text(code, "import os\nlist_py")
+        code.send_keys(Keys.TAB)
+        WebDriverWait(browser, 20).until(lambda d: settled(status))
+    finally:
+        logging.getLogger("tabcomplete.access").removeHandler(access)
+    completes = [r for r in access.records if r.get("path") == "/complete"]
+    assert [(r["status"], r["files"], r["files_chars"]) for r in completes] == [(200, 1, len(other))]
+    assert not status.text.startswith("tabcomplete: server error"), status.text

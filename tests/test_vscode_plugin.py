@@ -5,6 +5,7 @@ editor-plugin/vscode's npm packages (@vscode/vsce); skipped when they are missin
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -21,6 +22,7 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 TOKEN = "e2e-secret"
 REQUEST_OPTIONS = {"temperature": 0.7, "seed": 1, "min_prob": 0}  # the tiny model is silent otherwise
 LINE = "import o"
+OTHER = "def list_python_files(root):\n    return os.listdir(root)\n"  # other.py, open in another tab
 
 pytestmark = pytest.mark.skipif(
     not (os.path.exists(CODE_SERVER) and os.path.exists(VSCE) and os.path.exists(CHROMIUM) and shutil.which("npm")),
@@ -32,18 +34,27 @@ def test_tab_in_real_vscode_inserts_the_servers_answer(tiny_model, tmp_path):
     vsix = tmp_path / "tabcomplete.vsix"
     subprocess.run(["npm", "run", "package", "--", "--out", str(vsix)], cwd=os.path.join(PLUGIN, "vscode"),
                    check=True, capture_output=True, timeout=300)
-    with running_server(models, TOKEN) as url:
-        expected = plugin_server.post_complete(url, {"text": LINE, "suffix": "", "language": "python", "max_chars": 80,
-                                                     "stop": "line", **REQUEST_OPTIONS}, TOKEN)["completion"]
+    project = tmp_path / "work" / "project"
+    log = plugin_server.ServerLog()
+    with running_server(models, TOKEN, log) as url:
+        expected = plugin_server.post_complete(url, {
+            "text": LINE, "suffix": "", "language": "python", "max_chars": 80, "stop": "line", **REQUEST_OPTIONS,
+            "path": str(project / "example.py"), "files": [{"path": str(project / "other.py"), "text": OTHER}]},
+            TOKEN)["completion"]
         assert expected, "the tiny model gave an empty completion; nothing to insert"
         screenshot = os.environ.get("TABCOMPLETE_SCREENSHOT")
         args = ["node", os.path.join(PLUGIN, "e2e", "codeserver.js"), "--server-url", url, "--token", TOKEN,
                 "--vsix", str(vsix), "--workdir", str(tmp_path / "work"), "--line", LINE,
-                "--request-options", json.dumps(REQUEST_OPTIONS)]
+                "--request-options", json.dumps(REQUEST_OPTIONS), "--other-file", OTHER]
         if screenshot:
             args += ["--screenshot", screenshot]
+        log.wait_for(lambda r: r.get("path") == "/complete")  # the request above; the extension's comes after it
+        seen = len(log.records)
         run = subprocess.run(args, capture_output=True, text=True, timeout=540)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        # The extension sent other.py as `files`: the server's access log counts it (never its path or text).
+        record = log.wait_for(lambda r: r.get("path") == "/complete", after=seen)
+        assert (record["status"], record["files"], record["files_chars"]) == (200, 1, len(OTHER))
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["file"] == LINE + expected
-    assert "ms" in result["status"]
+    assert re.search(r"(^|\s)tabcomplete \d+ ms$", result["status"]), result["status"]

@@ -1,9 +1,10 @@
 'use strict';
 // Drives the VS Code extension in real VS Code (code-server) with headless Chromium (playwright-core):
 // install the .vsix, open a .py file, type a line, press Tab, save, and print what the file holds.
+// With --other-file, other.py (that text) is opened first, so the extension has a file to send in `files`.
 //
 //   node e2e/codeserver.js --server-url URL --vsix PATH --workdir DIR [--token T] [--screenshot PNG]
-//       [--request-options JSON]
+//       [--request-options JSON] [--other-file TEXT]
 // Prints one JSON object on its last line: {"file": <saved text>, "status": <status bar text>}.
 // Needs code-server and playwright-core under e2e/node_modules (see e2e/install.sh) and /usr/bin/chromium.
 const fs = require('fs');
@@ -55,6 +56,7 @@ async function main() {
   for (const dir of [userData, extensions, project, path.join(userData, 'User')]) fs.mkdirSync(dir, { recursive: true });
   const file = path.join(project, 'example.py');
   fs.writeFileSync(file, '');
+  if (args['other-file']) fs.writeFileSync(path.join(project, 'other.py'), args['other-file']);
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
     'tabcomplete.serverUrl': args['server-url'],
     'tabcomplete.token': args.token || '',
@@ -96,10 +98,15 @@ async function main() {
     const statusItem = page.locator('.statusbar-item', { hasText: 'tabcomplete' });
     await statusItem.first().waitFor({ timeout: 120000 });
 
-    await page.keyboard.press('Control+P');
-    await page.keyboard.type('example.py');
-    await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 60000 });
-    await page.keyboard.press('Enter');
+    const open = async (name) => {
+      await page.keyboard.press('Control+P');
+      await page.keyboard.type(name);
+      await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${name}"]`, { timeout: 60000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: 60000 });
+    };
+    if (args['other-file']) await open('other.py');
+    await open('example.py');
     const editor = page.locator('.editor-instance .monaco-editor').first();
     await editor.waitFor({ timeout: 60000 });
     await editor.click();

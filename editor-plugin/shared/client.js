@@ -1,10 +1,11 @@
 'use strict';
 // The part of the editor plug-ins that does not depend on the editor: settings, the request,
 // timeout and abort, answer validation, and the Tab decision (indent, complete, fall back).
+// The decision is pure functions (decideTab, decideAnswer, statusText, buildBody, selectFiles) that
+// the Neovim plug-in and the playground implement too; shared/tab-cases.json holds all three to it.
 // CommonJS without dependencies so VS Code and Pulsar can both load it; needs Node 18+ (fetch).
 
-const CONTEXT_CHARS = 4000; // DESIGN.md: text is the buffer up to the cursor, last 4000 chars
-const SUFFIX_CHARS = 4000; // keeps the body small in big files; the model reads the prefix
+const LIMITS = require('./limits.json'); // the request caps, shared with the Neovim plug-in
 const STOP_MODES = ['line', 'block', 'none'];
 // Sampling fields of POST /complete a user may add to every request (DESIGN.md, HTTP API).
 const REQUEST_OPTIONS = ['temperature', 'min_prob', 'seed'];
@@ -19,15 +20,17 @@ const DEFAULT_SETTINGS = Object.freeze({
   languages: ['python'], // '*' enables every language
   inline: false,
   requestOptions: {}, // e.g. {temperature: 0.5, seed: 1}; the server checks the ranges
+  filesBudget: LIMITS.files_budget_default, // characters of other open files sent as hints; 0: none
 });
 
 class CompletionError extends Error {
-  // kind: 'settings' | 'timeout' | 'unreachable' | 'http' | 'bad-answer' | 'aborted'
-  constructor(kind, message, status) {
+  // kind: 'settings' | 'aborted' | a failure's kind (see failureMessage); failure: the failure itself
+  constructor(kind, message, status, failure) {
     super(message);
     this.name = 'CompletionError';
     this.kind = kind;
     this.status = status;
+    this.failure = failure;
   }
 }
 
@@ -65,6 +68,9 @@ function normalizeSettings(raw = {}) {
     if (!REQUEST_OPTIONS.includes(key)) throw bad('requestOptions', `may only hold ${REQUEST_OPTIONS.join(', ')}, not ${key}`);
     if (typeof value !== 'number' || !Number.isFinite(value)) throw bad(`requestOptions.${key}`, 'must be a number');
   }
+  if (!isInt(s.filesBudget, 0, LIMITS.files_budget_max)) {
+    throw bad('filesBudget', `must be an integer 0..${LIMITS.files_budget_max} (characters; 0 sends no other files)`);
+  }
   return s;
 }
 
@@ -72,20 +78,129 @@ function languageEnabled(settings, language) {
   return settings.languages.includes('*') || settings.languages.includes(language);
 }
 
-// DESIGN.md: Tab with only whitespace before the cursor on its line is the editor's normal Tab.
+// DESIGN.md: Tab with only whitespace (spaces, tabs) before the cursor on its line is the normal Tab.
 function onlyWhitespaceBefore(linePrefix) {
-  return /^\s*$/.test(linePrefix);
+  return /^[ \t]*$/.test(linePrefix);
 }
 
-function buildRequest({ text, suffix = '', language }, settings) {
+// Characters are Unicode code points, as the server counts them: a surrogate pair is one character.
+const isHigh = (code) => code >= 0xd800 && code <= 0xdbff;
+const isLow = (code) => code >= 0xdc00 && code <= 0xdfff;
+
+function lastChars(s, n) {
+  if (s.length <= n) return s;
+  let i = s.length;
+  for (let count = 0; count < n && i > 0; count += 1) {
+    i -= 1;
+    if (isLow(s.charCodeAt(i)) && i > 0 && isHigh(s.charCodeAt(i - 1))) i -= 1;
+  }
+  return s.slice(i);
+}
+
+function firstChars(s, n) {
+  if (s.length <= n) return s;
+  let i = 0;
+  for (let count = 0; count < n && i < s.length; count += 1) {
+    i += isHigh(s.charCodeAt(i)) && isLow(s.charCodeAt(i + 1)) ? 2 : 1;
+  }
+  return s.slice(0, i);
+}
+
+function charCount(s) {
+  let n = 0;
+  for (let i = 0; i < s.length; i += 1) if (!(isLow(s.charCodeAt(i)) && i > 0 && isHigh(s.charCodeAt(i - 1)))) n += 1;
+  return n;
+}
+
+// Tab pressed: {action: 'indent' | 'tab' (the editor's own Tab) | 'request' | 'none', reason}.
+function decideTab({ enabled, simple, line_prefix, language, languages, force }) {
+  if (force) return simple ? { action: 'request', reason: 'forced' } : { action: 'none', reason: 'selection' };
+  if (!enabled) return { action: 'tab', reason: 'disabled' };
+  if (!simple) return { action: 'tab', reason: 'selection' };
+  if (onlyWhitespaceBefore(line_prefix)) return { action: 'indent', reason: 'indent' };
+  if (!languageEnabled({ languages }, language)) return { action: 'tab', reason: 'language' };
+  return { action: 'request', reason: 'code' };
+}
+
+// Why a request failed, in the words every editor shows.
+function failureMessage(failure) {
+  switch (failure.kind) {
+    case 'timeout': return `timeout after ${failure.timeout_ms} ms`;
+    case 'unreachable': return `server not running at ${failure.url}`;
+    case 'network': return `cannot reach ${failure.url}: ${failure.detail}`;
+    case 'http': return `server error ${failure.status}: ${failure.message}`;
+    case 'not-json': return `server answered ${failure.status} with a body that is not JSON`;
+    case 'bad-answer': return `bad answer from server: ${failure.why}`;
+    default: return `request failed: ${failure.kind}`;
+  }
+}
+
+// The request ended. result: {completion, ms} | {failure} | {cancelled: true}; unchanged: the document
+// and cursor are as they were at Tab. -> {action: 'insert' | 'drop' | 'tab' | 'none', reason, status}.
+function decideAnswer({ force, unchanged, result }) {
+  if (result.cancelled) return { action: 'drop', reason: 'aborted', status: { state: 'dropped', message: 'cancelled (text changed)' } };
+  let fallback = 'drop'; // the text changed: leave it alone
+  if (unchanged) fallback = force ? 'none' : 'tab'; // complete-now typed no Tab to fall back to
+  if (result.failure) return { action: fallback, reason: result.failure.kind, status: { state: 'error', message: failureMessage(result.failure) } };
+  if (result.completion === '') return { action: fallback, reason: 'empty', status: { state: 'empty', ms: result.ms } };
+  if (!unchanged) return { action: 'drop', reason: 'changed', status: { state: 'dropped', message: 'answer dropped (text changed)' } };
+  return { action: 'insert', reason: 'completed', status: { state: 'ok', ms: result.ms } };
+}
+
+// The status text every editor shows; ms is the round trip the user waited.
+function statusText(status) {
+  switch (status.state) {
+    case 'off': return 'tabcomplete off';
+    case 'waiting': return 'tabcomplete …';
+    case 'ok': return `tabcomplete ${Math.round(status.ms)} ms`;
+    case 'empty': return `tabcomplete: no completion (${Math.round(status.ms)} ms)`;
+    case 'dropped':
+    case 'error': return `tabcomplete: ${status.message}`;
+    default: return 'tabcomplete';
+  }
+}
+
+// Other open documents to send as `files`: same language, not the current one, not untitled or
+// binary, most recently used first, whole files while the budget (characters) lasts, files_max at most.
+// candidates: [{path, language, text, used (larger: more recent), untitled?, binary?}]
+function selectFiles(current, candidates, budget) {
+  const usable = candidates
+    .filter((c) => c.path && !c.untitled && !c.binary && c.text && !c.text.includes('\0')
+      && c.language === current.language && c.path !== current.path)
+    .sort((a, b) => b.used - a.used); // stable: equally recent files keep the editor's order
+  const chosen = [];
+  const seen = new Set();
+  let left = budget;
+  for (const c of usable) {
+    if (chosen.length >= LIMITS.files_max) break;
+    if (seen.has(c.path)) continue;
+    seen.add(c.path);
+    const size = charCount(c.text);
+    if (size > left) continue;
+    left -= size;
+    chosen.push({ path: c.path, text: c.text });
+  }
+  return chosen;
+}
+
+// The POST /complete body. input: {text (before the cursor), suffix, language, path, files};
+// options: {max_chars, stop, request_options}. Empty language, path and files are left out.
+function buildBody({ text, suffix = '', language, path, files }, { max_chars, stop, request_options = {} }) {
   const body = {
-    ...settings.requestOptions,
-    text: text.slice(-CONTEXT_CHARS),
-    suffix: suffix.slice(0, SUFFIX_CHARS),
-    max_chars: settings.maxChars,
-    stop: settings.stop,
+    ...request_options,
+    text: lastChars(text, LIMITS.text_chars),
+    suffix: firstChars(suffix, LIMITS.suffix_chars),
+    max_chars,
+    stop,
   };
   if (language) body.language = language;
+  if (path) body.path = path;
+  if (files && files.length) body.files = files;
+  return body;
+}
+
+function buildRequest(input, settings) {
+  const body = buildBody(input, { max_chars: settings.maxChars, stop: settings.stop, request_options: settings.requestOptions });
   const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
   if (settings.token) headers.Authorization = `Bearer ${settings.token}`;
   return { url: `${settings.serverUrl}/complete`, method: 'POST', headers, body: JSON.stringify(body) };
@@ -93,7 +208,7 @@ function buildRequest({ text, suffix = '', language }, settings) {
 
 // The 200 answer per DESIGN.md: {"completion": str, "alternatives": [str], "model": str, "elapsed_ms": number}.
 function validateAnswer(json) {
-  const fail = (why) => new CompletionError('bad-answer', `bad answer from server: ${why}`);
+  const fail = (why) => failed({ kind: 'bad-answer', why });
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw fail('not a JSON object');
   if (typeof json.completion !== 'string') throw fail('"completion" is not a string');
   if (!Array.isArray(json.alternatives) || !json.alternatives.every((a) => typeof a === 'string')) {
@@ -104,13 +219,18 @@ function validateAnswer(json) {
   return { completion: json.completion, alternatives: json.alternatives, model: json.model, elapsedMs: json.elapsed_ms };
 }
 
-function describeFetchFailure(err, url) {
-  const code = (err && err.cause && err.cause.code) || (err && err.code);
-  if (code === 'ECONNREFUSED') return `server not running at ${url}`;
-  return `cannot reach ${url}: ${code || (err && err.message) || err}`;
+function failed(failure) {
+  return new CompletionError(failure.kind, failureMessage(failure), failure.status, failure);
 }
 
-// POSTs the request; resolves to the validated answer plus latencyMs, or rejects with a CompletionError.
+function fetchFailure(err, url) {
+  const code = (err && err.cause && err.cause.code) || (err && err.code);
+  if (code === 'ECONNREFUSED') return { kind: 'unreachable', url };
+  return { kind: 'network', url, detail: code || (err && err.message) || String(err) };
+}
+
+// POSTs the request; resolves to the validated answer plus latencyMs (the round trip), or rejects
+// with a CompletionError whose .failure decideAnswer takes.
 async function requestCompletion(request, settings, { signal, fetchImpl = globalThis.fetch } = {}) {
   const controller = new AbortController();
   let timedOut = false;
@@ -135,9 +255,9 @@ async function requestCompletion(request, settings, { signal, fetchImpl = global
     });
     bodyText = await response.text(); // inside the try: a slow body counts against the timeout too
   } catch (err) {
-    if (timedOut) throw new CompletionError('timeout', `timeout after ${settings.timeoutMs} ms`);
+    if (timedOut) throw failed({ kind: 'timeout', timeout_ms: settings.timeoutMs });
     if (controller.signal.aborted) throw new CompletionError('aborted', 'cancelled');
-    throw new CompletionError('unreachable', describeFetchFailure(err, settings.serverUrl));
+    throw failed(fetchFailure(err, settings.serverUrl));
   } finally {
     clearTimeout(timer);
     if (signal) signal.removeEventListener('abort', onAbort);
@@ -146,36 +266,46 @@ async function requestCompletion(request, settings, { signal, fetchImpl = global
   try {
     json = JSON.parse(bodyText);
   } catch (_) {
-    throw new CompletionError('bad-answer', `server answered ${response.status} with a body that is not JSON`, response.status);
+    throw failed({ kind: 'not-json', status: response.status });
   }
   if (!response.ok) {
     const message = json && json.error && typeof json.error.message === 'string' ? json.error.message : 'no message';
-    throw new CompletionError('http', `server error ${response.status}: ${message}`, response.status);
+    throw failed({ kind: 'http', status: response.status, message });
   }
   return { ...validateAnswer(json), latencyMs: Date.now() - started };
 }
 
-// Status line texts, shared so every plug-in says the same thing.
-function statusText(status) {
-  switch (status.state) {
-    case 'off': return 'tabcomplete off';
-    case 'waiting': return 'tabcomplete …';
-    case 'ok': return `tabcomplete ${status.latencyMs} ms`;
-    case 'empty': return `tabcomplete: no completion (${status.latencyMs} ms)`;
-    case 'dropped': return `tabcomplete: ${status.message}`;
-    case 'error': return `tabcomplete: ${status.message}`;
-    default: return 'tabcomplete';
+// Documents in the order they were last active: adapters give each candidate file `used: rank(key)`.
+class RecentlyUsed {
+  constructor() {
+    this.ticks = new Map();
+    this.tick = 0;
+  }
+
+  touch(key) {
+    if (key !== undefined && key !== null) this.ticks.set(key, ++this.tick);
+  }
+
+  rank(key) {
+    return this.ticks.get(key) || 0;
+  }
+
+  forget(key) {
+    this.ticks.delete(key);
   }
 }
 
+const ACTIONS_DONE = { insert: 'inserted', drop: 'dropped', tab: 'tab', none: 'none', indent: 'indent', request: 'request' };
+
 /*
- * The Tab decision, shared by the plug-ins. An adapter wraps one editor and provides:
- *   read()            -> {linePrefix, text, suffix, language, simple}  (simple: one cursor, no selection)
+ * The Tab decision at work, shared by the plug-ins. An adapter wraps one editor and provides:
+ *   read()            -> {linePrefix, text, suffix, language, path, simple}  (simple: one cursor, no selection)
+ *   files()           -> (optional) other open documents: [{path, language, text, used, untitled, binary}]
  *   snapshot()        -> a string that changes when the document, the cursor or the active editor change
  *   normalTab(late)   -> the editor's own Tab (late: true once a request has gone out)
  *   insert(text)      -> insert at the cursor as one undo step
  *   show(text)        -> (inline mode) show the text as a suggestion instead of inserting it
- * and a status sink `onStatus({state, latencyMs, message})`.
+ * and a status sink `onStatus({state, ms, message})`.
  */
 class TabCompleter {
   constructor({ getSettings, onStatus = () => {}, fetchImpl } = {}) {
@@ -210,73 +340,55 @@ class TabCompleter {
       return { action: 'tab', reason: 'settings' };
     }
     const ctx = editor.read();
-    if (!force) {
-      if (!settings.enabled) return this._tab(editor, 'disabled');
-      if (!ctx.simple) return this._tab(editor, 'selection');
-      if (onlyWhitespaceBefore(ctx.linePrefix)) return this._tab(editor, 'indent');
-      if (!languageEnabled(settings, ctx.language)) return this._tab(editor, 'language');
-    } else if (!ctx.simple) {
-      return { action: 'none', reason: 'selection' };
+    const tab = decideTab({ enabled: settings.enabled, simple: ctx.simple, line_prefix: ctx.linePrefix,
+      language: ctx.language, languages: settings.languages, force });
+    if (tab.action !== 'request') {
+      if (tab.action !== 'none') await editor.normalTab(false);
+      return { action: ACTIONS_DONE[tab.action], reason: tab.reason };
     }
 
     this.cancel(); // a newer Tab supersedes a request still in flight
     const controller = new AbortController();
     this.pending = controller;
     const before = editor.snapshot();
+    const files = settings.filesBudget > 0 && editor.files
+      ? selectFiles({ path: ctx.path, language: ctx.language }, editor.files(), settings.filesBudget) : [];
     this.onStatus({ state: 'waiting' });
+    let result;
     let answer;
     try {
-      answer = await requestCompletion(buildRequest(ctx, settings), settings, {
+      answer = await requestCompletion(buildRequest({ ...ctx, files }, settings), settings, {
         signal: controller.signal,
         fetchImpl: this.fetchImpl,
       });
+      result = { completion: answer.completion, ms: answer.latencyMs };
     } catch (err) {
-      if (this.pending === controller) this.pending = null;
-      if (err.kind === 'aborted') {
-        // Superseded by a newer Tab, or cancelled because the document changed.
-        if (this.pending === null) this.onStatus({ state: 'dropped', message: 'cancelled (text changed)' });
-        return { action: 'dropped', reason: 'aborted' };
-      }
-      this.onStatus({ state: 'error', message: err.message });
-      if (!force && editor.snapshot() === before) {
-        await editor.normalTab(true);
-        return { action: 'tab', reason: err.kind };
-      }
-      return { action: 'dropped', reason: err.kind };
+      if (!(err instanceof CompletionError) || err.kind === 'settings') throw err;
+      // Aborted: cancelled because the document changed, or superseded by a newer Tab (which owns the status).
+      if (err.kind === 'aborted' && this.pending !== controller && this.pending !== null) return { action: 'dropped', reason: 'aborted' };
+      result = err.kind === 'aborted' ? { cancelled: true } : { failure: err.failure };
     }
     if (this.pending === controller) this.pending = null;
-    if (editor.snapshot() !== before) {
-      this.onStatus({ state: 'dropped', message: 'answer dropped (text changed)' });
-      return { action: 'dropped', reason: 'changed', answer };
-    }
-    if (answer.completion === '') {
-      this.onStatus({ state: 'empty', latencyMs: answer.latencyMs });
-      if (!force) await editor.normalTab(true);
-      return { action: 'tab', reason: 'empty', answer };
-    }
-    if (settings.inline && editor.show) {
+    const decision = decideAnswer({ force, unchanged: editor.snapshot() === before, result });
+    const outcome = { action: ACTIONS_DONE[decision.action], reason: decision.reason };
+    if (answer) outcome.answer = answer;
+    if (decision.action === 'insert' && settings.inline && editor.show) {
       await editor.show(answer.completion);
-      this.onStatus({ state: 'ok', latencyMs: answer.latencyMs });
+      this.onStatus(decision.status);
       return { action: 'shown', answer };
     }
-    const inserted = await editor.insert(answer.completion);
-    if (inserted === false) {
+    if (decision.action === 'insert' && (await editor.insert(answer.completion)) === false) {
       this.onStatus({ state: 'dropped', message: 'editor refused the edit' });
       return { action: 'dropped', reason: 'refused', answer };
     }
-    this.onStatus({ state: 'ok', latencyMs: answer.latencyMs });
-    return { action: 'inserted', answer };
-  }
-
-  async _tab(editor, reason) {
-    await editor.normalTab(false);
-    return { action: reason === 'indent' ? 'indent' : 'tab', reason };
+    this.onStatus(decision.status);
+    if (decision.action === 'tab') await editor.normalTab(true);
+    return outcome;
   }
 }
 
 module.exports = {
-  CONTEXT_CHARS,
-  SUFFIX_CHARS,
+  LIMITS,
   STOP_MODES,
   REQUEST_OPTIONS,
   DEFAULT_SETTINGS,
@@ -284,9 +396,18 @@ module.exports = {
   normalizeSettings,
   languageEnabled,
   onlyWhitespaceBefore,
+  lastChars,
+  firstChars,
+  charCount,
+  decideTab,
+  failureMessage,
+  decideAnswer,
+  statusText,
+  selectFiles,
+  buildBody,
   buildRequest,
   validateAnswer,
   requestCompletion,
-  statusText,
+  RecentlyUsed,
   TabCompleter,
 };

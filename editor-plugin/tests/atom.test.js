@@ -6,7 +6,7 @@ const fs = require('fs');
 const path = require('path');
 const { createPackage, EDITORS } = require('../atom/lib/package');
 const { languageOf } = require('../atom/lib/adapter');
-const { DEFAULT_SETTINGS } = require('../shared/client');
+const { DEFAULT_SETTINGS, LIMITS } = require('../shared/client');
 const { createFakeAtom } = require('./fake-atom');
 const { startServer, closedPortUrl, answerJson, until } = require('./helpers');
 
@@ -62,7 +62,8 @@ test('Tab after code: the answer goes in inside one transaction (one undo step),
   assert.equal(fake.transactions.length, 1);
   assert.deepEqual(fake.transactions[0], [{ text: '(a, b):\n    return a',
     options: { autoIndent: false, autoIndentNewline: false, autoDecreaseIndent: false } }]);
-  assert.deepEqual(server.requests[0].body, { text: 'def add', suffix: '\n\nx = 1', language: 'python', max_chars: 50, stop: 'block' });
+  assert.deepEqual(server.requests[0].body,
+    { text: 'def add', suffix: '\n\nx = 1', language: 'python', path: '/work/example.py', max_chars: 50, stop: 'block' });
   assert.match(statusText(), /^tabcomplete \d+ ms$/);
 });
 
@@ -175,4 +176,28 @@ test('deactivate removes the commands', () => {
   const { pkg } = activated(fake);
   pkg.deactivate();
   assert.equal(fake.registered[EDITORS], undefined);
+});
+
+test('files: the other open editors of the language, most recently active first, within filesBudget', async (t) => {
+  const server = await startServer(() => answerJson('s'));
+  t.after(server.close);
+  const fake = createFakeAtom({ text: 'import o', config: { serverUrl: server.url } });
+  const { tab } = activated(fake);
+  const util = fake.openEditor({ path: '/work/util.py', text: 'def util(): pass\n' });
+  fake.openEditor({ path: '/work/style.css', scopeName: 'source.css', text: 'a {}' });
+  fake.openEditor({ text: 'untitled = 1' });
+  fake.openEditor({ path: '/work/models.py', text: 'class M: pass\n' });
+  fake.openEditor({ path: '/work/example.py', text: 'import o' }); // the same file in a second pane
+  fake.activate(util);
+  fake.activate(fake.editor);
+  await tab();
+  assert.equal(server.requests[0].body.path, '/work/example.py');
+  assert.deepEqual(server.requests[0].body.files,
+    [{ path: '/work/util.py', text: 'def util(): pass\n' }, { path: '/work/models.py', text: 'class M: pass\n' }]);
+  fake.configValues.filesBudget = 20; // util.py (17) fits, models.py (14) no longer does
+  await tab();
+  assert.deepEqual(server.requests[1].body.files.map((f) => f.path), ['/work/util.py']);
+  fake.configValues.filesBudget = 0;
+  await tab();
+  assert.equal('files' in server.requests[2].body, false);
 });

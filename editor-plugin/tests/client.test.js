@@ -88,12 +88,12 @@ test('requestCompletion talks HTTP and reports server errors by their message', 
     { kind: 'http', status: 400, message: 'server error 400: max_chars must be 1..1000' });
 });
 
-test('requestCompletion: a body that is not JSON is a bad answer', async (t) => {
+test('requestCompletion: a body that is not JSON is reported as such', async (t) => {
   const server = await startServer(() => ({ status: 502, raw: '<html>bad gateway</html>' }));
   t.after(server.close);
   const settings = normalizeSettings({ serverUrl: server.url });
   await assert.rejects(requestCompletion(buildRequest({ text: 'a' }, settings), settings),
-    { kind: 'bad-answer', message: /answered 502 with a body that is not JSON/ });
+    { kind: 'not-json', message: /answered 502 with a body that is not JSON/ });
 });
 
 test('requestCompletion: timeout and abort', async (t) => {
@@ -232,4 +232,40 @@ test('an editor that throws does not throw into the editor', async () => {
   ed.normalTab = () => { throw new Error('boom'); };
   assert.deepEqual(await completer.onTab(ed), { action: 'error', reason: 'boom' });
   assert.equal(statuses[0].message, 'internal error: boom');
+});
+
+test('files: the adapter\'s open documents go through selectFiles with the filesBudget setting', async (t) => {
+  const server = await startServer(() => answerJson('x'));
+  t.after(server.close);
+  let settings = { serverUrl: server.url };
+  const completer = new TabCompleter({ getSettings: () => settings });
+  const ed = fakeEditor('x = ');
+  ed.path = '/p/main.py';
+  const read = ed.read;
+  ed.read = () => ({ ...read(), path: ed.path });
+  ed.files = () => [
+    { path: '/p/main.py', language: 'python', text: 'x = ', used: 3 },
+    { path: '/p/a.py', language: 'python', text: 'a'.repeat(10), used: 1 },
+    { path: '/p/b.py', language: 'python', text: 'b'.repeat(10), used: 2 },
+  ];
+  await completer.onTab(ed);
+  assert.equal(server.requests[0].body.path, '/p/main.py');
+  assert.deepEqual(server.requests[0].body.files.map((f) => f.path), ['/p/b.py', '/p/a.py']);
+  settings = { serverUrl: server.url, filesBudget: 15 };
+  await completer.onTab(ed);
+  assert.deepEqual(server.requests[1].body.files.map((f) => f.path), ['/p/b.py']);
+  settings = { serverUrl: server.url, filesBudget: 0 };
+  await completer.onTab(ed);
+  assert.equal('files' in server.requests[2].body, false);
+  assert.throws(() => normalizeSettings({ filesBudget: -1 }), /filesBudget must be an integer 0\.\.512000/);
+});
+
+test('the status shows the round trip the user waited, not the server\'s elapsed_ms', async (t) => {
+  const server = await startServer(() => answerJson('x', { elapsed_ms: 987654 }));
+  t.after(server.close);
+  const statuses = [];
+  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: server.url }), onStatus: (s) => statuses.push(s) });
+  const outcome = await completer.onTab(fakeEditor('x = '));
+  assert.equal(statuses.at(-1).ms, outcome.answer.latencyMs);
+  assert.notEqual(client.statusText(statuses.at(-1)), 'tabcomplete 987654 ms');
 });

@@ -3,76 +3,109 @@
 // It records transactions, dispatched commands and aborted key bindings.
 const { TextModel } = require('./helpers');
 
-function createFakeAtom({ text = '', scopeName = 'source.python', config = {} } = {}) {
-  const model = new TextModel(text);
-  const bufferListeners = [];
-  const cursorListeners = [];
+function createFakeAtom({ text = '', scopeName = 'source.python', config = {}, path = '/work/example.py' } = {}) {
   const dispatched = [];
   const registered = {};
   const transactions = [];
   const configValues = {
     enabled: true, serverUrl: 'http://127.0.0.1:8000', timeoutMs: 3000, maxChars: 80, stop: 'line', token: '', languages: ['python'],
+    filesBudget: 256000,
     ...config,
   };
   const configObservers = [];
-  let cursor = text.length;
+  const activeObservers = [];
+  const editors = [];
+  let nextId = 1;
   let inTransaction = false;
-  let multipleCursors = false;
 
-  const point = (offset) => {
-    const p = model.positionAt(offset);
-    return { row: p.line, column: p.character };
-  };
-  const offsetOf = (p) => (Array.isArray(p) ? model.offsetAt(p[0], p[1]) : model.offsetAt(p.row, p.column));
   const notify = (list) => { for (const cb of list) cb(); };
   const listen = (list, cb) => {
     list.push(cb);
     return { dispose: () => list.splice(list.indexOf(cb), 1) };
   };
 
-  const editor = {
-    getCursorBufferPosition: () => point(cursor),
-    getTextInBufferRange: ([start, end]) => model.text.slice(offsetOf(start), offsetOf(end)),
-    getBuffer: () => ({
-      onDidChange: (cb) => listen(bufferListeners, cb),
-      getEndPosition: () => point(model.text.length),
-    }),
-    onDidChangeCursorPosition: (cb) => listen(cursorListeners, cb),
-    getGrammar: () => ({ scopeName }),
-    getCursors: () => (multipleCursors ? [{}, {}] : [{}]),
-    getLastSelection: () => ({ isEmpty: () => true }),
-    transact(fn) {
-      const edits = [];
-      transactions.push(edits);
-      inTransaction = edits;
-      try {
-        return fn();
-      } finally {
-        inTransaction = false;
-      }
-    },
-    insertText(s, options) {
-      if (inTransaction) inTransaction.push({ text: s, options });
-      editor.type(s);
-    },
-    // What the user does: type at the cursor.
-    type(s) {
-      model.insert(cursor, s);
-      cursor += s.length;
-      notify(bufferListeners);
-      notify(cursorListeners);
-    },
-    moveCursor(offset) {
-      cursor = offset;
-      notify(cursorListeners);
-    },
-    setMultipleCursors(value) { multipleCursors = value; },
-    get text() { return model.text; },
-  };
+  // One TextEditor over its own text; path undefined: an untitled buffer.
+  function makeEditor(initial, editorScope, editorPath) {
+    const model = new TextModel(initial);
+    const bufferListeners = [];
+    const cursorListeners = [];
+    let cursor = initial.length;
+    let multipleCursors = false;
+    const point = (offset) => {
+      const p = model.positionAt(offset);
+      return { row: p.line, column: p.character };
+    };
+    const offsetOf = (p) => (Array.isArray(p) ? model.offsetAt(p[0], p[1]) : model.offsetAt(p.row, p.column));
+    const ed = {
+      id: nextId++,
+      getPath: () => editorPath,
+      getText: () => model.text,
+      getCursorBufferPosition: () => point(cursor),
+      getTextInBufferRange: ([start, end]) => model.text.slice(offsetOf(start), offsetOf(end)),
+      getBuffer: () => ({
+        onDidChange: (cb) => listen(bufferListeners, cb),
+        getEndPosition: () => point(model.text.length),
+      }),
+      onDidChangeCursorPosition: (cb) => listen(cursorListeners, cb),
+      getGrammar: () => ({ scopeName: editorScope }),
+      getCursors: () => (multipleCursors ? [{}, {}] : [{}]),
+      getLastSelection: () => ({ isEmpty: () => true }),
+      transact(fn) {
+        const edits = [];
+        transactions.push(edits);
+        inTransaction = edits;
+        try {
+          return fn();
+        } finally {
+          inTransaction = false;
+        }
+      },
+      insertText(s, options) {
+        if (inTransaction) inTransaction.push({ text: s, options });
+        ed.type(s);
+      },
+      // What the user does: type at the cursor.
+      type(s) {
+        model.insert(cursor, s);
+        cursor += s.length;
+        notify(bufferListeners);
+        notify(cursorListeners);
+      },
+      moveCursor(offset) {
+        cursor = offset;
+        notify(cursorListeners);
+      },
+      setMultipleCursors(value) { multipleCursors = value; },
+      get text() { return model.text; },
+    };
+    editors.push(ed);
+    return ed;
+  }
+
+  const editor = makeEditor(text, scopeName, path);
+  let active = editor;
+  // The user opens another file in a new tab (it becomes the active editor, as in Pulsar).
+  function openEditor({ text: otherText = '', scopeName: otherScope = 'source.python', path: otherPath } = {}) {
+    const other = makeEditor(otherText, otherScope, otherPath);
+    activate(other);
+    return other;
+  }
+  function activate(ed) {
+    active = ed;
+    for (const cb of activeObservers) cb(ed);
+  }
+
   const element = { getModel: () => editor };
 
   const atom = {
-    workspace: { getActiveTextEditor: () => editor },
+    workspace: {
+      getActiveTextEditor: () => active,
+      getTextEditors: () => [...editors],
+      observeActiveTextEditor(cb) {
+        cb(active);
+        return listen(activeObservers, cb);
+      },
+    },
     views: { getView: () => element },
     commands: {
       add(selector, commands) {
@@ -137,7 +170,7 @@ function createFakeAtom({ text = '', scopeName = 'source.python', config = {} } 
     },
   };
 
-  return { atom, document, editor, registered, dispatched, transactions, aborted, tabEvent, statusBar, tiles, configValues };
+  return { atom, document, editor, openEditor, activate, registered, dispatched, transactions, aborted, tabEvent, statusBar, tiles, configValues };
 }
 
 module.exports = { createFakeAtom };

@@ -24,65 +24,108 @@ class InlineCompletionItem {
   }
 }
 
-function createFakeVscode({ text = '', language = 'python', config = {} } = {}) {
-  const listeners = { docChange: [], configChange: [], activeEditor: [] };
+// A URI as the extension sees it: file:///... (saved) or untitled:Untitled-1.
+function makeUri(path) {
+  if (path.startsWith('untitled:')) return { scheme: 'untitled', fsPath: path.slice(9), toString: () => path };
+  return { scheme: 'file', fsPath: path, toString: () => `file://${path}` };
+}
+
+function createFakeVscode({ text = '', language = 'python', config = {}, path = '/work/example.py' } = {}) {
+  const listeners = { docChange: [], configChange: [], activeEditor: [], docClose: [] };
   const commands = new Map();
   const executed = [];
   const context = {};
   const edits = [];
   const providers = [];
   const settings = { ...config };
-  const model = new TextModel(text);
+  const documents = [];
+  const tabs = []; // the editor tabs, one group
 
-  const document = {
-    uri: { toString: () => 'file:///work/example.py' },
-    version: 1,
-    languageId: language,
-    get lineCount() { return model.lines().length; },
-    lineAt(line) {
-      return { range: { end: new Position(line, model.lines()[line].length) } };
-    },
-    getText(range) {
-      return model.text.slice(model.offsetAt(range.start.line, range.start.character), model.offsetAt(range.end.line, range.end.character));
-    },
-  };
+  // One document with one editor on it.
+  function makeEditor(initial, languageId, docPath) {
+    const model = new TextModel(initial);
+    const document = {
+      uri: makeUri(docPath),
+      isUntitled: docPath.startsWith('untitled:'),
+      version: 1,
+      languageId,
+      get lineCount() { return model.lines().length; },
+      lineAt(line) {
+        return { range: { end: new Position(line, model.lines()[line].length) } };
+      },
+      getText(range) {
+        if (!range) return model.text;
+        return model.text.slice(model.offsetAt(range.start.line, range.start.character), model.offsetAt(range.end.line, range.end.character));
+      },
+    };
 
-  const selectionAt = (offset) => {
-    const p = model.positionAt(offset);
-    const pos = new Position(p.line, p.character);
-    return { anchor: pos, active: pos, isEmpty: true };
-  };
+    const selectionAt = (offset) => {
+      const p = model.positionAt(offset);
+      const pos = new Position(p.line, p.character);
+      return { anchor: pos, active: pos, isEmpty: true };
+    };
 
-  const editor = {
-    document,
-    selection: selectionAt(model.text.length),
-    get selections() { return [editor.selection]; },
-    cursorOffset() {
-      return model.offsetAt(editor.selection.active.line, editor.selection.active.character);
-    },
-    // What the user does: type at the cursor. Fires the change event like VS Code.
-    type(s) {
-      const offset = editor.cursorOffset();
-      model.insert(offset, s);
-      document.version += 1;
-      editor.selection = selectionAt(offset + s.length);
-      for (const cb of listeners.docChange) cb({ document, contentChanges: [{ text: s }] });
-    },
-    moveCursor(offset) {
-      editor.selection = selectionAt(offset);
-    },
-    async edit(callback, options) {
-      const inserts = [];
-      callback({ insert: (pos, s) => inserts.push({ pos, s }) });
-      edits.push({ inserts: inserts.map((i) => i.s), options });
-      for (const { pos, s } of inserts) {
-        editor.moveCursor(model.offsetAt(pos.line, pos.character));
-        editor.type(s);
-      }
-      return true;
-    },
-    get text() { return model.text; },
-  };
+    const ed = {
+      document,
+      selection: selectionAt(model.text.length),
+      get selections() { return [ed.selection]; },
+      cursorOffset() {
+        return model.offsetAt(ed.selection.active.line, ed.selection.active.character);
+      },
+      // What the user does: type at the cursor. Fires the change event like VS Code.
+      type(s) {
+        const offset = ed.cursorOffset();
+        model.insert(offset, s);
+        document.version += 1;
+        ed.selection = selectionAt(offset + s.length);
+        for (const cb of listeners.docChange) cb({ document, contentChanges: [{ text: s }] });
+      },
+      moveCursor(offset) {
+        ed.selection = selectionAt(offset);
+      },
+      async edit(callback, options) {
+        const inserts = [];
+        callback({ insert: (pos, s) => inserts.push({ pos, s }) });
+        edits.push({ inserts: inserts.map((i) => i.s), options });
+        for (const { pos, s } of inserts) {
+          ed.moveCursor(model.offsetAt(pos.line, pos.character));
+          ed.type(s);
+        }
+        return true;
+      },
+      get text() { return model.text; },
+    };
+    documents.push(document);
+    tabs.push({ input: { uri: document.uri }, editor: ed });
+    return ed;
+  }
+
+  const editor = makeEditor(text, language, path);
+  const { document } = editor;
+
+  // The user switches to an editor (VS Code fires onDidChangeActiveTextEditor).
+  function activate(ed) {
+    vscode.window.activeTextEditor = ed;
+    for (const cb of listeners.activeEditor) cb(ed);
+  }
+  // The user opens another file in a new tab and looks at it.
+  function openEditor({ text: otherText = '', language: otherLanguage = 'python', path: otherPath }) {
+    const other = makeEditor(otherText, otherLanguage, otherPath);
+    activate(other);
+    return other;
+  }
+  // A document VS Code keeps loaded without a tab (opened by an extension, or its tab closed).
+  function loadWithoutTab({ text: otherText = '', language: otherLanguage = 'python', path: otherPath }) {
+    const other = makeEditor(otherText, otherLanguage, otherPath);
+    tabs.splice(tabs.findIndex((t) => t.editor === other), 1);
+    return other;
+  }
+  // The user closes a tab; VS Code unloads its document.
+  function close(ed) {
+    tabs.splice(tabs.findIndex((t) => t.editor === ed), 1);
+    documents.splice(documents.indexOf(ed.document), 1);
+    for (const cb of listeners.docClose) cb(ed.document);
+  }
 
   const vscode = {
     Position,
@@ -98,6 +141,7 @@ function createFakeVscode({ text = '', language = 'python', config = {} } = {}) 
         return vscode.window.statusItem;
       },
       onDidChangeActiveTextEditor: (cb) => subscribe(listeners.activeEditor, cb),
+      tabGroups: { get all() { return [{ tabs: tabs.map(({ input }) => ({ input })) }]; } },
     },
     workspace: {
       getConfiguration(section) {
@@ -111,6 +155,8 @@ function createFakeVscode({ text = '', language = 'python', config = {} } = {}) 
       },
       onDidChangeConfiguration: (cb) => subscribe(listeners.configChange, cb),
       onDidChangeTextDocument: (cb) => subscribe(listeners.docChange, cb),
+      onDidCloseTextDocument: (cb) => subscribe(listeners.docClose, cb),
+      get textDocuments() { return [...documents]; },
     },
     commands: {
       registerCommand(id, fn) {
@@ -138,7 +184,7 @@ function createFakeVscode({ text = '', language = 'python', config = {} } = {}) 
     return { dispose: () => list.splice(list.indexOf(cb), 1) };
   }
 
-  return { vscode, editor, document, executed, context, edits, providers, settings, commands };
+  return { vscode, editor, document, openEditor, loadWithoutTab, activate, close, executed, context, edits, providers, settings, commands };
 }
 
 module.exports = { createFakeVscode };

@@ -4,7 +4,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
 const { createExtension } = require('../vscode/lib/extension');
-const { DEFAULT_SETTINGS } = require('../shared/client');
+const { DEFAULT_SETTINGS, LIMITS } = require('../shared/client');
 const { createFakeVscode } = require('./fake-vscode');
 const { startServer, closedPortUrl, answerJson, until } = require('./helpers');
 
@@ -64,7 +64,8 @@ test('Tab after code: the answer goes in at the cursor as one edit with undo sto
   assert.equal(outcome.action, 'inserted');
   assert.equal(fake.editor.text, 'def add(a, b):\nprint(1)');
   assert.deepEqual(fake.edits, [{ inserts: ['(a, b):'], options: { undoStopBefore: true, undoStopAfter: true } }]);
-  assert.deepEqual(server.requests[0].body, { text: 'def add', suffix: '\nprint(1)', language: 'python', max_chars: 80, stop: 'line' });
+  assert.deepEqual(server.requests[0].body,
+    { text: 'def add', suffix: '\nprint(1)', language: 'python', path: '/work/example.py', max_chars: 80, stop: 'line' });
   assert.match(fake.vscode.window.statusItem.text, /^\$\(check\) tabcomplete \d+ ms$/);
 });
 
@@ -183,4 +184,54 @@ test('extension.js is only the entry point: it loads lib/extension with the real
   const source = require('fs').readFileSync(path.join(__dirname, '..', 'vscode', 'extension.js'), 'utf8');
   assert.match(source, /require\('vscode'\)/);
   assert.match(source, /createExtension\(vscode\)/);
+});
+
+test('files: the other open documents of the language, most recently used first, never the current one', async (t) => {
+  const server = await startServer(() => answerJson('x'));
+  t.after(server.close);
+  const fake = createFakeVscode({ text: 'import o', config: { 'tabcomplete.serverUrl': server.url } });
+  const { run } = await activated(fake);
+  const util = fake.openEditor({ path: '/work/util.py', text: 'def util():\n    pass\n' });
+  fake.openEditor({ path: '/work/README.md', language: 'markdown', text: '# readme' });
+  fake.openEditor({ path: 'untitled:Untitled-1', text: 'scratch = 1' });
+  fake.loadWithoutTab({ path: '/work/loaded.py', text: 'no tab' });
+  fake.openEditor({ path: '/work/models.py', text: 'class M: pass\n' });
+  const gone = fake.openEditor({ path: '/work/gone.py', text: 'closed' });
+  fake.close(gone);
+  fake.activate(util); // util.py is now more recent than models.py
+  fake.activate(fake.editor);
+  await run('tabcomplete.tab');
+  const { path, files } = server.requests[0].body;
+  assert.equal(path, '/work/example.py');
+  assert.deepEqual(files, [{ path: '/work/util.py', text: 'def util():\n    pass\n' }, { path: '/work/models.py', text: 'class M: pass\n' }]);
+});
+
+test('files: bounded by the filesBudget setting (characters) and by count; 0 sends none', async (t) => {
+  const server = await startServer(() => answerJson('x'));
+  t.after(server.close);
+  const fake = createFakeVscode({ text: 'x = ', config: { 'tabcomplete.serverUrl': server.url, 'tabcomplete.filesBudget': 25 } });
+  const { run } = await activated(fake);
+  for (let i = 0; i < LIMITS.files_max + 3; i += 1) fake.openEditor({ path: `/work/f${i}.py`, text: `f${i}` });
+  fake.openEditor({ path: '/work/big.py', text: 'b'.repeat(26) });
+  fake.activate(fake.editor);
+  await run('tabcomplete.tab');
+  // big.py (26 characters) does not fit 25; f18..f11 (3 characters each) do, f10 and f0..f9 (2) no longer.
+  assert.deepEqual(server.requests[0].body.files.map((f) => f.path),
+    ['/work/f18.py', '/work/f17.py', '/work/f16.py', '/work/f15.py', '/work/f14.py', '/work/f13.py', '/work/f12.py', '/work/f11.py']);
+  fake.settings['tabcomplete.filesBudget'] = 1000;
+  await run('tabcomplete.tab');
+  assert.equal(server.requests[1].body.files.length, LIMITS.files_max);
+  assert.deepEqual(server.requests[1].body.files.slice(0, 2).map((f) => f.path), ['/work/big.py', '/work/f18.py']);
+  fake.settings['tabcomplete.filesBudget'] = 0;
+  await run('tabcomplete.tab');
+  assert.equal('files' in server.requests[2].body, false);
+});
+
+test('an untitled document sends no path', async (t) => {
+  const server = await startServer(() => answerJson('x'));
+  t.after(server.close);
+  const fake = createFakeVscode({ text: 'x = ', path: 'untitled:Untitled-1', config: { 'tabcomplete.serverUrl': server.url } });
+  const { run } = await activated(fake);
+  await run('tabcomplete.tab');
+  assert.deepEqual(server.requests[0].body, { text: 'x = ', suffix: '', language: 'python', max_chars: 80, stop: 'line' });
 });

@@ -12,7 +12,8 @@ function languageOf(grammar) {
 
 // `event` is the keystroke's command event: while it is being dispatched, abortKeyBinding() hands Tab
 // to the next binding (snippets, then editor:indent); once the server has answered that moment is gone.
-function createAdapter(atomEnv, editor, event) {
+// recent: a RecentlyUsed keyed by TextEditor id.
+function createAdapter(atomEnv, editor, event, recent) {
   let changes = 0; // every buffer edit or cursor move bumps this, so a stale answer is seen
   const watches = [
     editor.getBuffer().onDidChange(() => { changes += 1; }),
@@ -26,9 +27,17 @@ function createAdapter(atomEnv, editor, event) {
         text: editor.getTextInBufferRange([[0, 0], cursor]),
         suffix: editor.getTextInBufferRange([cursor, editor.getBuffer().getEndPosition()]),
         language: languageOf(editor.getGrammar()),
+        path: editor.getPath() || '',
         simple: editor.getCursors().length === 1 && editor.getLastSelection().isEmpty(),
       };
     },
+    files: () => atomEnv.workspace.getTextEditors().map((other) => ({
+      path: other.getPath() || '',
+      language: languageOf(other.getGrammar()),
+      text: other.getText(),
+      used: recent ? recent.rank(other.id) : 0,
+      untitled: !other.getPath(),
+    })),
     snapshot: () => `${changes}|${atomEnv.workspace.getActiveTextEditor() === editor}`,
     normalTab(late) {
       if (!late && event && typeof event.abortKeyBinding === 'function') return event.abortKeyBinding();

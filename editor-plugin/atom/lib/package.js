@@ -1,6 +1,6 @@
 'use strict';
 // The Pulsar package, built from the `atom` environment and DOM `document` it is given (tests pass fakes).
-const { TabCompleter, statusText } = require('./client');
+const { TabCompleter, RecentlyUsed, statusText } = require('./client');
 const { createAdapter } = require('./adapter');
 
 const EDITORS = 'atom-text-editor:not([mini])';
@@ -9,6 +9,8 @@ function createPackage({ atom, document }) {
   let completer = null;
   let commands = null;
   let configWatch = null;
+  let editorWatch = null;
+  let recent = null; // when each TextEditor (by id) was last active: the order of `files`
   let element = null;
   let lastStatus = { state: 'idle' };
 
@@ -21,7 +23,7 @@ function createPackage({ atom, document }) {
 
   async function runTab(event, force) {
     const editor = event.currentTarget.getModel();
-    const adapter = createAdapter(atom, editor, event);
+    const adapter = createAdapter(atom, editor, event, recent);
     try {
       return await completer.onTab(adapter, { force });
     } finally {
@@ -38,6 +40,8 @@ function createPackage({ atom, document }) {
   return {
     activate() {
       completer = new TabCompleter({ getSettings: () => atom.config.get('tabcomplete'), onStatus: setStatus });
+      recent = new RecentlyUsed();
+      editorWatch = atom.workspace.observeActiveTextEditor((editor) => recent.touch(editor && editor.id));
       commands = atom.commands.add(EDITORS, {
         'tabcomplete:tab': (event) => runTab(event, false),
         'tabcomplete:complete-now': (event) => runTab(event, true),
@@ -50,7 +54,8 @@ function createPackage({ atom, document }) {
       if (completer) completer.cancel();
       if (commands) commands.dispose();
       if (configWatch) configWatch.dispose();
-      completer = commands = configWatch = null;
+      if (editorWatch) editorWatch.dispose();
+      completer = commands = configWatch = editorWatch = recent = null;
     },
 
     consumeStatusBar(statusBar) {

@@ -9,7 +9,22 @@ function snapshotOf(vscode, editor) {
   return `${document.uri.toString()}@${document.version}|${cursors.join(',')}`;
 }
 
-function createAdapter(vscode, editor, { onShow } = {}) {
+// The file path of a saved document; untitled and virtual documents (git, output, ...) have none.
+function pathOf(document) {
+  return !document.isUntitled && document.uri.scheme === 'file' ? document.uri.fsPath : '';
+}
+
+// The documents open in editor tabs (not those VS Code keeps loaded for other reasons).
+function openDocuments(vscode) {
+  const open = new Set();
+  for (const group of vscode.window.tabGroups.all) {
+    for (const tab of group.tabs) if (tab.input && tab.input.uri) open.add(tab.input.uri.toString());
+  }
+  return vscode.workspace.textDocuments.filter((d) => open.has(d.uri.toString()));
+}
+
+// recent: a RecentlyUsed keyed by document URI.
+function createAdapter(vscode, editor, { onShow, recent } = {}) {
   const { document } = editor;
   return {
     read() {
@@ -21,9 +36,17 @@ function createAdapter(vscode, editor, { onShow } = {}) {
         text: document.getText(new vscode.Range(new vscode.Position(0, 0), cursor)),
         suffix: document.getText(new vscode.Range(cursor, end)),
         language: document.languageId,
+        path: pathOf(document),
         simple: editor.selections.length === 1 && editor.selection.isEmpty,
       };
     },
+    files: () => openDocuments(vscode).map((d) => ({
+      path: pathOf(d),
+      language: d.languageId,
+      text: d.getText(),
+      used: recent ? recent.rank(d.uri.toString()) : 0,
+      untitled: !pathOf(d),
+    })),
     snapshot: () => snapshotOf(vscode, editor),
     normalTab: () => vscode.commands.executeCommand('tab'),
     // One edit with undo stops on both sides: a single undo removes exactly the completion.
@@ -33,4 +56,4 @@ function createAdapter(vscode, editor, { onShow } = {}) {
   };
 }
 
-module.exports = { createAdapter, snapshotOf };
+module.exports = { createAdapter, snapshotOf, pathOf };

@@ -1,6 +1,6 @@
 'use strict';
 // Everything the extension contributes, built from the `vscode` module it is given (tests pass a fake one).
-const { TabCompleter, DEFAULT_SETTINGS, normalizeSettings, languageEnabled, statusText } = require('./client');
+const { TabCompleter, RecentlyUsed, DEFAULT_SETTINGS, normalizeSettings, languageEnabled, statusText } = require('./client');
 const { createAdapter, snapshotOf } = require('./adapter');
 
 const SECTION = 'tabcomplete';
@@ -17,6 +17,7 @@ function createExtension(vscode) {
   let completer = null;
   let statusItem = null;
   let inlinePending = null; // {snapshot, text}: the answer inline mode is showing as ghost text
+  const recent = new RecentlyUsed(); // when each document (URI) was last active: the order of `files`
 
   function setStatus(status) {
     if (!statusItem) return;
@@ -40,6 +41,11 @@ function createExtension(vscode) {
     return vscode.commands.executeCommand('setContext', ACTIVE_KEY, active);
   }
 
+  function onActiveEditor(editor) {
+    if (editor) recent.touch(editor.document.uri.toString());
+    return updateContext();
+  }
+
   function showInline(editor, text, snapshot) {
     inlinePending = { snapshot, text };
     return vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
@@ -57,7 +63,7 @@ function createExtension(vscode) {
   async function runTab(force) {
     const editor = vscode.window.activeTextEditor;
     if (!editor) return { action: 'none', reason: 'no-editor' };
-    return completer.onTab(createAdapter(vscode, editor, { onShow: showInline }), { force });
+    return completer.onTab(createAdapter(vscode, editor, { onShow: showInline, recent }), { force });
   }
 
   async function toggle() {
@@ -80,7 +86,7 @@ function createExtension(vscode) {
       vscode.commands.registerCommand('tabcomplete.completeNow', () => runTab(true)),
       vscode.commands.registerCommand('tabcomplete.toggle', toggle),
       vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, inlineProvider),
-      vscode.window.onDidChangeActiveTextEditor(updateContext),
+      vscode.window.onDidChangeActiveTextEditor(onActiveEditor),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(SECTION)) updateContext();
       }),
@@ -92,9 +98,10 @@ function createExtension(vscode) {
           inlinePending = null;
         }
       }),
+      vscode.workspace.onDidCloseTextDocument((d) => recent.forget(d.uri.toString())),
       { dispose: () => completer.cancel() },
     );
-    return updateContext();
+    return onActiveEditor(vscode.window.activeTextEditor);
   }
 
   function deactivate() {

@@ -1,12 +1,28 @@
 -- tabcomplete for Neovim 0.7+: Tab after code in insert mode asks the tabcomplete server and inserts
 -- its answer at the cursor as one undo step. The request runs in a curl job, so the editor never waits.
+--
+-- The Tab decision is pure functions (decide_tab, decide_answer, status_text, build_body, select_files),
+-- the Lua twins of the JavaScript client's; editor-plugin/shared/tab-cases.json holds both to the same cases.
 local M = {}
 
-local CONTEXT_BYTES = 4000 -- DESIGN.md: text is the buffer up to the cursor, last 4000 chars
-local SUFFIX_BYTES = 4000
+-- The request caps live once, in editor-plugin/shared/limits.json, next to this plug-in's nvim/ directory.
+local function read_limits()
+  local here = debug.getinfo(1, 'S').source:sub(2) -- .../editor-plugin/nvim/lua/tabcomplete/init.lua
+  local path = vim.fn.fnamemodify(here, ':p:h:h:h:h') .. '/shared/limits.json'
+  local ok, limits = pcall(function() return vim.fn.json_decode(table.concat(vim.fn.readfile(path), '\n')) end)
+  if not ok or type(limits) ~= 'table' or type(limits.text_chars) ~= 'number' then
+    error('tabcomplete: cannot read ' .. path .. ' (the plug-in needs editor-plugin/shared/ beside editor-plugin/nvim/)')
+  end
+  return limits
+end
+
+local LIMITS = read_limits()
+M.limits = LIMITS
+
 local STOP_MODES = { line = true, block = true, none = true }
 local TAB = vim.api.nvim_replace_termcodes('<Tab>', true, false, true)
 local UNDO_BREAK = vim.api.nvim_replace_termcodes('<C-g>u', true, false, true)
+local hrtime = (vim.uv or vim.loop).hrtime
 
 local defaults = {
   enabled = true,
@@ -18,26 +34,186 @@ local defaults = {
   languages = { 'python' }, -- filetypes; '*' enables every filetype
   keymap = true, -- map <Tab> in insert mode
   request_options = {}, -- extra POST /complete fields: temperature, min_prob, seed
+  files_budget = LIMITS.files_budget_default, -- characters of other open buffers sent as hints; 0: none
 }
 local REQUEST_OPTIONS = { temperature = true, min_prob = true, seed = true }
+local OUTCOMES = { insert = 'inserted', drop = 'dropped', tab = 'tab', none = 'none' }
 
 M.config = vim.deepcopy(defaults)
 M.state = 'idle' -- idle | waiting | ok | empty | dropped | error | off
-M.last = nil -- {request = table, answer = table|nil, outcome = string}: what the last Tab did
-local pending = nil -- {job = id, seq = n, before = snapshot, request = body}
-local seq = 0
+M.last = nil -- {request = table, answer = table|nil, outcome = string, reason = string}: what the last Tab did
+local pending = nil -- {job = id, before = snapshot, request = body, force = bool, started = hrtime}
+local recent = {} -- buffer number -> tick of its last BufEnter: the order of `files`
+local tick = 0
 
-local function set_status(state, message)
-  M.state = state
-  local text = ({
-    idle = 'tabcomplete',
-    off = 'tabcomplete off',
-    waiting = 'tabcomplete …',
-    ok = 'tabcomplete ' .. tostring(message),
-  })[state] or ('tabcomplete: ' .. (message or state))
+------------------------------------------------------------------------------------------------------
+-- The pure part: no editor state in, no editor state out.
+
+-- Characters are Unicode code points, as the server counts them: a UTF-8 sequence is one character.
+local function is_char_start(byte)
+  return byte < 0x80 or byte >= 0xC0
+end
+
+local function last_chars(s, n)
+  if #s <= n then return s end
+  local count = 0
+  for i = #s, 1, -1 do
+    if is_char_start(s:byte(i)) then
+      count = count + 1
+      if count == n then return s:sub(i) end
+    end
+  end
+  return s
+end
+
+local function first_chars(s, n)
+  if #s <= n then return s end
+  local count = 0
+  for i = 1, #s do
+    if is_char_start(s:byte(i)) then
+      count = count + 1
+      if count > n then return s:sub(1, i - 1) end
+    end
+  end
+  return s
+end
+
+local function char_count(s)
+  return select(2, s:gsub('[^\128-\191]', ''))
+end
+
+local function language_enabled(languages, language)
+  for _, lang in ipairs(languages) do
+    if lang == '*' or lang == language then return true end
+  end
+  return false
+end
+
+-- Tab pressed: {action = 'indent' | 'tab' (the editor's own Tab) | 'request' | 'none', reason}.
+function M.decide_tab(t)
+  if t.force then
+    if t.simple then return { action = 'request', reason = 'forced' } end
+    return { action = 'none', reason = 'selection' }
+  end
+  if not t.enabled then return { action = 'tab', reason = 'disabled' } end
+  if not t.simple then return { action = 'tab', reason = 'selection' } end
+  if t.line_prefix:match('^[ \t]*$') then return { action = 'indent', reason = 'indent' } end
+  if not language_enabled(t.languages, t.language) then return { action = 'tab', reason = 'language' } end
+  return { action = 'request', reason = 'code' }
+end
+
+-- Why a request failed, in the words every editor shows.
+function M.failure_message(f)
+  if f.kind == 'timeout' then return 'timeout after ' .. tostring(f.timeout_ms) .. ' ms' end
+  if f.kind == 'unreachable' then return 'server not running at ' .. f.url end
+  if f.kind == 'network' then return 'cannot reach ' .. f.url .. ': ' .. f.detail end
+  if f.kind == 'http' then return 'server error ' .. tostring(f.status) .. ': ' .. f.message end
+  if f.kind == 'not-json' then return 'server answered ' .. tostring(f.status) .. ' with a body that is not JSON' end
+  if f.kind == 'bad-answer' then return 'bad answer from server: ' .. f.why end
+  return 'request failed: ' .. tostring(f.kind)
+end
+
+-- The request ended. result: {completion, ms} | {failure} | {cancelled = true}; unchanged: the buffer and
+-- cursor are as they were at Tab. -> {action = 'insert' | 'drop' | 'tab' | 'none', reason, status}.
+function M.decide_answer(t)
+  local result = t.result
+  if result.cancelled then
+    return { action = 'drop', reason = 'aborted', status = { state = 'dropped', message = 'cancelled (text changed)' } }
+  end
+  local fallback = 'drop' -- the text changed: leave it alone
+  if t.unchanged then fallback = t.force and 'none' or 'tab' end -- complete-now typed no Tab to fall back to
+  if result.failure then
+    return { action = fallback, reason = result.failure.kind, status = { state = 'error', message = M.failure_message(result.failure) } }
+  end
+  if result.completion == '' then return { action = fallback, reason = 'empty', status = { state = 'empty', ms = result.ms } } end
+  if not t.unchanged then
+    return { action = 'drop', reason = 'changed', status = { state = 'dropped', message = 'answer dropped (text changed)' } }
+  end
+  return { action = 'insert', reason = 'completed', status = { state = 'ok', ms = result.ms } }
+end
+
+local function whole_ms(ms)
+  return string.format('%d', math.floor(ms + 0.5))
+end
+
+-- The status text every editor shows; ms is the round trip the user waited.
+function M.status_text(s)
+  if s.state == 'off' then return 'tabcomplete off' end
+  if s.state == 'waiting' then return 'tabcomplete …' end
+  if s.state == 'ok' then return 'tabcomplete ' .. whole_ms(s.ms) .. ' ms' end
+  if s.state == 'empty' then return 'tabcomplete: no completion (' .. whole_ms(s.ms) .. ' ms)' end
+  if s.state == 'dropped' or s.state == 'error' then return 'tabcomplete: ' .. s.message end
+  return 'tabcomplete'
+end
+
+-- Other open buffers to send as `files`: same filetype, not the current one, not unnamed or binary,
+-- most recently used first, whole files while the budget (characters) lasts, files_max at most.
+-- candidates: {{path, language, text, used (larger: more recent), untitled?, binary?}}
+function M.select_files(current, candidates, budget)
+  local usable = {}
+  for i, c in ipairs(candidates) do
+    if c.path ~= '' and not c.untitled and not c.binary and c.text ~= '' and not c.text:find('\0', 1, true)
+        and c.language == current.language and c.path ~= current.path then
+      table.insert(usable, { c = c, i = i })
+    end
+  end
+  table.sort(usable, function(a, b) -- equally recent files keep the editor's order
+    if a.c.used ~= b.c.used then return a.c.used > b.c.used end
+    return a.i < b.i
+  end)
+  local chosen, seen, left = {}, {}, budget
+  for _, u in ipairs(usable) do
+    if #chosen >= LIMITS.files_max then break end
+    local c = u.c
+    if not seen[c.path] then
+      seen[c.path] = true
+      local size = char_count(c.text)
+      if size <= left then
+        left = left - size
+        table.insert(chosen, { path = c.path, text = c.text })
+      end
+    end
+  end
+  return chosen
+end
+
+-- The POST /complete body. input: {text (before the cursor), suffix, language, path, files};
+-- options: {max_chars, stop, request_options}. Empty language, path and files are left out.
+function M.build_body(input, options)
+  local body = vim.tbl_extend('force', options.request_options or {}, {
+    text = last_chars(input.text, LIMITS.text_chars),
+    suffix = first_chars(input.suffix or '', LIMITS.suffix_chars),
+    max_chars = options.max_chars,
+    stop = options.stop,
+  })
+  if input.language and input.language ~= '' then body.language = input.language end
+  if input.path and input.path ~= '' then body.path = input.path end
+  if input.files and #input.files > 0 then body.files = input.files end
+  return body
+end
+
+-- The 200 answer per DESIGN.md; returns the answer or nil and the reason.
+function M.validate_answer(answer)
+  if type(answer) ~= 'table' then return nil, 'not a JSON object' end
+  if type(answer.completion) ~= 'string' then return nil, '"completion" is not a string' end
+  if type(answer.alternatives) ~= 'table' then return nil, '"alternatives" is not a list' end
+  for _, alt in ipairs(answer.alternatives) do
+    if type(alt) ~= 'string' then return nil, '"alternatives" is not a list of strings' end
+  end
+  if type(answer.model) ~= 'string' then return nil, '"model" is not a string' end
+  if type(answer.elapsed_ms) ~= 'number' then return nil, '"elapsed_ms" is not a number' end
+  return answer
+end
+
+------------------------------------------------------------------------------------------------------
+-- The editor: reading buffers, curl, inserting.
+
+local function set_status(status)
+  M.state = status.state
+  local text = M.status_text(status)
   vim.g.tabcomplete_status = text
   vim.cmd('redrawstatus')
-  if state == 'error' then
+  if status.state == 'error' then
     -- Neovim has no shared status bar; the message line is the closest, and stays out of :messages.
     vim.api.nvim_echo({ { text, 'WarningMsg' } }, false, {})
   end
@@ -61,27 +237,10 @@ local function validate(config)
     if not REQUEST_OPTIONS[key] then return 'request_options may only hold temperature, min_prob, seed, not ' .. tostring(key) end
     if type(value) ~= 'number' then return 'request_options.' .. key .. ' must be a number' end
   end
-  return nil
-end
-
-local function language_enabled(filetype)
-  for _, lang in ipairs(M.config.languages) do
-    if lang == '*' or lang == filetype then return true end
+  if not int(config.files_budget, 0, LIMITS.files_budget_max) then
+    return 'files_budget must be an integer 0..' .. LIMITS.files_budget_max .. ' (characters; 0 sends no other files)'
   end
-  return false
-end
-
--- Cut at a byte count without splitting a UTF-8 character (drop leading continuation bytes).
-local function tail_bytes(s, n)
-  if #s <= n then return s end
-  return (s:sub(-n):gsub('^[\128-\191]+', ''))
-end
-
-local function head_bytes(s, n)
-  if #s <= n then return s end
-  local cut = n
-  while cut > 0 and s:byte(cut + 1) >= 128 and s:byte(cut + 1) < 192 do cut = cut - 1 end
-  return s:sub(1, cut)
+  return nil
 end
 
 -- Where Tab was pressed: anything that changes it makes an answer stale.
@@ -91,6 +250,32 @@ local function snapshot()
   return table.concat({ buf, vim.api.nvim_buf_get_changedtick(buf), cursor[1], cursor[2], vim.api.nvim_get_mode().mode }, ':')
 end
 
+-- A buffer's file path; unnamed and special buffers (help, terminal, nofile, ...) have none.
+local function buffer_path(buf)
+  if vim.bo[buf].buftype ~= '' then return '' end
+  return vim.api.nvim_buf_get_name(buf)
+end
+
+-- The loaded, listed buffers, as select_files' candidates.
+local function open_buffers()
+  local out = {}
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(buf) and vim.bo[buf].buflisted then
+      local path = buffer_path(buf)
+      table.insert(out, {
+        path = path,
+        language = vim.bo[buf].filetype,
+        text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), '\n'),
+        used = recent[buf] or 0,
+        untitled = path == '',
+        binary = vim.bo[buf].binary,
+      })
+    end
+  end
+  return out
+end
+
+-- The request for the current buffer and cursor.
 function M.build_request()
   local buf = vim.api.nvim_get_current_buf()
   local row, col = unpack(vim.api.nvim_win_get_cursor(0))
@@ -100,44 +285,32 @@ function M.build_request()
   table.insert(before, line:sub(1, col))
   local after = { line:sub(col + 1) }
   vim.list_extend(after, vim.list_slice(lines, row + 1, #lines))
-  local body = vim.tbl_extend('force', M.config.request_options, {
-    text = tail_bytes(table.concat(before, '\n'), CONTEXT_BYTES),
-    suffix = head_bytes(table.concat(after, '\n'), SUFFIX_BYTES),
-    max_chars = M.config.max_chars,
-    stop = M.config.stop,
-  })
-  if vim.bo.filetype ~= '' then body.language = vim.bo.filetype end
-  return body
-end
-
--- The 200 answer per DESIGN.md; returns the answer or nil and the reason.
-function M.validate_answer(answer)
-  if type(answer) ~= 'table' then return nil, 'not a JSON object' end
-  if type(answer.completion) ~= 'string' then return nil, '"completion" is not a string' end
-  if type(answer.alternatives) ~= 'table' then return nil, '"alternatives" is not a list' end
-  for _, alt in ipairs(answer.alternatives) do
-    if type(alt) ~= 'string' then return nil, '"alternatives" is not a list of strings' end
+  local language, path = vim.bo[buf].filetype, buffer_path(buf)
+  local files = {}
+  if M.config.files_budget > 0 then
+    files = M.select_files({ path = path, language = language }, open_buffers(), M.config.files_budget)
   end
-  if type(answer.model) ~= 'string' then return nil, '"model" is not a string' end
-  if type(answer.elapsed_ms) ~= 'number' then return nil, '"elapsed_ms" is not a number' end
-  return answer
+  return M.build_body(
+    { text = table.concat(before, '\n'), suffix = table.concat(after, '\n'), language = language, path = path, files = files },
+    { max_chars = M.config.max_chars, stop = M.config.stop, request_options = M.config.request_options })
 end
 
--- curl's stdout is the body, a newline, then the HTTP status (-w). Returns answer or nil, reason.
+-- curl's stdout is the body, a newline, then the HTTP status (-w). Returns the answer, or nil and a failure.
 local function parse_response(stdout, exit_code)
-  if exit_code == 28 then return nil, 'timeout after ' .. M.config.timeout_ms .. ' ms' end
-  if exit_code == 7 then return nil, 'server not running at ' .. M.config.server_url end
-  if exit_code ~= 0 then return nil, 'curl failed (exit ' .. exit_code .. ') for ' .. M.config.server_url end
+  local url = M.config.server_url
+  if exit_code == 28 then return nil, { kind = 'timeout', timeout_ms = M.config.timeout_ms } end
+  if exit_code == 7 then return nil, { kind = 'unreachable', url = url } end
+  if exit_code ~= 0 then return nil, { kind = 'network', url = url, detail = 'curl exit ' .. exit_code } end
   local status = tonumber(stdout:match('(%d+)%s*$'))
   local body = stdout:gsub('\n?%d+%s*$', '')
   local ok, decoded = pcall(vim.fn.json_decode, body)
-  if not ok then return nil, 'server answered ' .. tostring(status) .. ' with a body that is not JSON' end
+  if not ok then return nil, { kind = 'not-json', status = status } end
   if status ~= 200 then
     local message = type(decoded) == 'table' and type(decoded.error) == 'table' and decoded.error.message or 'no message'
-    return nil, 'server error ' .. tostring(status) .. ': ' .. tostring(message)
+    return nil, { kind = 'http', status = status, message = tostring(message) }
   end
   local answer, why = M.validate_answer(decoded)
-  if not answer then return nil, 'bad answer from server: ' .. why end
+  if not answer then return nil, { kind = 'bad-answer', why = why } end
   return answer
 end
 
@@ -167,39 +340,27 @@ function M.cancel()
   end
 end
 
+-- Carries out decide_answer's decision.
+local function conclude(decision, request, answer, failure)
+  M.last = { request = request, answer = answer, error = failure and M.failure_message(failure),
+             outcome = OUTCOMES[decision.action], reason = decision.reason }
+  if decision.action == 'insert' then insert_at_cursor(answer.completion) end
+  set_status(decision.status)
+  if decision.action == 'tab' then normal_tab() end
+end
+
 -- Called when the curl job ends, on the main loop.
-local function finish(my_seq, before, request, stdout, exit_code, force)
-  if not pending or pending.seq ~= my_seq then return end -- superseded or cancelled
+local function finish(job, stdout, exit_code)
+  if not pending or pending.job ~= job then return end -- superseded or cancelled
+  local p = pending
   pending = nil
-  local answer, why = parse_response(stdout, exit_code)
-  local unchanged = snapshot() == before
-  M.last = { request = request, answer = answer, error = why }
-  if not answer then
-    set_status('error', why)
-    if unchanged and not force then normal_tab() end
-    M.last.outcome = unchanged and 'tab' or 'dropped'
-    return
-  end
-  if not unchanged then
-    set_status('dropped', 'answer dropped (text changed)')
-    M.last.outcome = 'dropped'
-    return
-  end
-  if answer.completion == '' then
-    set_status('empty', 'no completion (' .. math.floor(answer.elapsed_ms) .. ' ms)')
-    if not force then normal_tab() end
-    M.last.outcome = 'tab'
-    return
-  end
-  insert_at_cursor(answer.completion)
-  set_status('ok', math.floor(answer.elapsed_ms) .. ' ms')
-  M.last.outcome = 'inserted'
+  local answer, failure = parse_response(stdout, exit_code)
+  local result = answer and { completion = answer.completion, ms = (hrtime() - p.started) / 1e6 } or { failure = failure }
+  conclude(M.decide_answer({ force = p.force, unchanged = snapshot() == p.before, result = result }), p.request, answer, failure)
 end
 
 local function start_request(force)
   M.cancel()
-  seq = seq + 1
-  local my_seq = seq
   local before, request = snapshot(), M.build_request()
   local args = {
     'curl', '-sS', '--max-time', string.format('%.3f', M.config.timeout_ms / 1000),
@@ -213,52 +374,65 @@ local function start_request(force)
     vim.fn.writefile({ 'Authorization: Bearer ' .. M.config.token }, header_file)
     vim.list_extend(args, { '-H', '@' .. header_file })
   end
-  table.insert(args, M.config.server_url:gsub('/+$', '') .. '/complete')
+  table.insert(args, M.config.server_url .. '/complete')
   local chunks = {}
   local ok, job = pcall(vim.fn.jobstart, args, {
     stdout_buffered = true,
     on_stdout = function(_, data) chunks = data end,
-    on_exit = function(_, code)
+    on_exit = function(id, code)
       if header_file then os.remove(header_file) end
-      finish(my_seq, before, request, table.concat(chunks, '\n'), code, force)
+      finish(id, table.concat(chunks, '\n'), code)
     end,
   })
   if not ok or job <= 0 then
-    set_status('error', 'cannot run curl')
-    if not force then normal_tab() end
+    local failure = { kind = 'network', url = M.config.server_url, detail = 'cannot run curl' }
+    conclude(M.decide_answer({ force = force, unchanged = true, result = { failure = failure } }), request, nil, failure)
     return
   end
-  pending = { job = job, seq = my_seq, before = before, request = request }
-  set_status('waiting')
+  pending = { job = job, before = before, request = request, force = force, started = hrtime() }
+  set_status({ state = 'waiting' })
   vim.fn.chansend(job, vim.fn.json_encode(request))
   vim.fn.chanclose(job, 'stdin')
+end
+
+local function on_tab(force)
+  local col = vim.api.nvim_win_get_cursor(0)[2]
+  local decision = M.decide_tab({
+    enabled = M.config.enabled,
+    simple = vim.fn.pumvisible() == 0, -- the popup menu's own Tab comes first
+    line_prefix = vim.api.nvim_get_current_line():sub(1, col),
+    language = vim.bo.filetype,
+    languages = M.config.languages,
+    force = force,
+  })
+  if decision.action == 'request' then return start_request(force) end
+  if decision.action ~= 'none' then normal_tab() end
 end
 
 -- The <Tab> mapping. Not an expr mapping: those are evaluated while keys typed just before Tab may
 -- still wait in typeahead, so the line would look empty. A callback mapping runs in order, like <Cmd>.
 function M.tab()
-  local col = vim.api.nvim_win_get_cursor(0)[2]
-  local line_prefix = vim.api.nvim_get_current_line():sub(1, col)
-  if not M.config.enabled or vim.fn.pumvisible() == 1 or line_prefix:match('^%s*$')
-      or not language_enabled(vim.bo.filetype) then
-    return normal_tab()
-  end
-  start_request(false)
+  on_tab(false)
 end
 
 -- :TabcompleteNow — ask even in indentation; on failure do nothing (no Tab was typed).
 function M.complete_now()
-  start_request(true)
+  on_tab(true)
 end
 
 function M.toggle()
   M.config.enabled = not M.config.enabled
-  set_status(M.config.enabled and 'idle' or 'off')
+  set_status({ state = M.config.enabled and 'idle' or 'off' })
   return M.config.enabled
 end
 
 function M.status()
   return vim.g.tabcomplete_status or 'tabcomplete'
+end
+
+local function touch(buf)
+  tick = tick + 1
+  recent[buf] = tick
 end
 
 function M.setup(opts)
@@ -270,6 +444,7 @@ function M.setup(opts)
     vim.notify('tabcomplete: ' .. problem .. '; keeping the previous settings', vim.log.levels.ERROR)
     return false
   end
+  config.server_url = config.server_url:gsub('/+$', '')
   M.config = config
   if config.keymap then
     vim.keymap.set('i', '<Tab>', M.tab, { desc = 'tabcomplete: complete or indent' })
@@ -280,13 +455,17 @@ function M.setup(opts)
     group = group,
     callback = function(event)
       if pending and (event.event == 'InsertLeave' or snapshot() ~= pending.before) then
-        M.last = { request = pending.request, outcome = 'dropped' }
+        local request = pending.request
         M.cancel()
-        set_status('dropped', 'cancelled (text changed)')
+        conclude(M.decide_answer({ result = { cancelled = true } }), request)
       end
     end,
   })
-  set_status(config.enabled and 'idle' or 'off')
+  -- The order buffers were last entered in: `files` sends the most recent first.
+  vim.api.nvim_create_autocmd('BufEnter', { group = group, callback = function(event) touch(event.buf) end })
+  vim.api.nvim_create_autocmd('BufWipeout', { group = group, callback = function(event) recent[event.buf] = nil end })
+  touch(vim.api.nvim_get_current_buf())
+  set_status({ state = config.enabled and 'idle' or 'off' })
   return true
 end
 

@@ -13,7 +13,7 @@ Positions are drawn with a fixed seed, in code (never in comments or strings):
           scored against the rest of the line (less a trailing comment)
 Each request carries what a plug-in sends while the user writes that line: the last 4000
 characters before the cursor and, as `suffix`, the file after the current line; the
-Completer runs it as the server does (model.sample.request_args, the server's defaults).
+Completer runs it as the server does (model.sample.carried, then the server's defaults).
 Baselines on the same positions: the editor's word completion (the file's words before and
 after the cursor), Jedi (top 1, with the package as its project), and xz for bits/char.
 """
@@ -28,16 +28,18 @@ import tokenize
 import numpy as np
 
 from model import packages
+from model.clean import CleaningError, clean
 from model.corpus import read_source
-from model.evaluate import (LN2, WORD, _progress, gate, ident_part, load_cleaned, next_char_metrics, score_lines,
-                            xz_bpc)
+from model.evaluate import ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
+from model.hints import WORD
 from model.policy import Policy, gate_cut, tidy
-from model.sample import Completer, ModelDirError, request_args
+from model.sample import Completer, carried
 
 SETS = {"benchmark": os.path.join(packages.UNSEEN_DIR, "benchmark.txt"),
         "dev": os.path.join(packages.UNSEEN_DIR, "dev.txt")}
 OLD_GATE = 0.75  # the server's per-character gate before the policy: the baseline to beat
 PRECISION_TARGET = 0.75
+MAX_CHARS = 80  # the plug-ins' default
 GATES = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 LINE_FLOORS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9)
 IDENT_FLOORS = (0.0, 0.001, 0.003, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
@@ -133,30 +135,40 @@ def buffer_word(before, after, prefix):
 
 
 def jedi_completion(raw, pos, suffix, path, root):
-    """Jedi's first completion at the cursor, with the package as its project."""
+    """Jedi's first completion at the cursor, given the same text as the model (the file before
+    the cursor and after the current line), with the package as its project."""
     import jedi
 
     before = raw[:pos]
     row = before.count("\n") + 1
     col = len(before) - (before.rfind("\n") + 1)
     try:
-        script = jedi.Script(code=before + raw[pos:raw.find("\n", pos) if raw.find("\n", pos) >= 0 else len(raw)]
-                             [:0] + suffix, path=path, project=jedi.Project(root))
-        found = script.complete(row, col)
-    except Exception:  # noqa: BLE001 - Jedi's own failures count as no answer, as in an editor
+        found = jedi.Script(code=before + suffix, path=path, project=jedi.Project(root)).complete(row, col)
+    except Exception:  # noqa: BLE001 - a Jedi failure is no answer, as in an editor
         return ""
     return found[0].complete if found else ""
 
 
+def load_cleaned(completer, files):
+    """The files as the model sees them (its own cleaning), for bits/char."""
+    docs = []
+    for _, raw, _ in files:
+        try:
+            docs.append(clean(raw, completer.ext, completer.cleaning).text)
+        except CleaningError:
+            continue
+    return [d for d in docs if d.strip()]
+
+
 # -- Measuring -----------------------------------------------------------------------------
 
-def run_positions(completer, files, positions, max_chars, progress, desc, **options):
+def run_positions(completer, files, positions, progress, desc, **options):
     """Complete each position as the server would; returns [(completion, probs, ms)]."""
     out = []
-    for f, pos, truth in progress(positions, desc=desc, unit="pos"):
-        text, suffix = editor_request(files[f][1], pos)
+    for f, pos, _ in progress(positions, desc=desc, unit="pos"):
+        text, suffix = carried(*editor_request(files[f][1], pos))
         started = time.perf_counter()
-        r = completer.complete(**request_args(text, suffix, max_chars=max_chars, stop="line", **options))
+        r = completer.complete(text, suffix, max_chars=MAX_CHARS, stop="line", **options)
         out.append((r.text, list(r.probs), (time.perf_counter() - started) * 1000))
     return out
 
@@ -188,23 +200,20 @@ def sweeps(ident_raw, idents, line_raw, lines, in_word):
     return gate_rows, policy_rows
 
 
-def measure(completer, files, positions=300, seed=0, progress=_progress(False), baselines=True):
+def measure(completer, files, positions=300, seed=0, progress=progress_bar(False), baselines=True):
     """Every figure of the benchmark for one Completer on raw files [(name, text, root)]."""
     idents, lines = draw_positions(files, positions, seed)
-    docs = load_cleaned(completer.meta, [(name, raw) for name, raw, _ in files])
+    docs = load_cleaned(completer, files)
     result = {"files": len(files), "chars": sum(len(d) for d in docs),
               "positions": {"ident": len(idents), "line": len(lines)}}
     nc = next_char_metrics(completer, docs, progress)
     result["network"] = {k: nc[k] for k in ("bpc", "accuracy", "top5_accuracy")}
     result["completer"] = {k: nc["completer"][k] for k in ("bpc", "accuracy", "top5_accuracy")}
 
-    def kind_sizes(max_chars_ident):
-        return max_chars_ident
-
     runs = {}
     for name, options in (("server_defaults", {}), ("old_gate", {"min_prob": OLD_GATE}), ("ungated", {"min_prob": 0.0})):
-        i = run_positions(completer, files, idents, None, progress, f"{name} ident", **options)
-        l = run_positions(completer, files, lines, 80, progress, f"{name} line", **options)
+        i = run_positions(completer, files, idents, progress, f"{name} ident", **options)
+        l = run_positions(completer, files, lines, progress, f"{name} line", **options)
         runs[name] = (i, l)
         ms = [r[2] for r in i + l]
         result[name] = {**score(i, idents, l, lines), "p50_ms": float(np.percentile(ms, 50)),
@@ -232,3 +241,126 @@ def fit_policy(policy_rows, target=PRECISION_TARGET):
         raise ValueError(f"no policy in the sweep reaches line precision {target}")
     best = max(ok, key=lambda r: (round(r["keystroke_savings"], 4), r["ident_exact"] or 0, -r["line_floor"], -r["ident_floor"]))
     return Policy(best["ident_floor"], best["line_floor"]), best
+
+
+# -- Reports -------------------------------------------------------------------------------
+
+def table(results):
+    """A markdown table: each model through the server's defaults, its old gate, the baselines."""
+    def f(x, digits=3):
+        return "" if x is None else f"{x:.{digits}f}"
+
+    cols = []
+    for r in results:
+        cols.append((f"{r['name']} (server defaults)", r["server_defaults"], r))
+        cols.append((f"{r['name']} (gate {OLD_GATE})", r["old_gate"], None))
+    base = results[0].get("baselines")
+    rows = [("identifier exact (top 1)", lambda c, r: f(c["ident_exact"])),
+            ("line precision", lambda c, r: f(c["line_precision"])),
+            ("line answered", lambda c, r: f(c["answered"], 2)),
+            ("keystroke savings", lambda c, r: f(c["keystroke_savings"])),
+            ("p50 / p95 ms", lambda c, r: f"{c['p50_ms']:.1f} / {c['p95_ms']:.1f}"),
+            ("bits/char: network / Completer", lambda c, r: f"{r['network']['bpc']:.3f} / {r['completer']['bpc']:.3f}"
+             if r else ""),
+            ("next-char accuracy: network", lambda c, r: f(r["network"]["accuracy"]) if r else "")]
+    head = ["", *[c[0] for c in cols]] + (["buffer words", "Jedi 0.20", "xz"] if base else [])
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for label, get in rows:
+        cells = [get(c, r) for _, c, r in cols]
+        if base:
+            bw = base["buffer_words"]
+            extra = {"identifier exact (top 1)": (f(bw["ident_exact"]), f(base["jedi"]["ident_exact"]), ""),
+                     "line precision": (f(bw["line_precision"]), "", ""),
+                     "line answered": (f(bw["answered"], 2), "", ""),
+                     "keystroke savings": (f(bw["keystroke_savings"]), "", ""),
+                     "bits/char: network / Completer": ("", "", f(base["xz_bpc"]))}.get(label, ("", "", ""))
+            cells += list(extra)
+        lines.append("| " + " | ".join([label, *cells]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results, path):
+    """Line precision against keystroke savings: the per-character gate's sweep and the
+    policy's (its fitted identifier floor, each line floor), and where the server's defaults land."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for r in results:
+        g = [row for row in r["gate_sweep"] if row["line_precision"] is not None]
+        ax.plot([x["keystroke_savings"] for x in g], [x["line_precision"] for x in g], "o--", alpha=0.7,
+                label=f"{r['name']}: per-character gate (min_prob {GATES[0]}..{GATES[-1]})")
+        floor = r["policy"]["ident_floor"]
+        p = [row for row in r["policy_sweep"] if row["ident_floor"] == floor and row["line_precision"] is not None]
+        ax.plot([x["keystroke_savings"] for x in p], [x["line_precision"] for x in p], "s-", alpha=0.8,
+                label=f"{r['name']}: policy (line floor {LINE_FLOORS[0]}..{LINE_FLOORS[-1]})")
+        d = r["server_defaults"]
+        ax.plot([d["keystroke_savings"]], [d["line_precision"]], "k*", markersize=14)
+        ax.annotate(f"{r['name']} server default", (d["keystroke_savings"], d["line_precision"]),
+                    textcoords="offset points", xytext=(6, -12), fontsize=8)
+        o = r["old_gate"]
+        ax.plot([o["keystroke_savings"]], [o["line_precision"]], "rx", markersize=10)
+    ax.axhline(PRECISION_TARGET, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("keystroke savings (line positions)")
+    ax.set_ylabel("line precision (answers that are right)")
+    ax.set_title("Unseen code: precision against savings (x: old gate 0.75)")
+    ax.legend(fontsize=7, loc="lower left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m model.benchmark", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", action="append", required=True, help="model dir (repeat to compare in one run)")
+    p.add_argument("--set", default="benchmark", choices=sorted(SETS), help="benchmark (report) or dev (fit)")
+    p.add_argument("--packages", default=None, help="a package list instead of the set's")
+    p.add_argument("--positions", type=int, default=300, help="positions of each kind")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache", default=packages.DEFAULT_CACHE)
+    p.add_argument("--out", default="runs/benchmark", help="where benchmark.json, .md and .png go")
+    p.add_argument("--no-baselines", action="store_true", help="skip buffer words, Jedi and xz")
+    p.add_argument("--fit-policy", action="store_true",
+                   help="fit the completion policy on this set (use --set dev) and store it in the model dir")
+    p.add_argument("--json", action="store_true", help="print one JSON object (last line)")
+    args = p.parse_args(argv)
+    if args.positions < 1:
+        p.error("--positions must be positive")
+    if args.fit_policy and (args.set != "dev" and not args.packages):
+        p.error("--fit-policy on the benchmark would tune on what you report: use --set dev")
+    if args.fit_policy and len(args.model) != 1:
+        p.error("--fit-policy takes one --model")
+    try:
+        files = package_files(args.packages or SETS[args.set], args.cache)
+        results = []
+        for model_dir in args.model:
+            completer = Completer.load(model_dir)
+            r = measure(completer, files, args.positions, args.seed, progress_bar(True), baselines=not args.no_baselines
+                        and model_dir == args.model[0])
+            best, row = fit_policy(r["policy_sweep"])
+            r.update(name=os.path.basename(os.path.normpath(model_dir)), model=model_dir,
+                     policy={**completer.policy.as_meta(), "fitted_here": {**best.as_meta(), **row}})
+            if args.fit_policy:
+                modeldir.store_policy(model_dir, {**best.as_meta(), "precision_target": PRECISION_TARGET,
+                                                  "fitted_on": f"{args.set}: {row}"})
+            results.append(r)
+    except (packages.PackageError, ModelDirError, ValueError) as err:
+        raise SystemExit(f"error: {err}")
+    os.makedirs(args.out, exist_ok=True)
+    report = {"set": args.set, "packages": [f"{p.name}=={p.version}" for p in packages.read_package_list(
+        args.packages or SETS[args.set])], "positions": args.positions, "seed": args.seed, "results": results}
+    modeldir.write_json(os.path.join(args.out, "benchmark.json"), report)
+    with open(os.path.join(args.out, "benchmark.md"), "w") as f:
+        f.write(table(results))
+    plot(results, os.path.join(args.out, "benchmark.png"))
+    print(table(results), file=sys.stderr)
+    if args.json:
+        print(json.dumps({**report, "results": [{k: v for k, v in r.items() if not k.endswith("_sweep")}
+                                                  for r in results]}))
+
+
+if __name__ == "__main__":
+    main()

@@ -456,6 +456,9 @@ def build_corpus(out, roots, exts=(".py",), val_frac=0.05, test_frac=0.05, clean
         kept_by_root.setdefault(rel.split(os.sep)[0], []).append((digest, rel, cleaned))
 
     capped_labels = {r["label"] for r in packages or ()}
+    for record in packages or ():
+        if "refused" not in record:  # kept, though all its files may turn out duplicates
+            record["files"], record["chars"] = 0, 0
     for label, docs in kept_by_root.items():
         if max_package_chars and label in capped_labels:
             # The cap takes files in hash order, so which files stay does not depend on the walk.

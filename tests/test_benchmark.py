@@ -1,0 +1,100 @@
+"""The unseen-code benchmark's pieces on hand-made files, and one real run on a tiny package."""
+import json
+import os
+
+import pytest
+
+from model import benchmark
+from tests.test_packages import make_wheel
+
+SOURCE = '''import os
+
+
+def compute_total(values):
+    """Sum them."""
+    running_total = 0  # a comment with words: never_a_position
+    for value in values:
+        running_total = running_total + value
+    return running_total
+
+
+def report(values):
+    message = "compute_total in a string"
+    return compute_total(values), message
+'''
+
+
+def test_code_positions_are_in_code_only():
+    idents, lines = benchmark.code_positions(SOURCE)
+    names = {SOURCE[pos - 2:pos] + truth for pos, truth in idents}
+    assert {"compute_total", "running_total", "values", "value", "report", "message"} <= names
+    assert "never_a_position" not in names and "string" not in names  # comments, strings
+    for pos, truth in idents:
+        assert SOURCE[pos:pos + len(truth)] == truth
+    # a line position is a token start after code on its line; its truth stops before a comment
+    truths = {SOURCE[pos:pos + len(t)]: t for pos, t in lines}
+    assert "= 0" in truths and all("#" not in t for t in truths.values())
+    assert all(SOURCE[pos - 1] != "\n" and SOURCE[SOURCE.rfind("\n", 0, pos) + 1:pos].strip() for pos, _ in lines)
+
+
+def test_draw_positions_is_seeded_and_sorted():
+    files = [("a.py", SOURCE, "."), ("b.py", SOURCE.replace("compute", "gather"), ".")]
+    first = benchmark.draw_positions(files, 5, seed=3)
+    assert first == benchmark.draw_positions(files, 5, seed=3)
+    assert first != benchmark.draw_positions(files, 5, seed=4)
+    idents, lines = first
+    assert len(idents) == len(lines) == 5
+    assert idents == sorted(idents) and lines == sorted(lines)
+
+
+def test_editor_request_is_what_a_plugin_sends_while_writing_the_line():
+    pos = SOURCE.index("running_total + value") + 3
+    text, suffix = benchmark.editor_request(SOURCE, pos, chars=50)
+    assert text == SOURCE[pos - 50:pos]
+    assert suffix.startswith("\n    return running_total")  # the file after the current line
+    assert "+ value" not in suffix[:20]
+
+
+def test_buffer_word_uses_the_words_before_and_after_less_the_one_typed():
+    before, after = "alpha = 1\nalphabet = 2\nal", "\nprint(alphabet, alphabet)\n"
+    assert benchmark.buffer_word(before, after, "al") == "phabet"  # 3 against 1
+    assert benchmark.buffer_word("x = alp", "", "alp") == ""  # the word being typed is not a candidate
+    assert benchmark.buffer_word("zeta\nzed\nze", "", "ze") == "d"  # a tie goes to the nearest
+
+
+def test_fit_policy_takes_the_most_savings_at_the_precision_target():
+    rows = [{"ident_floor": 0.0, "line_floor": 0.2, "line_precision": 0.6, "keystroke_savings": 0.3, "ident_exact": 0.5},
+            {"ident_floor": 0.0, "line_floor": 0.5, "line_precision": 0.76, "keystroke_savings": 0.2, "ident_exact": 0.5},
+            {"ident_floor": 0.01, "line_floor": 0.5, "line_precision": 0.8, "keystroke_savings": 0.2, "ident_exact": 0.6},
+            {"ident_floor": 0.0, "line_floor": 0.9, "line_precision": 0.95, "keystroke_savings": 0.1, "ident_exact": 0.5}]
+    policy, row = benchmark.fit_policy(rows, target=0.75)
+    assert (policy.ident_floor, policy.line_floor) == (0.01, 0.5) and row is rows[2]
+    with pytest.raises(ValueError, match="precision 0.99"):
+        benchmark.fit_policy(rows, target=0.99)
+
+
+def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
+    """model.benchmark end to end: a package list, the cache, the Completer, Jedi, the report."""
+    cache = str(tmp_path / "cache")
+    files = {f"tinypkg/m{i}.py": SOURCE.replace("compute", f"compute{i}") for i in range(3)}
+    make_wheel(cache, "tinypkg", "1.0", files=files)
+    plist = tmp_path / "list.txt"
+    plist.write_text("tinypkg==1.0\n")
+    out = str(tmp_path / "out")
+    benchmark.main(["--model", tiny_model, "--packages", str(plist), "--cache", cache, "--positions", "12",
+                    "--out", out, "--json"])
+    with open(os.path.join(out, "benchmark.json")) as f:
+        report = json.load(f)
+    r = report["results"][0]
+    assert report["packages"] == ["tinypkg==1.0"] and r["files"] == 3
+    assert r["positions"] == {"ident": 12, "line": 12}
+    for run in ("server_defaults", "old_gate", "ungated"):
+        assert 0 <= r[run]["keystroke_savings"] <= 1 and r[run]["p50_ms"] > 0
+    assert r["baselines"]["buffer_words"]["ident_exact"] > 0  # the names repeat in the file
+    assert 0 <= r["baselines"]["jedi"]["ident_exact"] <= 1
+    assert r["network"]["bpc"] > 0 and r["baselines"]["xz_bpc"] > 0
+    # ungated, the gate sweep's first row is the ungated run itself
+    assert r["gate_sweep"][0]["min_prob"] == 0.0
+    assert r["gate_sweep"][0]["keystroke_savings"] == pytest.approx(r["ungated"]["keystroke_savings"])
+    assert os.path.getsize(os.path.join(out, "benchmark.png")) > 10_000
+    assert "identifier exact" in open(os.path.join(out, "benchmark.md")).read()

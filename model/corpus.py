@@ -270,7 +270,7 @@ def build_corpus(out, roots, exts=(".py",), val_frac=0.05, test_frac=0.05, clean
             "sha256": hashlib.sha256(text.encode()).hexdigest(),
             "paths": [rel for _, rel, _ in docs] if name != "train" else None,
         }
-    with open(os.path.join(out, "manifest.json"), "w") as f:
+    with open(os.path.join(out, MANIFEST), "w") as f:
         json.dump(manifest, f, indent=2)
     return manifest
 

@@ -416,8 +416,11 @@ def main(argv=None):
     else:
         prime = args.prime.encode("utf-8", "surrogatepass").decode("unicode_escape") if "\\" in args.prime else args.prime
     t0 = time.perf_counter()
-    result = completer.complete(prime, max_chars=args.chars, stop=args.stop, temperature=args.temperature,
-                                n=args.n, min_prob=args.min_prob, seed=args.seed)
+    try:
+        result = completer.complete(prime, max_chars=args.chars, stop=args.stop, temperature=args.temperature,
+                                    n=args.n, min_prob=args.min_prob, seed=args.seed)
+    except ValueError as err:  # --chars 0, --n 0, a negative --temperature
+        raise SystemExit(f"error: {err}")
     elapsed_ms = (time.perf_counter() - t0) * 1000
     if args.json:
         print(json.dumps({"completion": result.text, "alternatives": result.alternatives,

@@ -72,3 +72,18 @@ def test_a_missing_corpus_or_source_raises_and_only_the_cli_exits(tmp_path):
     with pytest.raises(SystemExit, match="is not installed"):
         main(["--out", str(tmp_path / "c"), "--package", "no_such_package_here"])
 
+
+
+def test_cli_refuses_unseen_packages_vendored_copies_and_generated_files(tmp_path, capsys):
+    from model.corpus import main
+
+    src = write_sources(str(tmp_path / "src"), count=3)
+    os.makedirs(os.path.join(src, "_vendor", "rich"))
+    with open(os.path.join(src, "_vendor", "rich", "console.py"), "w") as f:  # rich: the benchmark's
+        f.write("class Console:\n    pass\n")
+    with open(os.path.join(src, "api_pb2.py"), "w") as f:
+        f.write("DESCRIPTOR = None\n")
+    main(["--out", str(tmp_path / "c"), src])
+    files = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["files"]
+    assert (files["kept"], files["unseen_package"], files["generated"]) == (3, 1, 1)
+    assert "rich" in json.load(open(tmp_path / "c" / "manifest.json"))["refused_imports"]

@@ -74,6 +74,7 @@ def main(argv=None):
     args = parse_args(argv)
     from hypertune import spaces
     from hypertune.sweep import SweepError, run_sweep
+    from model.corpus import CorpusError
 
     for name in ("hyperopt", "hyperopt-spark"):  # its INFO lines would break up the progress bar
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -86,7 +87,7 @@ def main(argv=None):
                           epochs=args.epochs, patience=args.patience, steps_per_epoch=args.steps_per_epoch,
                           trial_minutes=args.trial_minutes, min_count=args.min_count, seed=args.seed,
                           keep_checkpoints=args.keep_checkpoints, mixed_precision=args.mixed_precision)
-    except (SweepError, ValueError) as err:
+    except (SweepError, CorpusError, ValueError) as err:
         raise SystemExit(f"error: {err}")
     from hypertune import report
 

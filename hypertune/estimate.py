@@ -16,18 +16,22 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from model import corpus as corpus_dir  # noqa: E402 - after the TF log level
+from model import network  # noqa: E402
 
-def seconds_per_epoch(split_chars, units, batch_size, layers=2, embedding_dim=64, seq_len=128, steps=8,
-                      vocab_size=100):
+D = network.DEFAULTS
+
+
+def seconds_per_epoch(split_chars, units, batch_size, layers=D["layers"], embedding_dim=D["embedding_dim"],
+                      seq_len=D["seq_len"], steps=8, vocab_size=100):
     import numpy as np
 
-    from model import network
     from model.train import reset_lstm_states, stream_dataset
 
     rng = np.random.default_rng(0)
     ids = rng.integers(0, vocab_size, size=batch_size * seq_len * (steps + 4) + 1).astype(np.int32)
     model = network.build_model(vocab_size=vocab_size, embedding_dim=embedding_dim, layers=layers, units=units,
-                                dropout=0.1, batch_size=batch_size, stateful=True)
+                                dropout=D["dropout"], batch_size=batch_size, stateful=True)
     network.compile_model(model, learning_rate=1e-3)
     ds, _ = stream_dataset(ids, batch_size, seq_len)
     model.fit(ds.take(2), epochs=1, verbose=0)  # warm-up: tracing and compilation
@@ -51,16 +55,15 @@ def main(argv=None):
     p.add_argument("--corpus", required=True, help="corpus dir (only its manifest's split sizes are read)")
     p.add_argument("--units", type=int, nargs="+", default=[128, 256], help="(the paper's: 128 256)")
     p.add_argument("--batch-size", type=int, nargs="+", default=[128, 256, 512], help="(the paper's: 128 256 512)")
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--embedding-dim", type=int, default=64)
-    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--layers", type=int, default=D["layers"])
+    p.add_argument("--embedding-dim", type=int, default=D["embedding_dim"])
+    p.add_argument("--seq-len", type=int, default=D["seq_len"])
     p.add_argument("--steps", type=int, default=8, help="timed steps per measurement")
     p.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = p.parse_args(argv)
     try:
-        with open(os.path.join(args.corpus, "manifest.json")) as f:
-            chars = {k: v["chars"] for k, v in json.load(f)["splits"].items()}
-    except (OSError, ValueError, KeyError) as err:
+        chars = {k: v["chars"] for k, v in corpus_dir.read_manifest(args.corpus)[0]["splits"].items()}
+    except (corpus_dir.CorpusError, KeyError) as err:
         raise SystemExit(f"error: {args.corpus} is not a corpus dir ({err})")
     rows = []
     for units, batch in itertools.product(args.units, args.batch_size):

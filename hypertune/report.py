@@ -1,10 +1,11 @@
 """Sweep outputs: results.csv, results.md (the paper's Table I plus val columns), sweep.png, best/."""
 import csv
+import io
 import math
 import os
-import shutil
 
 from hypertune.spaces import TYPES
+from model import modeldir
 
 PARAMS = list(TYPES)  # layers, units, embedding_dim, dropout, seq_len, learning_rate, batch_size
 CSV_COLUMNS = (["trial", "status"] + PARAMS +
@@ -12,7 +13,6 @@ CSV_COLUMNS = (["trial", "status"] + PARAMS +
                 "test_loss", "test_accuracy", "epochs", "best_epoch", "stopped_by", "train_seconds",
                 "wall_seconds", "reason", "host", "dir"])
 BEST_DIR = "best"
-MODEL_FILES = ("model.keras", "vocab.json", "meta.json", "history.csv", "curves.png", "trial.json")
 
 
 def row(result):
@@ -42,22 +42,13 @@ def best(results):
     return min(ok, key=lambda r: r["val_loss"]) if ok else None
 
 
-def _atomic_write(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def write_csv(out, results):
-    import io
-
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS)
     writer.writeheader()
     for result in ranked(results):
         writer.writerow({k: ("" if v is None else v) for k, v in row(result).items()})
-    _atomic_write(os.path.join(out, "results.csv"), buf.getvalue())
+    modeldir.atomic_write(os.path.join(out, "results.csv"), buf.getvalue())
 
 
 def _fmt(value, digits=4):
@@ -91,7 +82,7 @@ def write_md(out, results, searched, title):
         lines += ["", f"Best: trial {winner['trial']}, val loss {winner['val_loss']:.4f} nats/char "
                       f"({winner['val_loss'] / math.log(2):.4f} bits/char), val accuracy "
                       f"{winner['val_accuracy']:.3f}; its model dir is `{BEST_DIR}/`."]
-    _atomic_write(os.path.join(out, "results.md"), "\n".join(lines) + "\n")
+    modeldir.atomic_write(os.path.join(out, "results.md"), "\n".join(lines) + "\n")
 
 
 def plot(out, results, searched):
@@ -156,21 +147,9 @@ def copy_best(out, result):
     """OUT/best/ = the best trial's model dir (no checkpoints), swapped in whole."""
     dest = os.path.join(out, BEST_DIR)
     marker = os.path.join(dest, "trial.json")
-    if os.path.exists(marker) and os.path.exists(os.path.join(dest, "model.keras")):
+    if os.path.exists(marker) and os.path.exists(os.path.join(dest, modeldir.MODEL)):
         import json
         with open(marker) as f:
             if json.load(f).get("trial") == result["trial"]:
                 return dest
-    tmp, old = dest + ".tmp", dest + ".old"
-    for path in (tmp, old):
-        shutil.rmtree(path, ignore_errors=True)
-    os.makedirs(tmp)
-    for name in MODEL_FILES:
-        src = os.path.join(result["dir"], name)
-        if os.path.exists(src):
-            shutil.copy2(src, os.path.join(tmp, name))
-    if os.path.exists(dest):
-        os.replace(dest, old)
-    os.replace(tmp, dest)
-    shutil.rmtree(old, ignore_errors=True)
-    return dest
+    return modeldir.copy(result["dir"], dest, extra=("trial.json",))

@@ -7,9 +7,7 @@ import math
 
 from hyperopt import hp
 
-# train()'s own defaults, for whatever a space does not search.
-DEFAULTS = {"layers": 2, "units": 256, "embedding_dim": 64, "dropout": 0.1, "seq_len": 128,
-            "learning_rate": 2e-3, "batch_size": 64}
+from model.network import DEFAULTS  # train()'s own, for whatever a space does not search
 
 TYPES = {"layers": int, "units": int, "embedding_dim": int, "dropout": float, "seq_len": int,
          "learning_rate": float, "batch_size": int}

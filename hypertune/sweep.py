@@ -19,7 +19,8 @@ import numpy as np
 
 from hypertune import report, spaces
 from hypertune.trial import TRIALS_DIR, run_trial
-from model.train import write_json
+from model import corpus as corpus_dir
+from model.modeldir import write_json
 
 LOG = "trials.json"
 CONFIG = "sweep.json"
@@ -45,14 +46,6 @@ def _plain(value):
     if isinstance(value, (datetime.datetime, datetime.date)):
         return value.isoformat()
     return value
-
-
-def check_corpus(corpus):
-    missing = [name for name in ("manifest.json", "train.txt", "val.txt")
-               if not os.path.exists(os.path.join(corpus, name))]
-    if missing:
-        raise SweepError(f"{corpus} is not a corpus dir (missing {', '.join(missing)}); "
-                         f"build one with python -m model.corpus")
 
 
 def rebuild_trials(trials, records):
@@ -260,7 +253,7 @@ def run_sweep(corpus, out, trials=20, space=None, algo=None, overrides=None, max
     from hyperopt import Trials, fmin, rand, tpe
 
     corpus, out = os.path.abspath(corpus), os.path.abspath(out)
-    check_corpus(corpus)
+    corpus_dir.check(corpus)
     if trials < 1:
         raise SweepError("--trials must be at least 1")
     if parallelism is not None and not spark:

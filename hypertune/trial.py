@@ -5,14 +5,14 @@ module-level function (pickled by reference) that imports what it needs inside, 
 raises: any failure comes back as a STATUS_FAIL result with its reason.
 """
 import contextlib
-import csv
-import json
 import math
 import os
 import socket
 import sys
 import time
 import traceback
+
+from model import modeldir
 
 TRIALS_DIR = "trials"
 
@@ -47,12 +47,7 @@ def use_spark_task_gpus():
 
 
 def _history_row(trial_dir, epoch_index):
-    path = os.path.join(trial_dir, "history.csv")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        rows = [r for r in csv.DictReader(f) if r.get("epoch", "").strip()]
-    matching = [r for r in rows if int(r["epoch"]) == epoch_index]
+    matching = [r for r in modeldir.history(trial_dir) if int(r["epoch"]) == epoch_index]
     return matching[-1] if matching else None
 
 
@@ -66,9 +61,8 @@ def _number(value):
 
 def _state(trial_dir):
     try:
-        with open(os.path.join(trial_dir, "checkpoints", "state.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
+        return modeldir.read_state(trial_dir)
+    except modeldir.ModelDirError:
         return {}
 
 
@@ -84,15 +78,6 @@ def _failure_reason(err, trial_dir):
     if name == "TrainingError":
         return first_line
     return f"{name}: {first_line}"
-
-
-def _prune_checkpoints(trial_dir):
-    """The trial's model.keras is what counts; the optimizer checkpoints are 3x its size."""
-    ckpt = os.path.join(trial_dir, "checkpoints")
-    if os.path.isdir(ckpt):
-        for name in os.listdir(ckpt):
-            if name.endswith(".keras"):
-                os.remove(os.path.join(ckpt, name))
 
 
 def run_trial(params, settings):
@@ -131,11 +116,11 @@ def _run_trial(params, settings):
         try:
             from model.train import train
 
+            # Settings the sweep leaves out take train()'s own defaults.
+            optional = {k: settings[k] for k in ("steps_per_epoch", "min_count", "seed", "mixed_precision")
+                        if k in settings}
             meta = train(settings["corpus"], trial_dir, **params, epochs=settings["epochs"],
-                         patience=settings["patience"], steps_per_epoch=settings.get("steps_per_epoch"),
-                         max_minutes=budget, min_count=settings.get("min_count", 20),
-                         seed=settings.get("seed", 1337), mixed_precision=settings.get("mixed_precision", False),
-                         sample_every=0, verbose=2)
+                         patience=settings["patience"], max_minutes=budget, sample_every=0, verbose=2, **optional)
         except Exception as e:  # noqa: BLE001 - every failure is a result, the sweep goes on
             err = e
             traceback.print_exc(file=log)
@@ -175,8 +160,7 @@ def _run_trial(params, settings):
         if state.get("train_seconds") and epochs:
             result["seconds_per_epoch"] = round(state["train_seconds"] / epochs, 2)
     if not settings.get("keep_checkpoints"):
-        _prune_checkpoints(trial_dir)
+        modeldir.prune_checkpoints(trial_dir)  # the optimizer checkpoints are 3x the model's size
     result["finished"] = time.time()
-    with open(os.path.join(trial_dir, "trial.json"), "w") as f:
-        json.dump(result, f, indent=2)
+    modeldir.write_json(os.path.join(trial_dir, "trial.json"), result)
     return result

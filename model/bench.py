@@ -13,13 +13,14 @@ import glob
 import json
 import os
 import statistics
-import sys
-import sysconfig
 import time
 
 import numpy as np
 
-from model.sample import Completer, ModelDirError
+from model import modeldir
+from model.corpus import stdlib_dir
+from model.modeldir import ModelDirError
+from model.sample import REQUEST_CHARS, Completer
 
 
 def rss_mb():
@@ -43,7 +44,7 @@ def real_buffers(files, count, context, typed, seed):
         if len(text) > context + 400:
             texts.append(text)
     if not texts:
-        raise SystemExit("error: no file is long enough to cut a buffer from")
+        raise ValueError("no file is long enough to cut a buffer from")
     out = []
     order = rng.permutation(len(texts))
     for k in range(count):
@@ -66,10 +67,8 @@ def seed_way_ms(model_dir, buffers, window, chars):
     """The paper's sampling: Keras model.predict on the last `window` characters, per character."""
     import keras
 
-    from model.sample import check_model_dir
-
-    _, vocab = check_model_dir(model_dir)
-    model = keras.models.load_model(os.path.join(model_dir, "model.keras"))
+    _, vocab, _ = modeldir.load(model_dir)
+    model = keras.models.load_model(os.path.join(model_dir, modeldir.MODEL))
     times = []
     for buffer, _ in buffers:
         ids = list(vocab.encode(buffer)[-window:])
@@ -82,9 +81,9 @@ def seed_way_ms(model_dir, buffers, window, chars):
     return times
 
 
-def bench(model_dir, files=None, buffers=20, context=4000, chars=80, typed=3, window=40, seed_chars=10,
+def bench(model_dir, files=None, buffers=20, context=REQUEST_CHARS, chars=80, typed=3, window=40, seed_chars=10,
           seed_buffers=3, seed=0, model_context=Completer.CONTEXT_CHARS):
-    files = files or sorted(glob.glob(os.path.join(sysconfig.get_paths()["stdlib"], "*.py")))
+    files = files or sorted(glob.glob(os.path.join(stdlib_dir(), "*.py")))
     pairs = real_buffers(files, buffers, context, typed, seed)
     rss_before = rss_mb()
     t0 = time.perf_counter()
@@ -136,10 +135,11 @@ def bench(model_dir, files=None, buffers=20, context=4000, chars=80, typed=3, wi
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m model.bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default=os.path.join(os.path.dirname(__file__), "pretrained", "python"))
+    p.add_argument("--model", default=modeldir.DEFAULT)
     p.add_argument("--files", nargs="*", help="real code to cut buffers from (default: the stdlib's top level)")
     p.add_argument("--buffers", type=int, default=20)
-    p.add_argument("--context", type=int, default=4000, help="characters of code before the cursor")
+    p.add_argument("--context", type=int, default=REQUEST_CHARS,
+                   help="characters of code before the cursor (default: what a request carries)")
     p.add_argument("--model-context", type=int, default=Completer.CONTEXT_CHARS,
                    help="the Completer's context cap (cleaned characters it reads of each buffer)")
     p.add_argument("--chars", type=int, default=80, help="characters to complete")
@@ -154,7 +154,7 @@ def main(argv=None):
     try:
         result = bench(args.model, args.files, args.buffers, args.context, args.chars, args.typed, args.window,
                        args.seed_chars, args.seed_buffers, model_context=args.model_context)
-    except ModelDirError as err:
+    except (ModelDirError, ValueError) as err:
         raise SystemExit(f"error: {err}")
     if args.json:
         print(json.dumps(result))

@@ -4,8 +4,8 @@
     python -m model.corpus --out data/mix --stdlib --package numpy --package pandas
     python -m model.corpus --out data/c --ext .c --ext .h '/usr/include/**/*.h'
 
-`clean()` is THE cleaning function: the corpus builder runs it on every file and the
-Completer runs it on every request, so training and serving never disagree.
+This module is the corpus dir's only writer and reader: training, evaluation and sweeps read
+its splits and manifest through read_manifest(), read_split() and documents().
 """
 import argparse
 import glob
@@ -19,292 +19,58 @@ import sys
 import sysconfig
 import time
 import tokenize
-from dataclasses import dataclass
 
-# Each file in a split starts with this character, so the model learns what the top of a
-# file looks like; the Completer puts it in front of a buffer it sees from the start.
-FILE_START = "\x1c"
+from model import packages as pk
+from model.clean import DEFAULT_CLEANING, FILE_START, PYTHON_EXTS, CleaningError, clean, language_of
 
-DEFAULT_CLEANING = {
-    "strip_comments": True,
-    "strip_docstrings": True,
-    "max_literal_lines": 100,  # drop a dict/list/tuple literal spanning more lines than this
-    "tab_size": 4,
-    "max_blank_lines": 2,
-}
-
-PYTHON_EXTS = {".py", ".pyw", ".pyi"}
-# Best-effort comment syntax for other languages: (line comment markers, block comment pairs).
-COMMENT_SYNTAX = {
-    "c": (["//"], [("/*", "*/")]),
-    "hash": (["#"], []),
-    "lua": (["--"], [("--[[", "]]")]),
-    "sql": (["--"], [("/*", "*/")]),
-}
-EXT_COMMENTS = {
-    **{e: "c" for e in ".c .h .cc .cpp .cxx .hpp .hh .java .js .mjs .cjs .ts .tsx .jsx .go .rs .cs "
-       ".swift .kt .kts .scala .dart .php .css .scss".split()},
-    **{e: "hash" for e in ".sh .bash .zsh .rb .pl .pm .r .yaml .yml .toml .cfg .conf .mk .cmake".split()},
-    ".lua": "lua",
-    ".sql": "sql",
-}
-LANGUAGE_NAMES = {".py": "python", ".pyw": "python", ".pyi": "python", ".c": "c", ".h": "c",
-                  ".js": "javascript", ".ts": "typescript", ".lua": "lua", ".go": "go", ".rs": "rust",
-                  ".java": "java", ".rb": "ruby", ".sh": "shell"}
+SPLITS = ("train", "val", "test")
+MANIFEST = "manifest.json"
 
 
-def language_of(ext):
-    return LANGUAGE_NAMES.get(ext, ext.lstrip("."))
+class CorpusError(Exception):
+    """A corpus dir, or a source to build one from, is missing or unusable; the message says why."""
 
 
-@dataclass
-class Cleaned:
-    text: str
-    # True when the text ends inside a comment or docstring that cleaning removed: a cursor
-    # there gets no completion rather than code completed into the middle of prose.
-    cursor_in_removed: bool = False
+# -- Reading a corpus dir -----------------------------------------------------------------
+
+def check(corpus, names=(MANIFEST, "train.txt", "val.txt")):
+    """Raise CorpusError unless the corpus dir holds these files."""
+    missing = [name for name in names if not os.path.exists(os.path.join(corpus, name))]
+    if missing:
+        raise CorpusError(f"{corpus} is not a corpus dir (missing {', '.join(missing)}); "
+                          f"build one with python -m model.corpus")
 
 
-class CleaningError(ValueError):
-    """The file cannot be cleaned (e.g. Python that does not tokenize)."""
-
-
-def clean(text, ext=".py", options=None, partial=False):
-    """Turn raw source into what the model sees.
-
-    partial=True means `text` is a buffer cut at the cursor (unfinished code is normal
-    there): cleaning never fails and the last line keeps its trailing spaces.
-    """
-    opts = {**DEFAULT_CLEANING, **(options or {})}
-    text = (text.replace(_REMOVED, "").replace("\r\n", "\n").replace("\r", "\n")
-            .replace("\t", " " * opts["tab_size"]))
-    if ext in PYTHON_EXTS:
-        text, in_removed = _clean_python(text, opts, partial)
-    else:
-        text, in_removed = _clean_other(text, opts, EXT_COMMENTS.get(ext))
-    return Cleaned(_tidy_lines(text, opts["max_blank_lines"], partial), in_removed)
-
-
-def _tidy_lines(text, max_blank, partial):
-    """Strip trailing spaces and collapse runs of blank lines (keeping the cursor line as typed)."""
-    lines = text.split("\n")
-    last = lines.pop() if partial else None
-    out, blanks = [], 0
-    for line in lines:
-        line = line.rstrip()
-        blanks = blanks + 1 if not line else 0
-        if blanks <= max_blank:
-            out.append(line)
-    if partial:
-        out.append(last)
-        return "\n".join(out)
-    while out and not out[-1]:
-        out.pop()
-    while out and not out[0]:
-        out.pop(0)
-    return "\n".join(out) + "\n" if out else ""
-
-
-# -- Python: exact, with the tokenize module -------------------------------------------------
-
-_LITERAL_NAMES = {"True", "False", "None"}
-_STATEMENT_START = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
-
-
-def _clean_python(text, opts, partial):
-    lines = text.split("\n")
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line) + 1)
-
-    def pos(rc):
-        return offsets[rc[0] - 1] + rc[1]
-
-    removals = []  # (start, end) character spans to delete
-    in_removed = False
-    tokens = []
+def read_manifest(corpus):
+    """(manifest, sha256 of manifest.json): the hash ties a model dir to the corpus it was trained on."""
+    check(corpus, (MANIFEST,))
+    path = os.path.join(corpus, MANIFEST)
+    with open(path, "rb") as f:
+        raw = f.read()
     try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            tokens.append(tok)
-    except tokenize.TokenError as err:
-        if not partial:
-            raise CleaningError(f"tokenize: {err.args[0]}") from None
-        # Unfinished code at the cursor. An open triple-quoted string in statement position
-        # is a docstring being typed; anything else (open brackets) is fine to complete.
-        if "string" in err.args[0]:
-            prev = _last_significant(tokens)
-            if opts["strip_docstrings"] and (prev is None or prev.type in _STATEMENT_START):
-                in_removed = True
-    except (IndentationError, SyntaxError) as err:
-        if not partial:
-            raise CleaningError(f"tokenize: {err}") from None
-
-    # An unterminated '...' or "..." (typed at the cursor) makes tokenize go on reading the rest
-    # of the line as code; it is string content, so nothing after the quote is a comment.
-    open_quotes = [t.start for t in tokens if t.type == tokenize.ERRORTOKEN and t.string in ("'", '"')]
-    if open_quotes:
-        tokens = [t for t in tokens if not (t.type == tokenize.COMMENT and any(
-            t.start[0] == row and t.start[1] > col for row, col in open_quotes))]
-
-    if partial and tokens and not in_removed:
-        # tokenize may have read to the end: is the cursor inside a trailing comment?
-        last_comment = [t for t in tokens if t.type == tokenize.COMMENT and pos(t.end) == len(text)]
-        if opts["strip_comments"] and last_comment:
-            in_removed = True
-        elif opts["strip_comments"] and "\n" not in text[_row_start(text):] and _unfinished_comment(text):
-            in_removed = True
-
-    prev_sig = None
-    for i, tok in enumerate(tokens):
-        if tok.type == tokenize.COMMENT and opts["strip_comments"]:
-            removals.append((pos(tok.start), pos(tok.end)))
-        elif (tok.type == tokenize.STRING and opts["strip_docstrings"]
-              and (prev_sig is None or prev_sig.type in _STATEMENT_START)
-              and _next_significant_type(tokens, i) in (tokenize.NEWLINE, tokenize.ENDMARKER, None)):
-            removals.append((pos(tok.start), pos(tok.end)))
-        if tok.type not in (tokenize.NL, tokenize.COMMENT):
-            prev_sig = tok
-    if opts["max_literal_lines"]:
-        removals += _big_literals(tokens, pos, opts["max_literal_lines"])
-    return _apply_removals(text, removals), in_removed
+        manifest = json.loads(raw)
+    except ValueError as err:
+        raise CorpusError(f"{path}: corrupt ({err})") from None
+    return manifest, hashlib.sha256(raw).hexdigest()
 
 
-def _row_start(text):
-    return text.rfind("\n") + 1
+def cleaned_as(manifest):
+    """(language, extension) the corpus's files were cleaned as; a request to a model trained on
+    it must be cleaned as that extension too. (Manifests written before "extension" was
+    recorded: the first of their extensions, which is what their language was named after.)"""
+    ext = manifest.get("extension") or sorted(manifest.get("extensions") or [".py"])[0]
+    return manifest.get("language") or language_of(ext), ext
 
 
-def _unfinished_comment(text):
-    """Does the last line hold a '#' outside any string? (tokenize stopped before it.)"""
-    quote = None
-    line = text[_row_start(text):]
-    i = 0
-    while i < len(line):
-        ch = line[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif line.startswith(quote, i):
-                i += len(quote) - 1
-                quote = None
-        elif ch == "#":
-            return True
-        elif ch in "'\"":
-            quote = line[i:i + 3] if line[i:i + 3] in ("'''", '"""') else ch
-            i += len(quote) - 1
-        i += 1
-    return False
+def read_split(corpus, name):
+    check(corpus, (f"{name}.txt",))
+    with open(os.path.join(corpus, f"{name}.txt"), encoding="utf-8") as f:
+        return f.read()
 
 
-def _last_significant(tokens):
-    for tok in reversed(tokens):
-        if tok.type not in (tokenize.NL, tokenize.COMMENT):
-            return tok
-    return None
-
-
-def _next_significant_type(tokens, i):
-    for tok in tokens[i + 1:]:
-        if tok.type not in (tokenize.NL, tokenize.COMMENT):
-            return tok.type
-    return None
-
-
-def _big_literals(tokens, pos, max_lines):
-    """Spans of whole statements that are a huge literal (data tables, not code)."""
-    spans = []
-    stmt_start, depth, open_tok, literal_only = None, 0, None, True
-    for tok in tokens:
-        if stmt_start is None and tok.type not in _STATEMENT_START | {tokenize.NL, tokenize.COMMENT}:
-            stmt_start, literal_only = tok, True
-        if tok.type == tokenize.OP and tok.string in "([{":
-            if depth == 0:
-                open_tok, literal_only = tok, True
-            depth += 1
-        elif tok.type == tokenize.OP and tok.string in ")]}":
-            depth = max(depth - 1, 0)
-            if depth == 0 and open_tok is not None:
-                if literal_only and tok.end[0] - open_tok.start[0] + 1 > max_lines:
-                    spans.append((pos((stmt_start.start[0], 0)), None))  # end filled at NEWLINE
-                open_tok = None
-        elif depth > 0 and not (tok.type in (tokenize.STRING, tokenize.NUMBER, tokenize.NL, tokenize.COMMENT)
-                                or (tok.type == tokenize.OP and tok.string in ",:-+.()[]{}")
-                                or (tok.type == tokenize.NAME and tok.string in _LITERAL_NAMES)):
-            literal_only = False
-        if tok.type == tokenize.NEWLINE:
-            if spans and spans[-1][1] is None:
-                spans[-1] = (spans[-1][0], pos(tok.end))
-            stmt_start = None
-    return [s for s in spans if s[1] is not None]
-
-
-def _apply_removals(text, removals):
-    """Cut the spans out; a line left holding only whitespace was a comment or docstring line
-    and goes entirely (a line that was blank to begin with stays blank)."""
-    if not removals:
-        return text
-    out, last = [], 0
-    for start, end in sorted(removals):
-        start = max(start, last)  # nested in an earlier removal (a comment in a dropped literal)
-        if end <= start:
-            continue
-        out += [text[last:start], _REMOVED]
-        last = end
-    out.append(text[last:])
-    return _drop_emptied_lines("".join(out))
-
-
-_REMOVED = "\x00"  # marks where something was cut; NUL never survives into the result
-
-
-def _drop_emptied_lines(text):
-    return "\n".join(line.replace(_REMOVED, "") for line in text.split("\n")
-                     if _REMOVED not in line or line.replace(_REMOVED, "").strip())
-
-
-# -- Other languages: best effort ----------------------------------------------------------
-
-def _clean_other(text, opts, style):
-    """Strip comments with a small state machine that skips "..." and '...' strings.
-
-    Best effort: it does not know raw strings, heredocs, regex literals or nested comments.
-    """
-    if not opts["strip_comments"] or style is None:
-        return text, False
-    line_markers, block_pairs = COMMENT_SYNTAX[style]
-    out, i, n, quote, in_removed = [], 0, len(text), None, False
-    while i < n:
-        ch = text[i]
-        if quote:
-            out.append(ch)
-            if ch == "\\" and i + 1 < n:
-                out.append(text[i + 1])
-                i += 1
-            elif ch == quote or ch == "\n":
-                quote = None
-            i += 1
-            continue
-        block = next((p for p in block_pairs if text.startswith(p[0], i)), None)
-        if block:
-            end = text.find(block[1], i + len(block[0]))
-            if end < 0:
-                in_removed = True
-                break
-            i = end + len(block[1])
-            out.append(_REMOVED)
-            continue
-        if any(text.startswith(m, i) for m in line_markers):
-            end = text.find("\n", i)
-            if end < 0:
-                in_removed = True
-                break
-            i = end
-            out.append(_REMOVED)
-            continue
-        if ch in "\"'`":
-            quote = ch
-        out.append(ch)
-        i += 1
-    return _drop_emptied_lines("".join(out)), in_removed
+def documents(corpus, name):
+    """The split's cleaned files, each without its FILE_START."""
+    return [d for d in read_split(corpus, name).split(FILE_START) if d.strip()]
 
 
 # -- Gathering files ---------------------------------------------------------------------
@@ -316,7 +82,7 @@ def stdlib_dir():
 def package_dir(name):
     spec = importlib.util.find_spec(name)
     if spec is None:
-        raise SystemExit(f"error: package {name!r} is not installed in this interpreter")
+        raise CorpusError(f"package {name!r} is not installed in this interpreter")
     if spec.submodule_search_locations:
         return list(spec.submodule_search_locations)[0]
     return spec.origin
@@ -343,7 +109,7 @@ def find_files(roots, exts, exclude=("site-packages", "__pycache__", "node_modul
                     p = os.path.join(dirpath, f)
                     matches.append((p, os.path.join(label, os.path.relpath(p, root))))
         else:
-            raise SystemExit(f"error: no such file, directory or glob match: {root}")
+            raise CorpusError(f"no such file, directory or glob match: {root}")
         for path, rel in matches:
             if os.path.splitext(path)[1] in exts and os.path.realpath(path) not in seen:
                 seen.add(os.path.realpath(path))
@@ -427,7 +193,7 @@ def build_corpus(out, roots, exts=(".py",), val_frac=0.05, test_frac=0.05, clean
     counts = {"found": len(files), "kept": 0, "duplicate": 0, "binary": 0, "undecodable": 0,
               "untokenizable": 0, "empty": 0, "too_large": 0, "generated": 0, "minified": 0,
               "unseen_package": 0, "over_package_cap": 0}
-    splits = {"train": [], "val": [], "test": []}
+    splits = {name: [] for name in SPLITS}
     seen_hashes = set()
     kept_by_root = {}
     for path, rel in tqdm(files, desc="cleaning", unit="file", disable=not progress, file=sys.stderr):
@@ -483,6 +249,7 @@ def build_corpus(out, roots, exts=(".py",), val_frac=0.05, test_frac=0.05, clean
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "sources": [{"label": label, "path": path} for label, path in roots],
         "extensions": sorted(exts),
+        "extension": sorted(exts)[0],  # what a request to a model trained on this is cleaned as
         "language": language_of(sorted(exts)[0]),
         "cleaning": cleaning,
         "file_start": FILE_START,
@@ -506,7 +273,7 @@ def build_corpus(out, roots, exts=(".py",), val_frac=0.05, test_frac=0.05, clean
             "sha256": hashlib.sha256(text.encode()).hexdigest(),
             "paths": [rel for _, rel, _ in docs] if name != "train" else None,
         }
-    with open(os.path.join(out, "manifest.json"), "w") as f:
+    with open(os.path.join(out, MANIFEST), "w") as f:
         json.dump(manifest, f, indent=2)
     return manifest
 
@@ -518,8 +285,6 @@ def package_roots(list_paths, cache, unseen, progress=True):
     the `unseen` pins, when pip cannot fetch it, or when its license is not permissive.
     """
     from tqdm import tqdm
-
-    from model import packages as pk
 
     unseen_keys = {p.key for p in unseen}
     pins = [pin for path in list_paths for pin in pk.read_package_list(path)]
@@ -569,22 +334,23 @@ def main(argv=None):
     roots = [(os.path.basename(os.path.normpath(s.split("*")[0])) or "files", s) for s in args.sources]
     if args.stdlib:
         roots.append(("stdlib", stdlib_dir()))
-    roots += [(name, package_dir(name)) for name in args.package]
-    from model import packages as pk
-
-    unseen = pk.unseen_pins()
-    records = None
-    if args.packages:
-        package_roots_, records = package_roots(args.packages, args.cache or pk.DEFAULT_CACHE, unseen)
-        roots += package_roots_
-    if not roots:
-        p.error("give at least one source: PATH_OR_GLOB, --stdlib or --package NAME")
     exts = tuple(e if e.startswith(".") else "." + e for e in (args.ext or [".py"]))
     cleaning = {"strip_comments": not args.keep_comments, "strip_docstrings": not args.keep_docstrings,
                 "max_literal_lines": args.max_literal_lines}
-    refuse = {name for pin in unseen for name in pin.import_names}
-    m = build_corpus(args.out, roots, exts, args.val, args.test, cleaning, refuse_imports=refuse,
-                     max_package_chars=args.max_package_chars, packages=records)
+    try:
+        roots += [(name, package_dir(name)) for name in args.package]
+        unseen = pk.unseen_pins()
+        records = None
+        if args.packages:
+            package_roots_, records = package_roots(args.packages, args.cache or pk.DEFAULT_CACHE, unseen)
+            roots += package_roots_
+        if not roots:
+            p.error("give at least one source: PATH_OR_GLOB, --stdlib or --package NAME")
+        refuse = {name for pin in unseen for name in pin.import_names}
+        m = build_corpus(args.out, roots, exts, args.val, args.test, cleaning, refuse_imports=refuse,
+                         max_package_chars=args.max_package_chars, packages=records)
+    except (CorpusError, pk.PackageError) as err:
+        raise SystemExit(f"error: {err}")
     print(json.dumps({"out": args.out, "files": m["files"],
                       "chars": {k: v["chars"] for k, v in m["splits"].items()}}))
 

@@ -11,7 +11,8 @@ positions are drawn with a seed, in code (never inside strings; comments are cle
                     equals the rest of the line
   keystroke_savings chars of completions that are exactly a prefix of the truth / chars of all rests
   line_precision    of the non-empty line completions, the share that are a prefix of the truth
-The user is taken to be writing at the end of the buffer: no suffix is sent.
+The user is taken to be writing at the end of the buffer: no suffix is sent, and the buffer
+before the cursor is cut as a request carries it (model.sample.carried).
 Baselines on the same text and positions: xz -9e per file (bits/char), and the editor's
 buffer-word completion (most frequent word before the cursor with the typed prefix, nearest
 on ties).
@@ -21,7 +22,6 @@ import glob
 import io
 import json
 import lzma
-import math
 import os
 import re
 import sys
@@ -31,28 +31,31 @@ from collections import Counter
 
 import numpy as np
 
-from model.corpus import FILE_START, clean, read_source
-from model.sample import (MATCH_EDGES, MATCH_MAX, MATCH_MIN, Completer, ModelDirError, match_bucket,
-                          match_predictions, mix_match)
+from model import corpus as corpus_dir
+from model import modeldir
+from model.clean import clean
+from model.corpus import CorpusError, read_source
+from model.hints import WORD, mix_match
+from model.modeldir import ModelDirError
+from model.sample import Completer, carried, request_chars
+from model.train import LN2, fit_match
 
-LN2 = math.log(2)
-WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEFAULT_GATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
+
+
+class EvaluationError(Exception):
+    """Nothing to measure; the message says why."""
 
 
 def load_documents(model_meta, corpus=None, split="test", paths=()):
     """The texts to measure on, as the model sees them: one cleaned document per file."""
     if corpus:
-        path = os.path.join(corpus, f"{split}.txt")
-        if not os.path.exists(path):
-            raise SystemExit(f"error: {path} does not exist")
-        with open(path, encoding="utf-8") as f:
-            return [d for d in f.read().split(FILE_START) if d.strip()]
+        return corpus_dir.documents(corpus, split)
     docs = []
     for pattern in paths:
         matches = sorted(glob.glob(pattern, recursive=True)) if any(c in pattern for c in "*?[") else [pattern]
         if not matches:
-            raise SystemExit(f"error: no file matches {pattern}")
+            raise EvaluationError(f"no file matches {pattern}")
         for p in matches:
             if not os.path.isfile(p):
                 continue
@@ -69,15 +72,8 @@ def load_documents(model_meta, corpus=None, split="test", paths=()):
             if cleaned.strip():
                 docs.append(cleaned)
     if not docs:
-        raise SystemExit("error: nothing to evaluate")
+        raise EvaluationError("nothing to evaluate")
     return docs
-
-
-def _log_probs(stepper, outputs):
-    """Log-probabilities of the next character from the last layer's outputs (rows)."""
-    logits = outputs @ stepper.dense_kernel + stepper.dense_bias
-    logits = logits - logits.max(axis=1, keepdims=True)
-    return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
 
 
 def _progress(show):
@@ -85,21 +81,6 @@ def _progress(show):
     from tqdm import tqdm
 
     return lambda items, **kw: tqdm(items, file=sys.stderr, disable=not show, leave=False, **kw)
-
-
-def _doc_predictions(completer, doc):
-    """For each character of a document after its first: the network's log-probabilities
-    (rows) and the match model's prediction (id, or -1 where it has none or a banned one) and
-    match length, as the Completer sees them."""
-    stepper, vocab = completer.stepper, completer.vocab
-    ids = vocab.encode(FILE_START + doc)
-    _, outputs = stepper.run(ids[:-1], stepper.zero_state(), outputs=True)
-    logp = _log_probs(stepper, outputs)
-    # Only as far back as a request carries: the server keeps 2 x context_chars of text.
-    preds, lengths = match_predictions(ids, window=2 * completer.context_chars)
-    preds, lengths = preds[1:], lengths[1:]
-    preds[np.isin(preds, completer.banned)] = -1
-    return ids[1:], logp, preds, lengths
 
 
 def _scores(logp, targets):
@@ -115,7 +96,7 @@ def next_char_metrics(completer, docs, progress):
     totals = {"network": np.zeros(3), "completer": np.zeros(3)}
     count = 0
     for doc in progress(docs, desc="next-char", unit="file"):
-        targets, logp, preds, lengths = _doc_predictions(completer, doc)
+        targets, logp, preds, lengths = completer.predictions(doc)
         totals["network"] += _scores(logp, targets)
         if completer.match_weights is not None:
             mixed = mix_match(np.exp(logp), preds, lengths, completer.match_weights)
@@ -130,28 +111,6 @@ def next_char_metrics(completer, docs, progress):
     result = {"chars": count, **metrics(*totals["network"])}
     result["completer"] = {"match_model": completer.match_weights is not None, **metrics(*totals["completer"])}
     return result
-
-
-def fit_match_weights(completer, docs, progress):
-    """The match model's weight for each length bucket that makes the mixture most likely on
-    docs (a grid search per bucket; each bucket's weight is independent of the others')."""
-    grid = np.linspace(0.0, 0.99, 100)
-    nll = np.zeros((len(MATCH_EDGES), len(grid)))
-    seen = np.zeros(len(MATCH_EDGES), np.int64)
-    for doc in progress(docs, desc="fit match", unit="file"):
-        targets, logp, preds, lengths = _doc_predictions(completer, doc)
-        has = preds >= 0
-        p_target = np.exp(logp[np.flatnonzero(has), targets[has]])
-        hit = (preds[has] == targets[has]).astype(np.float64)
-        buckets = match_bucket(lengths[has])
-        for b in range(len(MATCH_EDGES)):
-            sel = buckets == b
-            seen[b] += int(sel.sum())
-            mixed = (1 - grid)[None, :] * p_target[sel][:, None] + grid[None, :] * hit[sel][:, None]
-            nll[b] -= np.log(np.maximum(mixed, 1e-30)).sum(axis=0)
-    weights = [round(float(grid[np.argmin(nll[b])]), 4) if seen[b] else 0.0 for b in range(len(MATCH_EDGES))]
-    return {"min": MATCH_MIN, "max": MATCH_MAX, "edges": list(MATCH_EDGES), "weights": weights,
-            "positions": [int(n) for n in seen]}
 
 
 def context_curve(completer, docs, lengths, count, seed, progress, span=256):
@@ -171,7 +130,7 @@ def context_curve(completer, docs, lengths, count, seed, progress, span=256):
         for n in lengths:
             state = stepper.run(ids[pos - n:pos], stepper.zero_state())
             _, outputs = stepper.run(ids[pos:pos + span - 1], state, outputs=True)
-            logp = _log_probs(stepper, np.vstack([state[-1][0], outputs]))
+            logp = stepper.log_probs(np.vstack([state[-1][0], outputs]))
             nll[n] -= float(logp[np.arange(span), ids[pos:pos + span]].sum())
     return {"positions": count, "span": span, "bpc": {str(n): nll[n] / (count * span) / LN2 for n in lengths}}
 
@@ -257,9 +216,9 @@ def gate(completion, probs, min_prob):
 def completion_metrics(completer, docs, idents, lines, min_prob, gates, progress):
     def complete(d, pos, max_chars):
         # Positions are sorted by file and offset, so the state cache makes this incremental.
-        # The text a request carries: the server keeps the last 2 x context_chars characters.
-        r = completer.complete(docs[d][max(0, pos - 2 * completer.context_chars):pos], max_chars=max_chars,
-                               stop="line")
+        # The text is what a request carries, as the server keeps it.
+        text, _ = carried(docs[d][:pos], limit=request_chars(completer.context_chars))
+        r = completer.complete(text, max_chars=max_chars, stop="line")
         return r.text, r.probs
 
     ident_results, line_results = [], []
@@ -280,21 +239,6 @@ def completion_metrics(completer, docs, idents, lines, min_prob, gates, progress
                 **{k: v for k, v in score_lines([(w, truth) for _, _, truth, w in line_results]).items()
                    if k in ("line_exact", "keystroke_savings", "line_precision")}}
     return chosen, baseline, [at_gate(g) for g in gates]
-
-
-def fit_match(model_dir, corpus=None, split="val", paths=(), show_progress=True):
-    """Fit the match model's weights on a split (val: never the test split you report) and
-    store them in the model dir's meta.json, where the Completer finds them."""
-    from model.train import write_json
-
-    # The network alone: the weights in meta.json (if any, even unusable ones) are replaced.
-    completer = Completer.load(model_dir, word_weight=0.0, use_match=False)
-    docs = load_documents(completer.meta, corpus, split, paths)
-    match = fit_match_weights(completer, docs, _progress(show_progress))
-    match["fitted_on"] = f"{os.path.abspath(corpus)}:{split}" if corpus else "files"
-    completer.meta["match"] = match
-    write_json(os.path.join(model_dir, "meta.json"), completer.meta)
-    return match
 
 
 def evaluate(model_dir, corpus=None, split="test", paths=(), positions=300, min_prob=0.0, seed=0,
@@ -357,20 +301,18 @@ def main(argv=None):
         p.error("--context-curve lengths must be positive")
     if bool(args.corpus) == bool(args.files):
         p.error("give either --corpus DIR or files, not both")
-    if args.fit_match:
-        if args.corpus and args.split == "test":
-            p.error("--fit-match on the test split would tune on what you report: use --split val")
-        try:
-            match = fit_match(args.model, args.corpus, args.split, args.files)
-        except ModelDirError as err:
-            raise SystemExit(f"error: {err}")
-        print(json.dumps(match))
-        return
+    if args.fit_match and args.corpus and args.split == "test":
+        p.error("--fit-match on the test split would tune on what you report: use --split val")
     try:
+        if args.fit_match:
+            docs = load_documents(modeldir.load(args.model)[0], args.corpus, args.split, args.files)
+            fitted_on = f"{os.path.abspath(args.corpus)}:{args.split}" if args.corpus else "files"
+            print(json.dumps(fit_match(args.model, docs, fitted_on=fitted_on)))
+            return
         result = evaluate(args.model, args.corpus, args.split, args.files, args.positions, args.min_prob,
                           args.seed, max_chars_total=args.max_chars, context_lengths=lengths,
                           word_weight=args.word_weight)
-    except ModelDirError as err:
+    except (ModelDirError, CorpusError, EvaluationError) as err:
         raise SystemExit(f"error: {err}")
     if args.json:
         print(json.dumps(result))

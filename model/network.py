@@ -1,19 +1,28 @@
-"""The network: Embedding -> N stacked LSTMs -> Dense over the vocabulary (logits).
+"""The network: Embedding -> N stacked LSTMs -> Dense over the vocabulary (logits), and THE
+hyperparameter defaults (model.train's, hypertune's for what a space does not search).
 
 The LSTMs keep Keras's defaults (tanh, sigmoid, no recurrent dropout, not unrolled), which is
 what keeps them on the cuDNN kernel on a GPU; dropout sits between the layers instead.
+TensorFlow is imported inside the functions, so reading DEFAULTS costs nothing.
 """
-import keras
-import tensorflow as tf
+DEFAULTS = {
+    "layers": 2,
+    "units": 256,
+    "embedding_dim": 64,
+    "dropout": 0.1,
+    "seq_len": 128,           # window for truncated backprop (the state carries across windows)
+    "batch_size": 64,
+    "learning_rate": 2e-3,
+}
 
-DEFAULT_CONFIG = {"embedding_dim": 64, "layers": 2, "units": 256, "dropout": 0.1}
 
-
-def build_model(vocab_size, embedding_dim=64, layers=2, units=256, dropout=0.1,
-                batch_size=None, stateful=False):
+def build_model(vocab_size, embedding_dim=DEFAULTS["embedding_dim"], layers=DEFAULTS["layers"],
+                units=DEFAULTS["units"], dropout=DEFAULTS["dropout"], batch_size=None, stateful=False):
     """Stateful training carries the LSTM state from one batch to the next (each batch row is a
     long contiguous stream), so the model learns to use context far longer than a window,
     like the whole buffer the Completer feeds it."""
+    import keras
+
     inputs = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="chars")
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
     for i in range(layers):
@@ -25,7 +34,9 @@ def build_model(vocab_size, embedding_dim=64, layers=2, units=256, dropout=0.1,
     return keras.Model(inputs, logits, name="char_lstm")
 
 
-def compile_model(model, learning_rate=2e-3, clipnorm=1.0):
+def compile_model(model, learning_rate=DEFAULTS["learning_rate"], clipnorm=1.0):
+    import keras
+
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -36,12 +47,17 @@ def compile_model(model, learning_rate=2e-3, clipnorm=1.0):
 
 def distribution_strategy():
     """MirroredStrategy across the GPUs of one machine when there are several, else the default."""
+    import tensorflow as tf
+
     gpus = tf.config.list_physical_devices("GPU")
     return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
 
 
 def set_mixed_precision(enabled):
     """Mixed precision only pays on a GPU with tensor cores; on a CPU it is slower, so refuse."""
+    import keras
+    import tensorflow as tf
+
     if enabled and not tf.config.list_physical_devices("GPU"):
         raise ValueError("mixed precision needs a GPU (none is visible)")
     keras.mixed_precision.set_global_policy("mixed_float16" if enabled else "float32")

@@ -8,8 +8,6 @@ of batch k+1 continues row b of batch k), the way char-rnn trained, so the LSTM 
 carry context across the whole file, which is how the Completer uses it.
 """
 import argparse
-import csv
-import hashlib
 import json
 import math
 import os
@@ -19,30 +17,22 @@ import time
 
 import numpy as np
 
+from model import corpus as corpus_dir
+from model import modeldir, network
+from model.clean import FILE_START
+from model.corpus import CorpusError
+from model.hints import fit_match_weights
+from model.lstm import Stepper
+from model.modeldir import ModelDirError
+from model.sample import Completer
 from model.vocab import Vocab
 
-LN2 = math.log(2)
+LN2 = math.log(2)  # the loss is in nats; bits = nats / LN2
+D = network.DEFAULTS
 
 
 class TrainingError(Exception):
     """Training cannot start or produced no model; the message says why."""
-
-
-def read_split(corpus, name):
-    path = os.path.join(corpus, f"{name}.txt")
-    if not os.path.exists(path):
-        raise TrainingError(f"{path} is missing; build the corpus with python -m model.corpus")
-    with open(path, encoding="utf-8") as f:
-        return f.read()
-
-
-def corpus_manifest(corpus):
-    path = os.path.join(corpus, "manifest.json")
-    if not os.path.exists(path):
-        raise TrainingError(f"{path} is missing; {corpus} is not a corpus dir")
-    with open(path, "rb") as f:
-        raw = f.read()
-    return json.loads(raw), hashlib.sha256(raw).hexdigest()
 
 
 def stream_dataset(ids, batch_size, seq_len, start_step=0, steps=None):
@@ -75,31 +65,26 @@ def reset_lstm_states(model):
             layer.reset_state()
 
 
-def atomic_save(model, path):
-    """A kill -9 during a save leaves the previous file whole."""
-    tmp = path[: -len(".keras")] + ".tmp.keras"
-    model.save(tmp)
-    os.replace(tmp, path)
+def generate(stepper, vocab, prime, chars=200, temperature=0.8, seed=None):
+    """Plain sampling, for watching a model learn."""
+    rng = np.random.default_rng(seed)
+    state = stepper.run(vocab.encode(prime), stepper.zero_state())
+    out = []
+    for _ in range(chars):
+        p = stepper.probs(state, temperature) if temperature > 0 else None
+        next_id = int(np.argmax(stepper.logits(state))) if p is None else int(rng.choice(len(p), p=p))
+        out.append(next_id)
+        state = stepper.step(next_id, state)
+    return vocab.decode(out)
 
 
-def write_json(path, data):
-    """Atomically: a kill -9 (or a power cut) leaves the previous file whole."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def plot_curves(history_csv, out_png):
-    """Loss (bits/char) and accuracy per epoch, train and val."""
+def plot_curves(out):
+    """curves.png: loss (bits/char) and accuracy per epoch, train and val, from history.csv."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with open(history_csv) as f:
-        rows = list(csv.DictReader(f))
+    rows = modeldir.history(out)
     if not rows:
         return
     epochs = [int(r["epoch"]) + 1 for r in rows]
@@ -116,14 +101,12 @@ def plot_curves(history_csv, out_png):
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(out_png, dpi=100)
+    fig.savefig(os.path.join(out, modeldir.CURVES), dpi=100)
     plt.close(fig)
 
 
-def make_callbacks(out, ckpt_dir, state, max_minutes, patience, vocab, sample_every, sample_chars):
+def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sample_chars):
     import keras
-
-    from model.sample import Stepper, generate
 
     started = time.time()
 
@@ -149,7 +132,7 @@ def make_callbacks(out, ckpt_dir, state, max_minutes, patience, vocab, sample_ev
             if sample_every and (epoch + 1) % sample_every == 0:
                 text = generate(Stepper.from_keras(self.model), vocab, PRIME, sample_chars, 0.5, seed=epoch)
                 print(f"\n----- sample after epoch {epoch + 1} (temperature 0.5) -----\n"
-                      f"{PRIME.lstrip(chr(0x1c))}{text}\n-----", flush=True)
+                      f"{PRIME.lstrip(FILE_START)}{text}\n-----", flush=True)
 
     early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
     plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_lr=1e-5,
@@ -171,15 +154,15 @@ def make_callbacks(out, ckpt_dir, state, max_minutes, patience, vocab, sample_ev
             val = logs.get("val_loss")
             if val is not None and math.isfinite(val) and val < state.get("best_val_loss", float("inf")):
                 state.update(best_val_loss=float(val), best_epoch=epoch)
-                atomic_save(self.model, os.path.join(ckpt_dir, "best.keras"))
-            atomic_save(self.model, os.path.join(ckpt_dir, "last.keras"))
+                modeldir.save_keras(self.model, modeldir.checkpoint(out, modeldir.BEST))
+            modeldir.save_keras(self.model, modeldir.checkpoint(out, modeldir.LAST))
             state["epoch"] = epoch
             state["early_stopping"] = {"wait": early.wait, "best": float(early.best)}
             state["plateau"] = {"wait": plateau.wait, "best": float(plateau.best),
                                 "cooldown_counter": plateau.cooldown_counter}
             state["train_seconds"] = state.get("train_seconds", 0.0) + time.time() - self.epoch_started
-            write_json(os.path.join(ckpt_dir, "state.json"), state)
-            plot_curves(os.path.join(out, "history.csv"), os.path.join(out, "curves.png"))
+            modeldir.write_json(modeldir.checkpoint(out, modeldir.STATE), state)
+            plot_curves(out)
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch_started = time.time()
@@ -190,23 +173,12 @@ def make_callbacks(out, ckpt_dir, state, max_minutes, patience, vocab, sample_ev
             if self.model.stop_training:
                 state["stopped_by"] = "nan"
 
-    csv_logger = keras.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=True)
+    csv_logger = keras.callbacks.CSVLogger(os.path.join(out, modeldir.HISTORY), append=True)
     # Order matters: Checkpoint restores early/plateau after their own on_train_begin reset them.
     return [Streams(), StopOnNaN(), TimeLimit(), csv_logger, early, plateau, Checkpoint(), Sample()]
 
 
-PRIME = "\x1cimport os\nimport sys\n\n\ndef main(argv):\n    "
-
-
-def _truncate_history(path, last_epoch):
-    """Drop history rows past the last checkpointed epoch (a kill between the two writes)."""
-    if not os.path.exists(path):
-        return
-    with open(path) as f:
-        rows = list(csv.reader(f))
-    kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) <= last_epoch]
-    with open(path, "w", newline="") as f:
-        csv.writer(f).writerows(kept)
+PRIME = FILE_START + "import os\nimport sys\n\n\ndef main(argv):\n    "
 
 
 def evaluate_split(model, ids, batch_size, seq_len):
@@ -221,44 +193,42 @@ def evaluate_split(model, ids, batch_size, seq_len):
             "chars": int(n * seq_len * batch_size)}
 
 
-def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch_size=64, seq_len=128,
-          learning_rate=None, epochs=None, steps_per_epoch=None, max_minutes=None, patience=3,
-          resume=False, mixed_precision=False, min_count=20, seed=1337, sample_every=1, sample_chars=240,
-          verbose=1, val_chars=None):
+def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["embedding_dim"],
+          dropout=D["dropout"], batch_size=D["batch_size"], seq_len=D["seq_len"], learning_rate=None, epochs=None,
+          steps_per_epoch=None, max_minutes=None, patience=3, resume=False, mixed_precision=False, min_count=20,
+          seed=1337, sample_every=1, sample_chars=240, verbose=1, val_chars=None):
+    """Train on the corpus dir `corpus` into the model dir `out` (checkpoints in out/checkpoints);
+    returns its meta. Raises TrainingError, CorpusError or ModelDirError; never exits."""
     import keras
     import tensorflow as tf
 
-    from model import network
-
-    ckpt_dir = os.path.join(out, "checkpoints")
-    state_path = os.path.join(ckpt_dir, "state.json")
-    if os.path.exists(state_path) and not resume:
+    state = modeldir.read_state(out)
+    if state and not resume:
         raise TrainingError(f"{out} holds a training run; pass --resume to continue it or choose another --out")
-    os.makedirs(ckpt_dir, exist_ok=True)
-    manifest, manifest_sha = corpus_manifest(corpus)
+    manifest, manifest_sha = corpus_dir.read_manifest(corpus)
+    language, extension = corpus_dir.cleaned_as(manifest)
+    train_text = corpus_dir.read_split(corpus, "train")
+    val_text = corpus_dir.read_split(corpus, "val")
+    os.makedirs(os.path.join(out, modeldir.CHECKPOINTS), exist_ok=True)
     keras.utils.set_random_seed(seed)
     try:
         network.set_mixed_precision(mixed_precision)
     except ValueError as err:
         raise TrainingError(str(err)) from None
 
-    train_text = read_split(corpus, "train")
-    vocab_path = os.path.join(out, "vocab.json")
-    resuming = resume and os.path.exists(os.path.join(ckpt_dir, "last.keras")) and os.path.exists(state_path)
+    resuming = resume and bool(state) and os.path.exists(modeldir.checkpoint(out, modeldir.LAST))
     if resuming:
-        with open(state_path) as f:
-            state = json.load(f)
-        vocab = Vocab.load(vocab_path)
+        vocab = Vocab.load(os.path.join(out, modeldir.VOCAB))
         config = state["config"]
-        _truncate_history(os.path.join(out, "history.csv"), state["epoch"])
+        modeldir.truncate_history(out, state["epoch"])
         print(f"resuming {out} after epoch {state['epoch'] + 1}", file=sys.stderr)
     else:
         if resume:
             print(f"nothing to resume in {out}; starting a new run", file=sys.stderr)
-        if os.path.exists(os.path.join(out, "history.csv")):
-            os.remove(os.path.join(out, "history.csv"))
+        if os.path.exists(os.path.join(out, modeldir.HISTORY)):
+            os.remove(os.path.join(out, modeldir.HISTORY))
         vocab = Vocab.from_text(train_text, min_count=min_count)
-        vocab.save(vocab_path)
+        modeldir.write_vocab(out, vocab)
         config = {"network": {"vocab_size": len(vocab), "embedding_dim": embedding_dim, "layers": layers,
                               "units": units, "dropout": dropout},
                   "training": {"batch_size": batch_size, "seq_len": seq_len, "learning_rate": learning_rate,
@@ -267,7 +237,7 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
         state = {"config": config, "epoch": -1}
     net, tc = config["network"], config["training"]
     if not resuming:
-        learning_rate = tc["learning_rate"] = learning_rate or 2e-3
+        learning_rate = tc["learning_rate"] = learning_rate or D["learning_rate"]
     # A resumed run keeps its own epoch length and count unless told otherwise.
     epochs = tc["epochs"] = epochs or tc.get("epochs") or 30
     steps_per_epoch = tc["steps_per_epoch"] = steps_per_epoch or tc.get("steps_per_epoch")
@@ -277,8 +247,8 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
     train_ids = vocab.encode(train_text)
     # A big corpus's val split can take as long to read as an epoch to train: its first
     # val_chars (files in hash order, so a fair sample) are enough to see where training is.
-    val_ids = vocab.encode(read_split(corpus, "val")[:val_chars])
-    del train_text
+    val_ids = vocab.encode(val_text[:val_chars])
+    del train_text, val_text
     _, n_windows = stream_dataset(train_ids, batch_size, seq_len)
     per_epoch = min(steps_per_epoch or n_windows, n_windows)
     initial_epoch = state["epoch"] + 1
@@ -290,7 +260,7 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
 
     with network.distribution_strategy().scope():
         if resuming:
-            model = keras.models.load_model(os.path.join(ckpt_dir, "last.keras"))
+            model = keras.models.load_model(modeldir.checkpoint(out, modeldir.LAST))
             if learning_rate:  # a new rate for the rest of the run (e.g. to anneal by hand)
                 model.optimizer.learning_rate.assign(learning_rate)
                 print(f"learning rate set to {learning_rate}", file=sys.stderr)
@@ -304,21 +274,20 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
         print(f"{len(train_ids):,} train chars, {len(val_ids):,} val chars; {per_epoch} steps of "
               f"{batch_size}x{seq_len} per epoch", file=sys.stderr)
 
-    callbacks = make_callbacks(out, ckpt_dir, state, max_minutes, tc["patience"], vocab, sample_every, sample_chars)
+    callbacks = make_callbacks(out, state, max_minutes, tc["patience"], vocab, sample_every, sample_chars)
     t0 = time.time()
     if initial_epoch < epochs:
         model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=per_epoch,
                   validation_data=val_ds, callbacks=callbacks, verbose=verbose)
     elapsed = time.time() - t0
 
-    best_path = os.path.join(ckpt_dir, "best.keras")
-    if not os.path.exists(best_path):
+    if not os.path.exists(modeldir.checkpoint(out, modeldir.BEST)):
         if state.get("stopped_by") == "nan":
             raise TrainingError("the loss diverged (NaN) before the first epoch ended; lower --learning-rate")
         raise TrainingError("no epoch finished, so there is no model to write (raise --max-minutes)")
-    best = keras.models.load_model(best_path)
+    best = keras.models.load_model(modeldir.checkpoint(out, modeldir.BEST))
     metrics = {"val": evaluate_split(best, val_ids, batch_size, seq_len),
-               "test": evaluate_split(best, vocab.encode(read_split(corpus, "test")), batch_size, seq_len)}
+               "test": evaluate_split(best, vocab.encode(corpus_dir.read_split(corpus, "test")), batch_size, seq_len)}
     chars_per_second = None
     if elapsed > 0 and state["epoch"] >= initial_epoch:
         chars_per_second = (state["epoch"] + 1 - initial_epoch) * per_epoch * batch_size * seq_len / elapsed
@@ -327,10 +296,11 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
     inference = network.build_model(vocab_size=net["vocab_size"], embedding_dim=net["embedding_dim"],
                                     layers=net["layers"], units=net["units"], dropout=net["dropout"])
     inference.set_weights(best.get_weights())
-    inference.save(os.path.join(out, "model.keras"))
+    modeldir.save_keras(inference, os.path.join(out, modeldir.MODEL))
     meta = {
         "format": 1,
-        "language": manifest.get("language", "python"),
+        "language": language,
+        "extension": extension,  # what the Completer cleans requests as: what the corpus was cleaned as
         "network": net,
         "training": {**tc, "epochs_run": state["epoch"] + 1, "best_epoch": state.get("best_epoch", 0) + 1,
                      "stopped_by": state.get("stopped_by", "epochs_or_early_stopping"),
@@ -341,34 +311,49 @@ def train(corpus, out, layers=2, units=256, embedding_dim=64, dropout=0.1, batch
                    "sources": manifest.get("sources"), "files": manifest.get("files"),
                    "splits": {k: {"chars": v["chars"], "sha256": v["sha256"]} for k, v in manifest["splits"].items()}},
         "cleaning": manifest["cleaning"],
-        "file_start": manifest.get("file_start", "\x1c"),
+        "file_start": manifest.get("file_start", FILE_START),
         "metrics": metrics,
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    write_json(os.path.join(out, "meta.json"), meta)
+    modeldir.write_meta(out, meta)
     # The match model's weights depend on how good this network is: fit them on the val split
-    # now (model.evaluate --fit-match, which adds them to meta.json), so the model dir is complete.
-    from model.evaluate import fit_match
-
-    meta["match"] = fit_match(out, corpus, "val", show_progress=verbose != 0)
-    plot_curves(os.path.join(out, "history.csv"), os.path.join(out, "curves.png"))
+    # now, so the model dir is complete.
+    meta["match"] = fit_match(out, corpus_dir.documents(corpus, "val"), show_progress=verbose != 0,
+                              fitted_on=f"{os.path.abspath(corpus)}:val")
+    plot_curves(out)
     return meta
+
+
+def fit_match(model_dir, documents, show_progress=True, fitted_on="files"):
+    """Fit the match model's weights on documents (the val split: never the test split you
+    report) and store them in the model dir's meta.json, where the Completer finds them."""
+    from tqdm import tqdm
+
+    # The network alone: the weights in meta.json (if any, even unusable ones) are replaced.
+    completer = Completer.load(model_dir, word_weight=0.0, use_match=False)
+    docs = tqdm(documents, desc="fit match", unit="file", file=sys.stderr, disable=not show_progress, leave=False)
+    match = fit_match_weights(completer.predictions(doc) for doc in docs)
+    match["fitted_on"] = fitted_on
+    completer.meta["match"] = match
+    modeldir.write_meta(model_dir, completer.meta)
+    return match
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", required=True, help="corpus dir from python -m model.corpus")
     p.add_argument("--out", required=True, help="model dir to write (checkpoints go in OUT/checkpoints)")
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--units", type=int, default=256)
-    p.add_argument("--embedding-dim", type=int, default=64)
-    p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--seq-len", type=int, default=128, help="window for truncated backprop (state carries across)")
+    p.add_argument("--layers", type=int, default=D["layers"])
+    p.add_argument("--units", type=int, default=D["units"])
+    p.add_argument("--embedding-dim", type=int, default=D["embedding_dim"])
+    p.add_argument("--dropout", type=float, default=D["dropout"])
+    p.add_argument("--batch-size", type=int, default=D["batch_size"])
+    p.add_argument("--seq-len", type=int, default=D["seq_len"],
+                   help="window for truncated backprop (state carries across)")
     p.add_argument("--learning-rate", type=float, default=None,
-                   help="default 2e-3; with --resume, replaces the checkpoint's current rate")
+                   help=f"default {D['learning_rate']:g}; with --resume, replaces the checkpoint's current rate")
     p.add_argument("--epochs", type=int, default=None, help="default 30; a resumed run keeps its own")
     p.add_argument("--steps-per-epoch", type=int, default=None,
                    help="default: one pass over the train split; a resumed run keeps its own")
@@ -388,7 +373,7 @@ def main(argv=None):
                      max_minutes=args.max_minutes, patience=args.patience, resume=args.resume,
                      mixed_precision=args.mixed_precision, min_count=args.min_count, seed=args.seed,
                      verbose=args.verbose, val_chars=args.val_chars)
-    except TrainingError as err:
+    except (TrainingError, CorpusError, ModelDirError) as err:
         raise SystemExit(f"error: {err}")
     print(json.dumps({"out": args.out, "metrics": meta["metrics"], "training": meta["training"]}))
 

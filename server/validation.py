@@ -3,6 +3,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from model.sample import carried, request_chars
+
 
 class ApiError(Exception):
     """An error answer: {"error": {"code": code, "message": message}} with this HTTP status."""
@@ -100,7 +102,7 @@ def text_chars(context_chars):
     """How much raw text to keep for a model that reads context_chars of cleaned text: twice as
     much, since cleaning drops comments and docstrings (4000 for the default 2000, what the
     plug-ins send)."""
-    return 2 * context_chars
+    return request_chars(context_chars)
 
 
 def parse_complete(body, max_text_chars, max_files=MAX_FILES):
@@ -122,9 +124,10 @@ def parse_complete(body, max_text_chars, max_files=MAX_FILES):
     stop = _string(body, "stop", "line")
     if stop not in STOP_MODES:
         raise invalid("stop", f"must be one of {', '.join(STOP_MODES)}")
+    carried_text, carried_suffix = carried(text, _string(body, "suffix", ""), max_text_chars)
     return CompleteRequest(
-        text=cap_text(text, max_text_chars),
-        suffix=_string(body, "suffix", "")[:max_text_chars],
+        text=carried_text,
+        suffix=carried_suffix,
         language=_string(body, "language"),
         max_chars=_integer(body, "max_chars", 80, 1, 1000),
         stop=stop,
@@ -172,10 +175,3 @@ def _files(body, max_files):
         pairs.append((_no_nul(file, "path", f"{name}.path"), _no_nul(file, "text", f"{name}.text")))
     return tuple(pairs)
 
-
-def cap_text(text, limit):
-    if len(text) <= limit:
-        return text
-    tail = text[-limit:]
-    line_start = tail.find("\n", 0, limit // 4) + 1
-    return tail[line_start:] if line_start else tail

@@ -1,48 +1,11 @@
 import json
 import os
 
+import pytest
+
 from conftest import write_sources
-from model.corpus import FILE_START, build_corpus, clean, split_of
-
-
-def test_strips_comments_docstrings_and_tabs():
-    src = ('"""Module docstring."""\nimport os  # why\n\n\ndef f(x):\n\t"""Doc\n    more."""\n'
-           '\t# a comment line\n\treturn x  # trailing\n\ns = """kept: an expression, not a docstring"""\n')
-    out = clean(src).text
-    assert out == 'import os\n\n\ndef f(x):\n    return x\n\ns = """kept: an expression, not a docstring"""\n'
-
-
-def test_keeps_hash_inside_strings_and_normalises_newlines():
-    assert clean('x = "#not a comment"\r\ny = 1\r\n').text == 'x = "#not a comment"\ny = 1\n'
-
-
-def test_drops_big_literal_blocks_only():
-    big = "TABLE = {\n" + "".join(f"    {i}: 'v{i}',\n" for i in range(150)) + "}\nprint(TABLE)\n"
-    assert clean(big).text == "print(TABLE)\n"
-    small = "T = [\n" + "".join(f"    {i},\n" for i in range(20)) + "]\n"
-    assert clean(small).text == small
-    code = "x = f(\n" + "".join(f"    g({i}),\n" for i in range(150)) + ")\n"
-    assert clean(code).text == code  # long, but code rather than a literal
-
-
-def test_collapses_blank_lines():
-    assert clean("a = 1\n\n\n\n\nb = 2\n").text == "a = 1\n\n\nb = 2\n"
-
-
-def test_partial_buffer_cursor_in_comment_or_docstring():
-    assert clean("x = 1  # explain", partial=True).cursor_in_removed
-    assert clean('def f():\n    """Docs being typed', partial=True).cursor_in_removed
-    # Inside an ordinary string, open brackets or indentation: complete as usual.
-    for text in ('s = """abc', 'x = foo(1,\n   2', 'if x:\n    ', 'x = "a # b'):
-        c = clean(text, partial=True)
-        assert not c.cursor_in_removed, text
-        assert c.text == text  # trailing spaces at the cursor are kept
-
-
-def test_other_languages_best_effort():
-    src = 'int x; // note\n/* block\n comment */\nchar *s = "// not a comment";\n'
-    assert clean(src, ".c").text == 'int x;\nchar *s = "// not a comment";\n'
-    assert clean("local x = 1 -- note\n", ".lua").text == "local x = 1\n"
+from model.clean import FILE_START
+from model.corpus import CorpusError, build_corpus, documents, read_manifest, split_of
 
 
 def test_split_is_deterministic_and_by_file():
@@ -69,7 +32,10 @@ def test_corpus_dir_manifest_duplicates_and_bad_files(tmp_path):
         f.write("def f(:\n  x = (\n")  # does not tokenize
     out, m = _build(tmp_path, [("src", src)], val_frac=0.2, test_frac=0.2)
     assert m["files"] == {"found": 34, "kept": 30, "duplicate": 1, "binary": 1, "undecodable": 1,
-                          "untokenizable": 1, "empty": 0, "too_large": 0}
+                          "untokenizable": 1, "empty": 0, "too_large": 0, "generated": 0, "minified": 0,
+                          "unseen_package": 0, "over_package_cap": 0}
+    assert (m["language"], m["extension"]) == ("python", ".py")
+    assert read_manifest(out)[0] == m and sum(len(documents(out, s)) for s in ("train", "val", "test")) == 30
     texts = {s: open(os.path.join(out, f"{s}.txt"), encoding="utf-8").read() for s in ("train", "val", "test")}
     docs = {s: [d for d in t.split(FILE_START) if d] for s, t in texts.items()}
     assert sum(len(d) for d in docs.values()) == 30
@@ -94,3 +60,30 @@ def test_cli_sources_package_and_glob(tmp_path, capsys):
     assert summary["files"]["kept"] >= 5 + 4  # our 5 files and json's modules
     m = json.load(open(tmp_path / "c" / "manifest.json"))
     assert [s["label"] for s in m["sources"]] == ["src", "json"]
+
+
+def test_a_missing_corpus_or_source_raises_and_only_the_cli_exits(tmp_path):
+    from model.corpus import main
+
+    with pytest.raises(CorpusError, match="not a corpus dir"):
+        read_manifest(str(tmp_path))
+    with pytest.raises(CorpusError, match="no such file"):
+        build_corpus(str(tmp_path / "c"), [("x", str(tmp_path / "nope"))], progress=False)
+    with pytest.raises(SystemExit, match="is not installed"):
+        main(["--out", str(tmp_path / "c"), "--package", "no_such_package_here"])
+
+
+
+def test_cli_refuses_unseen_packages_vendored_copies_and_generated_files(tmp_path, capsys):
+    from model.corpus import main
+
+    src = write_sources(str(tmp_path / "src"), count=3)
+    os.makedirs(os.path.join(src, "_vendor", "rich"))
+    with open(os.path.join(src, "_vendor", "rich", "console.py"), "w") as f:  # rich: the benchmark's
+        f.write("class Console:\n    pass\n")
+    with open(os.path.join(src, "api_pb2.py"), "w") as f:
+        f.write("DESCRIPTOR = None\n")
+    main(["--out", str(tmp_path / "c"), src])
+    files = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["files"]
+    assert (files["kept"], files["unseen_package"], files["generated"]) == (3, 1, 1)
+    assert "rich" in json.load(open(tmp_path / "c" / "manifest.json"))["refused_imports"]

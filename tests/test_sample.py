@@ -2,55 +2,13 @@ import json
 import os
 import shutil
 
-import numpy as np
 import pytest
 
-from model.sample import (Completer, ModelDirError, StopRules, WordCache, _looping, match_predictions,
-                          read_keras_weights)
+from model.clean import FILE_START, clean
+from model.modeldir import ModelDirError
+from model.sample import REQUEST_CHARS, Completer, carried
 
 CODE = open(os.path.join(os.path.dirname(__file__), "conftest.py")).read()
-
-
-def test_fast_path_matches_keras_along_500_chars(tiny_model):
-    import keras
-
-    model = keras.models.load_model(os.path.join(tiny_model, "model.keras"))
-    completer = Completer.load(tiny_model)
-    ids = completer.vocab.encode(CODE[:500])
-    logits = model.predict(ids[None, :], verbose=0)[0]
-    expected = np.exp(logits - logits.max(-1, keepdims=True))
-    expected /= expected.sum(-1, keepdims=True)
-    stepper, state = completer.stepper, completer.stepper.zero_state()
-    for t, char_id in enumerate(ids):
-        state = stepper.step(char_id, state)
-        assert np.abs(stepper.probs(state) - expected[t]).max() < 1e-4, t
-
-
-def test_pipelined_run_equals_step_by_step(tiny_model):
-    stepper = Completer.load(tiny_model).stepper
-    ids = Completer.load(tiny_model).vocab.encode(CODE[:1500])
-    assert len(ids) >= stepper.PIPELINE_MIN  # the layers run on two threads
-    state, outputs = stepper.run(ids, stepper.zero_state(), outputs=True)
-    one = stepper.zero_state()
-    for t, char_id in enumerate(ids):
-        one = stepper.step(char_id, one)
-        assert np.allclose(one[-1][0], outputs[t], atol=1e-6), t
-    for (h1, c1), (h2, c2) in zip(state, one):
-        assert np.allclose(h1, h2, atol=1e-6) and np.allclose(c1, c2, atol=1e-6)
-
-
-def test_states_kept_along_a_pipelined_run_equal_separate_runs(tiny_model):
-    completer = Completer.load(tiny_model)
-    stepper, ids = completer.stepper, completer.vocab.encode(CODE[:1500])
-    positions = [1, 64, 700, len(ids)]
-    final, hs, cs = stepper.run_all(ids, stepper.zero_state())
-    kept = [stepper.state_at(hs, cs, p) for p in positions]
-    for p, state in zip(positions, kept):
-        alone = stepper.run(ids[:p], stepper.zero_state())
-        for (h1, c1), (h2, c2) in zip(state, alone):
-            assert np.allclose(h1, h2, atol=1e-6) and np.allclose(c1, c2, atol=1e-6), p
-    for (h1, c1), (h2, c2) in zip(final, kept[-1]):
-        assert np.array_equal(h1, h2) and np.array_equal(c1, c2)
 
 
 def test_cached_result_equals_uncached(tiny_model):
@@ -77,30 +35,6 @@ def test_editing_the_last_line_reruns_only_that_line(tiny_model):
     assert edited.new_chars == len("    value = other(")
     cold = Completer.load(tiny_model).complete(lines + "    value = other(", stop="none", max_chars=20)
     assert (edited.text, edited.probs) == (cold.text, cold.probs)
-
-
-def test_stop_rules():
-    line = StopRules("x = foo(", "", "line", 80)
-    assert line.check(list("a, b)\n")) == "line"
-    assert line.finish(list("a, b)\n"), [0.9] * 6, "line")[0] == "a, b)"
-    assert StopRules("x = foo(", ")", "line", 80).check(list("a, b)")) == "suffix"
-    block = StopRules("def f(x):", "", "block", 200)
-    assert block.check(list("\n    y = x\n    return y\n")) is None
-    text = "\n    y = x\n    return y\n\ndef"
-    assert block.check(list(text)) == "block"
-    assert block.finish(list(text), [0.9] * len(text), "block")[0] == "\n    y = x\n    return y"
-    inner = StopRules("    if x:\n        a = 1\n        b", "", "block", 200)
-    assert inner.check(list(" = 2\n    c")) == "block"
-    assert StopRules("x", "", "none", 5).check(list("abcde")) == "max_chars"
-    assert StopRules("x", "", "none", 500).check(list("abc\ndef\n")) is None
-
-
-def test_loop_guard():
-    assert _looping("x = 1" + " " * 16)
-    assert _looping("foo(foo(foo(foo(")
-    assert _looping("a = 1\nb = 2\nb = 2\nb = 2\n")
-    assert not _looping("self.assertEqual(a, b)")
-    assert not _looping(")))")
 
 
 def test_completions_respect_stop_modes_and_gate(tiny_model):
@@ -135,44 +69,6 @@ def test_model_that_loops_is_stopped(repeat_model):
     assert len(result.text) < 60
 
 
-def test_missing_or_corrupt_model_dir(tiny_model, tmp_path):
-    with pytest.raises(ModelDirError, match="no such model dir"):
-        Completer.load(str(tmp_path / "nope"))
-    broken = tmp_path / "broken"
-    shutil.copytree(tiny_model, broken)
-    os.remove(broken / "vocab.json")
-    with pytest.raises(ModelDirError, match="missing vocab.json"):
-        Completer.load(str(broken))
-    shutil.copy(os.path.join(tiny_model, "vocab.json"), broken / "vocab.json")
-    (broken / "model.keras").write_bytes(b"not a zip")
-    with pytest.raises(ModelDirError, match="not a readable .keras file"):
-        Completer.load(str(broken))
-    shutil.copy(os.path.join(tiny_model, "model.keras"), broken / "model.keras")
-    (broken / "meta.json").write_text("{oops")
-    with pytest.raises(ModelDirError, match="meta.json: corrupt"):
-        Completer.load(str(broken))
-    meta = json.load(open(os.path.join(tiny_model, "meta.json")))
-    meta["network"]["units"] = 999
-    (broken / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(ModelDirError, match="meta.json says"):
-        Completer.load(str(broken))
-    vocab = json.load(open(os.path.join(tiny_model, "vocab.json")))
-    (broken / "meta.json").write_text(json.dumps(json.load(open(os.path.join(tiny_model, "meta.json")))))
-    (broken / "vocab.json").write_text(json.dumps({"chars": vocab["chars"][:-3]}))
-    with pytest.raises(ModelDirError, match="vocab has"):
-        Completer.load(str(broken))
-
-
-def test_word_cache_votes_for_the_next_character_of_the_buffers_words():
-    words = WordCache("alpha = alpine + alpha\nbeta = 1")
-    votes = words.next_chars("alp")
-    assert set(votes) == {"h", "i"} and votes["h"] > votes["i"] > 0  # alpha twice, alpine once
-    assert set(words.next_chars("alpha")) == {None}  # the word ends there
-    assert words.next_chars("gamma") == {}
-    late, early = WordCache("foo_a foo_b").next_chars("foo_").values()
-    assert early > late  # "foo_b" is nearer the cursor
-
-
 def test_identifier_from_far_up_the_buffer_is_completed(tiny_model):
     buffer = "def distance_metric(data):\n    return data\n\n" + "x = 1\n" * 500 + "total = di"
     rest = "stance_metric"
@@ -185,21 +81,6 @@ def test_identifier_from_far_up_the_buffer_is_completed(tiny_model):
     assert not model_only.text.startswith(rest)  # the tiny model alone cannot know it
     with pytest.raises(ValueError, match="word_weight"):
         Completer.load(tiny_model, word_weight=1.5)
-
-
-def test_match_model_predicts_what_followed_the_last_occurrence_and_never_peeks():
-    text = "alpha(beta, gamma)\nzeta = 1\nalpha(beta, delta)\n"
-    ids = np.array([ord(c) for c in text], np.int32)
-    preds, lengths = match_predictions(ids)
-    second = text.index("alpha", 1)
-    at_g = second + len("alpha(beta, ")  # after 12 characters in common, it says "g"
-    assert chr(preds[at_g]) == "g" and lengths[at_g] >= 12
-    assert preds[5] == -1 and lengths[5] == 0  # the first time round, nothing to copy
-    rng = np.random.default_rng(0)
-    for i in rng.integers(1, len(ids), 20):
-        changed = np.concatenate([ids[:i], rng.integers(32, 127, len(ids) - i).astype(np.int32)])
-        p2, l2 = match_predictions(changed)
-        assert (p2[i], l2[i]) == (preds[i], lengths[i])  # position i depends only on ids[:i]
 
 
 def _with_match_weights(model_dir, tmp_path, weights):
@@ -241,3 +122,46 @@ def test_backspacing_reruns_only_what_differs(tiny_model):
     assert (edited.text, edited.probs) == (cold.text, cold.probs)
     again = completer.complete(lines + "    value = compute(alpha, gamma", stop="none", max_chars=20)
     assert again.new_chars == 0 and (again.text, again.probs) == (cold.text, cold.probs)
+
+
+def test_a_request_carries_the_last_chars_of_text_from_a_line_start():
+    assert carried("abc", limit=10) == ("abc", "")
+    assert carried("0123456789\nabcdefghijklmnopqrstuvwxyz", limit=30)[0] == "abcdefghijklmnopqrstuvwxyz"
+    assert carried("a" * 100, limit=10)[0] == "a" * 10  # no line start near the cut: the last 10 characters
+    text, suffix = carried("x = 1\n" * 1000, ")" * 5000)
+    assert REQUEST_CHARS == 4000 and len(text) <= 4000 and text.startswith("x = 1\n") and suffix == ")" * 4000
+
+
+JS = """// a file comment
+import { readFile } from "fs";
+
+/* a block
+   comment */
+function load(path) {  // load it
+\treturn readFile(path, "utf8"); // and return it
+}
+"""
+
+
+def test_a_javascript_model_cleans_requests_as_its_corpus_was(tmp_path):
+    from model.corpus import SPLITS, build_corpus, documents
+    from model.train import train
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(30):
+        (src / f"m{i}.js").write_text(JS.replace("load", f"load{i}"))
+    corpus = str(tmp_path / "corpus")
+    build_corpus(corpus, [("src", str(src))], exts=(".js",), val_frac=0.2, test_frac=0.2, progress=False)
+    out = str(tmp_path / "model")
+    meta = train(corpus, out, layers=1, units=8, embedding_dim=4, dropout=0.0, batch_size=2, seq_len=16, epochs=1,
+                 steps_per_epoch=2, min_count=1, sample_every=0, verbose=0)
+    assert (meta["language"], meta["extension"]) == ("javascript", ".js")
+    completer = Completer.load(out)
+    doc = next(d for split in SPLITS for d in documents(corpus, split) if "load3(" in d)
+    request = (src / "m3.js").read_text()
+    context, cleaned = completer.context(request)
+    assert context == FILE_START + doc  # the // and /* */ comments are gone, as in the corpus
+    assert cleaned.text == clean(request, ".js").text and "//" not in doc and "\t" not in doc
+    assert completer.complete("function f() {  // why").stop_reason == "in_comment"
+

@@ -9,9 +9,10 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from model.sample import carried
 from server.config import DEFAULT_MIN_PROB, ConfigError, load_config
 from server.models import ModelsError
-from server.validation import MAX_FILES, cap_text, parse_complete, text_chars
+from server.validation import MAX_FILES, parse_complete, text_chars
 from tests.server_helpers import LiveServer, make_models_dir
 
 PRIME = "def add(a, b):\n    return a"
@@ -97,15 +98,9 @@ def test_long_text_is_capped_to_the_context(server):
     response = post(server, {"text": text, "max_chars": 20})
     assert response.status_code == 200
     completer = server.app.extensions["tabcomplete"]["models"]["python"].completer
-    assert response.json()["completion"] == completer.complete(cap_text(text, context), max_chars=20).text
-    capped = cap_text(text, context)
+    capped, _ = carried(text, limit=context)
+    assert response.json()["completion"] == completer.complete(capped, max_chars=20).text
     assert len(capped) <= context and text.endswith(capped) and capped.startswith("x = 1\n")
-
-
-def test_cap_text_keeps_short_text_and_cuts_at_a_line_start():
-    assert cap_text("abc", 10) == "abc"
-    assert cap_text("0123456789\nabcdefghijklmnopqrstuvwxyz", 30) == "abcdefghijklmnopqrstuvwxyz"
-    assert cap_text("a" * 100, 10) == "a" * 10  # no line start near the cut: the last 10 characters
 
 
 def test_two_languages_served_at_once(server):

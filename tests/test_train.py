@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
+from model.corpus import CorpusError
 from model.sample import Completer
+from model.train import main, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -60,3 +62,13 @@ def test_resume_after_kill_9(tiny_corpus, tmp_path):
     assert [r["epoch"] for r in rows] == ["0", "1", "2", "3"]
     meta = json.load(open(os.path.join(out, "meta.json")))
     assert meta["training"]["epochs_run"] == 4
+
+
+def test_a_missing_corpus_raises_and_only_the_cli_exits(tmp_path):
+    out = str(tmp_path / "run")
+    with pytest.raises(CorpusError, match="not a corpus dir"):
+        train(str(tmp_path / "nope"), out, epochs=1, verbose=0)
+    assert not os.path.exists(out)  # nothing written for a run that cannot start
+    with pytest.raises(SystemExit, match="error: .* is not a corpus dir"):
+        main(["--corpus", str(tmp_path / "nope"), "--out", out])
+

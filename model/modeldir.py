@@ -1,0 +1,207 @@
+"""The model dir, and the only code that knows its files:
+
+    model.keras   the network (the source of truth)
+    vocab.json    characters <-> ids
+    meta.json     network and training config, corpus manifest hash, metrics, versions, the language
+                  and file extension its corpus was cleaned as, the match model's weights
+    history.csv   loss and accuracy per epoch
+    curves.png    the same, plotted
+    checkpoints/  a training run's last.keras, best.keras and state.json (what --resume needs)
+
+Loading checks that the files are there and agree with each other, and says what is wrong.
+Every write here is atomic (a temp file renamed into place): a kill -9 leaves the old file whole.
+Reading the weights needs h5py, not TensorFlow, so serving never imports TensorFlow.
+"""
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import zipfile
+
+from model.vocab import Vocab
+
+MODEL = "model.keras"
+VOCAB = "vocab.json"
+META = "meta.json"
+HISTORY = "history.csv"
+CURVES = "curves.png"
+FILES = (MODEL, VOCAB, META, HISTORY, CURVES)
+CHECKPOINTS = "checkpoints"
+LAST, BEST, STATE = "last.keras", "best.keras", "state.json"  # in CHECKPOINTS
+DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained", "python")  # the shipped model
+
+
+class ModelDirError(Exception):
+    """A model dir is missing, incomplete or inconsistent; the message says what is wrong."""
+
+
+def checkpoint(model_dir, name):
+    return os.path.join(model_dir, CHECKPOINTS, name)
+
+
+# -- Reading ----------------------------------------------------------------------------------
+
+def load(model_dir):
+    """(meta, vocab, weights) of a model dir, checked against each other, or ModelDirError.
+    weights: (embedding, [(kernel, recurrent, bias) per LSTM layer], dense kernel, dense bias)."""
+    if not os.path.isdir(model_dir):
+        raise ModelDirError(f"{model_dir}: no such model dir")
+    missing = [f for f in (MODEL, VOCAB, META) if not os.path.exists(os.path.join(model_dir, f))]
+    if missing:
+        raise ModelDirError(f"{model_dir}: missing {', '.join(missing)} (train one with python -m model.train)")
+    try:
+        with open(os.path.join(model_dir, META), encoding="utf-8") as f:
+            meta = json.load(f)
+        if not isinstance(meta, dict) or "network" not in meta:
+            raise ValueError("no 'network' section")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ModelDirError(f"{model_dir}/{META}: corrupt ({err})") from None
+    try:
+        vocab = Vocab.load(os.path.join(model_dir, VOCAB))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ModelDirError(f"{model_dir}/{VOCAB}: corrupt ({err})") from None
+    weights = read_weights(os.path.join(model_dir, MODEL))
+    embedding, lstms, _, dense_bias = weights
+    units, layers = lstms[0][1].shape[0], len(lstms)
+    net = meta["network"]
+    if net.get("units") not in (None, units) or net.get("layers") not in (None, layers):
+        raise ModelDirError(f"{model_dir}: {META} says {net.get('layers')}x{net.get('units')} "
+                            f"but {MODEL} is {layers}x{units}")
+    if len(vocab) != dense_bias.shape[0] or embedding.shape[0] != len(vocab):
+        raise ModelDirError(f"vocab has {len(vocab)} ids but the network has {dense_bias.shape[0]}")
+    return meta, vocab, weights
+
+
+def _snake_names(class_names):
+    """Keras 3 stores layer weights under snake_case(class) with _1, _2... for repeats."""
+    seen, names = {}, []
+    for cls in class_names:
+        base = re.sub(r"\W+", "", cls)
+        base = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", base)
+        base = re.sub("([a-z])([A-Z])", r"\1_\2", base).lower()  # keras.src.utils.naming.to_snake_case
+        n = seen.get(base, 0)
+        names.append(base if n == 0 else f"{base}_{n}")
+        seen[base] = n + 1
+    return names
+
+
+def read_weights(path):
+    """The weights of a .keras file, read with h5py (a parity test holds this to Keras itself)."""
+    import h5py
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            config = json.loads(z.read("config.json"))
+            weights = h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
+        raise ModelDirError(f"{path}: not a readable .keras file ({err})") from None
+    layers = config.get("config", {}).get("layers", [])
+    classes = [layer["class_name"] for layer in layers]
+    embedding, lstms, dense = None, [], None
+    try:
+        for cls, name in zip(classes, _snake_names(classes)):
+            if cls == "Embedding":
+                embedding = weights[f"layers/{name}/vars/0"][()]
+            elif cls == "LSTM":
+                lstms.append(tuple(weights[f"layers/{name}/cell/vars/{i}"][()] for i in range(3)))
+            elif cls == "Dense":
+                dense = (weights[f"layers/{name}/vars/0"][()], weights[f"layers/{name}/vars/1"][()])
+    except KeyError as err:
+        raise ModelDirError(f"{path}: weights do not match its config ({err})") from None
+    if embedding is None or not lstms or dense is None:
+        raise ModelDirError(f"{path}: expected Embedding -> LSTM... -> Dense, found {classes}")
+    return embedding, lstms, *dense
+
+
+def read_state(model_dir):
+    """The training run's state.json ({} when there is none), or ModelDirError when it is unreadable."""
+    path = checkpoint(model_dir, STATE)
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as err:
+        raise ModelDirError(f"{path}: unreadable ({err})") from None
+
+
+def history(model_dir):
+    """history.csv's rows (dicts, epoch 0 first), [] when there is none."""
+    path = os.path.join(model_dir, HISTORY)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [r for r in csv.DictReader(f) if r.get("epoch", "").strip()]
+
+
+# -- Writing ----------------------------------------------------------------------------------
+
+def atomic_write(path, text):
+    """Write via a temp file, fsynced and renamed: a kill -9 (or a power cut) leaves the previous file whole."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_json(path, data):
+    atomic_write(path, json.dumps(data, indent=2))
+
+
+def write_meta(model_dir, meta):
+    write_json(os.path.join(model_dir, META), meta)
+
+
+def write_vocab(model_dir, vocab):
+    tmp = os.path.join(model_dir, VOCAB + ".tmp")
+    vocab.save(tmp)
+    os.replace(tmp, os.path.join(model_dir, VOCAB))
+
+
+def save_keras(model, path):
+    """model.save, atomically (Keras wants the .keras ending on the temp file too)."""
+    tmp = path[: -len(".keras")] + ".tmp.keras"
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def truncate_history(model_dir, last_epoch):
+    """Drop history rows past the last checkpointed epoch (a kill between the two writes)."""
+    path = os.path.join(model_dir, HISTORY)
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    kept = io.StringIO()
+    csv.writer(kept).writerows(rows[:1] + [r for r in rows[1:] if r and int(r[0]) <= last_epoch])
+    atomic_write(path, kept.getvalue())
+
+
+def prune_checkpoints(model_dir):
+    """Drop the optimizer checkpoints (3x the model's size); model.keras is what serves."""
+    ckpt = os.path.join(model_dir, CHECKPOINTS)
+    if os.path.isdir(ckpt):
+        for name in os.listdir(ckpt):
+            if name.endswith(".keras"):
+                os.remove(os.path.join(ckpt, name))
+
+
+def copy(src, dest, extra=()):
+    """dest = the model dir src (its files and the `extra` ones, not its checkpoints), swapped in
+    whole: a reader finds the old copy or the new one, never half of each."""
+    tmp, old = dest + ".tmp", dest + ".old"
+    for path in (tmp, old):
+        shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(tmp)
+    for name in FILES + tuple(extra):
+        if os.path.exists(os.path.join(src, name)):
+            shutil.copy2(os.path.join(src, name), os.path.join(tmp, name))
+    if os.path.exists(dest):
+        os.replace(dest, old)
+    os.replace(tmp, dest)
+    shutil.rmtree(old, ignore_errors=True)
+    return dest

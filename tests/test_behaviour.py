@@ -1,0 +1,123 @@
+"""The shipped model's completions, replayed byte for byte: a refactor must not change what a
+user gets. The fixture (tests/data/behaviour.json.gz) holds each request (text, suffix, options)
+and what the Completer answered, probabilities as repr() of their floats, in order on one
+Completer, so the caches' work (new_chars) is held too.
+
+Recorded once, before the model/ split, with
+
+    python tests/test_behaviour.py /root/tc-runs/stdlib/test.txt
+
+(positions in the stdlib corpus's test split, drawn with a fixed seed, plus a few raw buffers
+that cleaning has work to do on). Never re-record to make this test pass.
+"""
+import gzip
+import hashlib
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURE = os.path.join(ROOT, "tests", "data", "behaviour.json.gz")
+MODEL = os.path.join(ROOT, "model", "pretrained", "python")
+SEED = 10
+CASES = 240
+
+# Raw buffers: comments, docstrings, tabs, CRLF, unknown characters, a cursor in a comment.
+RAW = [
+    ("import os  # the os module\n\n\ndef walk(root):\n\t# every file\n\tfor name in os.li", ""),
+    ('def area(r):\n    """The area of a circle."""\n    return 3.14159 * r ', ""),
+    ("x = 1\r\ny = 2\r\nz = x + ", ""),
+    ("s = '€😀'\x00\x07\nvalue = s.", ""),
+    ("def f(x):\n    return x  # because", ""),
+    ('class A:\n    """Docs being typed', ""),
+    ("result = compute(", ")"),
+    ("for i in range(10):\n    print(i", ")\n"),
+    ("", ""),
+    ('name = "unterminated # not a comment', ""),
+]
+
+
+def _probs(values):
+    return [repr(float(p)) for p in values]
+
+
+def answer(completer, case):
+    r = completer.complete(case["text"], suffix=case["suffix"], **case["options"])
+    return {"text": r.text, "alternatives": list(r.alternatives), "probs": _probs(r.probs),
+            "alternative_probs": [_probs(p) for p in r.alternative_probs], "stop_reason": r.stop_reason,
+            "context_chars": r.context_chars, "new_chars": r.new_chars}
+
+
+def draw_cases(test_txt, seed=SEED, count=CASES):
+    import numpy as np
+
+    with open(test_txt, encoding="utf-8") as f:
+        docs = [d for d in f.read().split("\x1c") if len(d) > 200]
+    rng = np.random.default_rng(seed)
+    stops, ns, temperatures = ["line", "block", "none"], [1, 1, 2, 3], [0.0, 0.0, 0.5, 1.0]
+    min_probs, max_chars = [None, None, 0.3, 0.75], [1, 20, 80, 200]
+    cases, previous = [], None
+    for i in range(count):
+        options = {"stop": stops[i % 3], "n": ns[int(rng.integers(4))],
+                   "temperature": temperatures[int(rng.integers(4))], "min_prob": min_probs[int(rng.integers(4))],
+                   "max_chars": max_chars[int(rng.integers(4))]}
+        if options["temperature"] > 0:
+            options["seed"] = int(rng.integers(1000))
+        if previous is not None and rng.random() < 0.2:  # the same buffer, typed on or backspaced
+            doc, pos = previous
+            pos = max(1, min(len(doc), pos + int(rng.integers(-6, 10))))
+        else:
+            doc = docs[int(rng.integers(len(docs)))]
+            pos = int(rng.integers(1, len(doc) + 1))
+        text = doc[max(0, pos - int(rng.integers(30, 6000))):pos]
+        suffix = doc[pos:pos + int(rng.integers(1, 200))] if rng.random() < 0.3 else ""
+        cases.append({"text": text, "suffix": suffix, "options": options})
+        previous = (doc, pos)
+    for k, (text, suffix) in enumerate(RAW):
+        cases.append({"text": text, "suffix": suffix,
+                      "options": {"stop": stops[k % 3], "n": 1 + k % 3, "temperature": 0.0, "min_prob": None,
+                                  "max_chars": 40}})
+    return cases
+
+
+def record(test_txt):
+    from model.sample import Completer
+
+    completer = Completer.load(MODEL)
+    cases = draw_cases(test_txt)
+    for case in cases:
+        case["expect"] = answer(completer, case)
+    with open(test_txt, "rb") as f:
+        source = hashlib.sha256(f.read()).hexdigest()
+    fixture = {"model": "model/pretrained/python", "source_test_txt_sha256": source, "seed": SEED, "cases": cases,
+               "cache": {"hits": completer.cache.hits, "misses": completer.cache.misses}}
+    os.makedirs(os.path.dirname(FIXTURE), exist_ok=True)
+    with gzip.GzipFile(FIXTURE, "wb", mtime=0) as f:
+        f.write(json.dumps(fixture, ensure_ascii=True).encode())
+    return fixture
+
+
+def test_shipped_model_completes_exactly_as_recorded():
+    from model.sample import Completer
+
+    with gzip.open(FIXTURE, "rt", encoding="utf-8") as f:
+        fixture = json.load(f)
+    cases = fixture["cases"]
+    assert len(cases) >= 200
+    options = [c["options"] for c in cases]
+    assert {o["stop"] for o in options} == {"line", "block", "none"}
+    assert any(o["n"] > 1 for o in options) and any(o["temperature"] > 0 and "seed" in o for o in options)
+    assert any(o["min_prob"] for o in options) and any(c["suffix"] for c in cases)
+    completer = Completer.load(MODEL)
+    for i, case in enumerate(cases):
+        assert answer(completer, case) == case["expect"], f"case {i}: {case['options']} {case['text'][-60:]!r}"
+    assert {"hits": completer.cache.hits, "misses": completer.cache.misses} == fixture["cache"]
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, ROOT)
+    done = record(sys.argv[1])
+    reasons = {}
+    for case in done["cases"]:
+        reasons[case["expect"]["stop_reason"]] = reasons.get(case["expect"]["stop_reason"], 0) + 1
+    print(f"{len(done['cases'])} cases -> {FIXTURE}; stop reasons {reasons}; cache {done['cache']}")

@@ -1,0 +1,48 @@
+from model.clean import clean, extension_of, language_of
+
+
+def test_strips_comments_docstrings_and_tabs():
+    src = ('"""Module docstring."""\nimport os  # why\n\n\ndef f(x):\n\t"""Doc\n    more."""\n'
+           '\t# a comment line\n\treturn x  # trailing\n\ns = """kept: an expression, not a docstring"""\n')
+    out = clean(src).text
+    assert out == 'import os\n\n\ndef f(x):\n    return x\n\ns = """kept: an expression, not a docstring"""\n'
+
+
+def test_keeps_hash_inside_strings_and_normalises_newlines():
+    assert clean('x = "#not a comment"\r\ny = 1\r\n').text == 'x = "#not a comment"\ny = 1\n'
+
+
+def test_drops_big_literal_blocks_only():
+    big = "TABLE = {\n" + "".join(f"    {i}: 'v{i}',\n" for i in range(150)) + "}\nprint(TABLE)\n"
+    assert clean(big).text == "print(TABLE)\n"
+    small = "T = [\n" + "".join(f"    {i},\n" for i in range(20)) + "]\n"
+    assert clean(small).text == small
+    code = "x = f(\n" + "".join(f"    g({i}),\n" for i in range(150)) + ")\n"
+    assert clean(code).text == code  # long, but code rather than a literal
+
+
+def test_collapses_blank_lines():
+    assert clean("a = 1\n\n\n\n\nb = 2\n").text == "a = 1\n\n\nb = 2\n"
+
+
+def test_partial_buffer_cursor_in_comment_or_docstring():
+    assert clean("x = 1  # explain", partial=True).cursor_in_removed
+    assert clean('def f():\n    """Docs being typed', partial=True).cursor_in_removed
+    # Inside an ordinary string, open brackets or indentation: complete as usual.
+    for text in ('s = """abc', 'x = foo(1,\n   2', 'if x:\n    ', 'x = "a # b'):
+        c = clean(text, partial=True)
+        assert not c.cursor_in_removed, text
+        assert c.text == text  # trailing spaces at the cursor are kept
+
+
+def test_other_languages_best_effort():
+    src = 'int x; // note\n/* block\n comment */\nchar *s = "// not a comment";\n'
+    assert clean(src, ".c").text == 'int x;\nchar *s = "// not a comment";\n'
+    assert clean("local x = 1 -- note\n", ".lua").text == "local x = 1\n"
+
+
+def test_one_table_names_languages_by_extension_and_back():
+    for language in ("python", "javascript", "c", "shell"):
+        assert language_of(extension_of(language)) == language
+    assert language_of(".pyi") == "python" and extension_of("javascript") == ".js"
+    assert language_of(".kt") == "kt" and extension_of("kt") == ".kt"  # unknown ones name themselves

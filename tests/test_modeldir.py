@@ -1,0 +1,58 @@
+import json
+import os
+import shutil
+
+import pytest
+
+from model import modeldir
+from model.modeldir import ModelDirError
+from model.sample import Completer
+
+
+def test_missing_or_corrupt_model_dir(tiny_model, tmp_path):
+    with pytest.raises(ModelDirError, match="no such model dir"):
+        Completer.load(str(tmp_path / "nope"))
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model, broken)
+    os.remove(broken / "vocab.json")
+    with pytest.raises(ModelDirError, match="missing vocab.json"):
+        Completer.load(str(broken))
+    shutil.copy(os.path.join(tiny_model, "vocab.json"), broken / "vocab.json")
+    (broken / "model.keras").write_bytes(b"not a zip")
+    with pytest.raises(ModelDirError, match="not a readable .keras file"):
+        Completer.load(str(broken))
+    shutil.copy(os.path.join(tiny_model, "model.keras"), broken / "model.keras")
+    (broken / "meta.json").write_text("{oops")
+    with pytest.raises(ModelDirError, match="meta.json: corrupt"):
+        Completer.load(str(broken))
+    meta = json.load(open(os.path.join(tiny_model, "meta.json")))
+    meta["network"]["units"] = 999
+    (broken / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelDirError, match="meta.json says"):
+        Completer.load(str(broken))
+    vocab = json.load(open(os.path.join(tiny_model, "vocab.json")))
+    (broken / "meta.json").write_text(json.dumps(json.load(open(os.path.join(tiny_model, "meta.json")))))
+    (broken / "vocab.json").write_text(json.dumps({"chars": vocab["chars"][:-3]}))
+    with pytest.raises(ModelDirError, match="vocab has"):
+        Completer.load(str(broken))
+
+
+def test_writes_are_whole_or_not_at_all(tmp_path):
+    path = str(tmp_path / "meta.json")
+    modeldir.write_json(path, {"a": 1})
+    modeldir.write_json(path, {"a": 2})
+    assert json.load(open(path)) == {"a": 2} and os.listdir(tmp_path) == ["meta.json"]
+
+
+def test_copy_swaps_in_a_whole_model_dir_without_checkpoints(tiny_model, tmp_path):
+    dest = str(tmp_path / "best")
+    (tmp_path / "extra.json").write_text("{}")
+    shutil.copy(tmp_path / "extra.json", os.path.join(tiny_model, "extra.json"))
+    try:
+        modeldir.copy(tiny_model, dest, extra=("extra.json",))
+    finally:
+        os.remove(os.path.join(tiny_model, "extra.json"))
+    assert sorted(os.listdir(dest)) == sorted(modeldir.FILES + ("extra.json",))
+    modeldir.copy(tiny_model, dest)  # again, over the old copy
+    assert sorted(os.listdir(dest)) == sorted(modeldir.FILES) and sorted(os.listdir(tmp_path)) == ["best", "extra.json"]
+    Completer.load(dest)

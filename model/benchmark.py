@@ -27,12 +27,13 @@ import tokenize
 
 import numpy as np
 
-from model import packages
+from model import modeldir, packages
 from model.clean import CleaningError, clean
 from model.corpus import read_source
 from model.evaluate import ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
 from model.hints import WORD
 from model.policy import Policy, gate_cut, tidy
+from model.modeldir import ModelDirError
 from model.sample import Completer, carried
 
 SETS = {"benchmark": os.path.join(packages.UNSEEN_DIR, "benchmark.txt"),
@@ -41,7 +42,8 @@ OLD_GATE = 0.75  # the server's per-character gate before the policy: the baseli
 PRECISION_TARGET = 0.75
 MAX_CHARS = 80  # the plug-ins' default
 GATES = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-LINE_FLOORS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9)
+LINE_FLOORS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9, 0.95,
+               0.99)
 IDENT_FLOORS = (0.0, 0.001, 0.003, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 
 
@@ -296,12 +298,13 @@ def plot(results, path):
         p = [row for row in r["policy_sweep"] if row["ident_floor"] == floor and row["line_precision"] is not None]
         ax.plot([x["keystroke_savings"] for x in p], [x["line_precision"] for x in p], "s-", alpha=0.8,
                 label=f"{r['name']}: policy (line floor {LINE_FLOORS[0]}..{LINE_FLOORS[-1]})")
-        d = r["server_defaults"]
-        ax.plot([d["keystroke_savings"]], [d["line_precision"]], "k*", markersize=14)
-        ax.annotate(f"{r['name']} server default", (d["keystroke_savings"], d["line_precision"]),
-                    textcoords="offset points", xytext=(6, -12), fontsize=8)
-        o = r["old_gate"]
-        ax.plot([o["keystroke_savings"]], [o["line_precision"]], "rx", markersize=10)
+        d, o = r["server_defaults"], r["old_gate"]
+        if d["line_precision"] is not None:  # None: no line answered at all
+            ax.plot([d["keystroke_savings"]], [d["line_precision"]], "k*", markersize=14)
+            ax.annotate(f"{r['name']} server default", (d["keystroke_savings"], d["line_precision"]),
+                        textcoords="offset points", xytext=(6, -12), fontsize=8)
+        if o["line_precision"] is not None:
+            ax.plot([o["keystroke_savings"]], [o["line_precision"]], "rx", markersize=10)
     ax.axhline(PRECISION_TARGET, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("keystroke savings (line positions)")
     ax.set_ylabel("line precision (answers that are right)")
@@ -340,12 +343,19 @@ def main(argv=None):
             completer = Completer.load(model_dir)
             r = measure(completer, files, args.positions, args.seed, progress_bar(True), baselines=not args.no_baselines
                         and model_dir == args.model[0])
-            best, row = fit_policy(r["policy_sweep"])
+            try:
+                best, row = fit_policy(r["policy_sweep"])
+                fitted = row
+            except ValueError:
+                if args.fit_policy:
+                    raise
+                fitted = None
             r.update(name=os.path.basename(os.path.normpath(model_dir)), model=model_dir,
-                     policy={**completer.policy.as_meta(), "fitted_here": {**best.as_meta(), **row}})
+                     policy={**completer.policy.as_meta(), "best_on_this_set": fitted})
             if args.fit_policy:
-                modeldir.store_policy(model_dir, {**best.as_meta(), "precision_target": PRECISION_TARGET,
-                                                  "fitted_on": f"{args.set}: {row}"})
+                completer.meta["policy"] = {**best.as_meta(), "precision_target": PRECISION_TARGET,
+                                            "fitted_on": args.set, "at_fit": row}
+                modeldir.write_meta(model_dir, completer.meta)
             results.append(r)
     except (packages.PackageError, ModelDirError, ValueError) as err:
         raise SystemExit(f"error: {err}")

@@ -5,6 +5,7 @@ The corpus builder runs clean() on every file and the Completer runs it on every
 with the extension the model dir records, so training and serving never disagree.
 """
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 
@@ -264,6 +265,37 @@ _REMOVED = "\x00"  # marks where something was cut; NUL never survives into the 
 def _drop_emptied_lines(text):
     return "\n".join(line.replace(_REMOVED, "") for line in text.split("\n")
                      if _REMOVED not in line or line.replace(_REMOVED, "").strip())
+
+
+# -- Project files: fast and nearly exact -------------------------------------------------
+
+# One pass of the regex engine over a whole file: the strings (kept, or dropped when they stand
+# alone as a statement: docstrings) and the comments (dropped). Not exact (clean() is), but fast
+# enough for the project's other files, which only feed the hints and arrive by the hundred KB.
+_PY_LEXEMES = re.compile(r'''(?P<triple>[rRbBuUfF]{0,2}(?:"""(?:\\[\s\S]|[^\\])*?"""|\'\'\'(?:\\[\s\S]|[^\\])*?\'\'\'))'''
+                         r'''|(?P<string>[rRbBuUfF]{0,2}(?:"(?:\\[\s\S]|[^"\\\n])*"|'(?:\\[\s\S]|[^'\\\n])*'))'''
+                         r'''|(?P<comment>\#[^\n]*)''')
+
+
+def quick_clean(text, ext=".py", options=None):
+    """clean() for hints: the same normalisation, comments and docstrings dropped by a regular
+    expression instead of the tokenizer (a few ms for 256 KB, against a few hundred)."""
+    opts = {**DEFAULT_CLEANING, **(options or {})}
+    if ext not in PYTHON_EXTS:
+        return clean(text, ext, options).text
+    text = (text.replace(_REMOVED, "").replace("\r\n", "\n").replace("\r", "\n")
+            .replace("\t", " " * opts["tab_size"]))
+
+    def drop(m):
+        if m.group("comment") is not None:
+            return _REMOVED if opts["strip_comments"] else m.group()
+        if m.group("triple") is not None and opts["strip_docstrings"]:
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            if not text[line_start:m.start()].strip():  # a string standing alone: a docstring
+                return _REMOVED
+        return m.group()
+
+    return _tidy_lines(_drop_emptied_lines(_PY_LEXEMES.sub(drop, text)), opts["max_blank_lines"], False)
 
 
 # -- Other languages: best effort ----------------------------------------------------------

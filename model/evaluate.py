@@ -76,7 +76,7 @@ def load_documents(model_meta, corpus=None, split="test", paths=()):
     return docs
 
 
-def _progress(show):
+def progress_bar(show):
     """A tqdm wrapper on stderr (or a quiet one), for the long loops below."""
     from tqdm import tqdm
 
@@ -243,7 +243,7 @@ def completion_metrics(completer, docs, idents, lines, min_prob, gates, progress
 
 def evaluate(model_dir, corpus=None, split="test", paths=(), positions=300, min_prob=0.0, seed=0,
              gates=DEFAULT_GATES, max_chars_total=None, context_lengths=(), word_weight=None, show_progress=True):
-    progress = _progress(show_progress)
+    progress = progress_bar(show_progress)
     started = time.time()
     completer = Completer.load(model_dir) if word_weight is None else Completer.load(model_dir, word_weight=word_weight)
     docs = load_documents(completer.meta, corpus, split, paths)

@@ -7,9 +7,14 @@
   (fit_match_weights; stored in meta.json "match").
 - the words: inside an identifier, the buffer's identifiers that start with what is typed vote
   for their next character (WordCache).
+- the project: the other files a request sends (`files`) give a second match model and a
+  second word vote, each weighted apart from the buffer's (ProjectFiles, ProjectHints).
 """
 import bisect
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 
 import numpy as np
 from numba import njit
@@ -179,6 +184,7 @@ class BufferHints:
 
     def __init__(self, words=None, ids=None):
         self.words = words
+        self.project = None  # ProjectHints, when the request sent files
         self.ids = None
         if ids is not None:
             # The buffer's ids with room after them: generated ids are written there, never
@@ -227,3 +233,141 @@ def mix_words(p, votes, weight, word_end, index):
         return p
     from_words /= from_words.sum()
     return (1 - weight) * p + weight * from_words
+
+
+# -- The project's other files ----------------------------------------------------------------
+# Another file's evidence is weaker than the buffer's (a line copied from a sibling module goes
+# wrong more often than a line the buffer already has), so it is a separate match model with
+# weights of its own (meta.json "project_match"), and its words a separate vote.
+
+PROJECT_TABLE_BITS = 18  # up to 256 KB of files: room for most of their positions
+
+
+@njit(cache=True)
+def _context_hash(ids, i, bits):
+    h = 0
+    for k in range(i + 1 - MATCH_MIN, i + 1):
+        h = (h * 0x2F0F3 + ids[k] + 1) & 0xFFFFFFFF
+    return h & ((1 << bits) - 1)
+
+
+@njit(cache=True)
+def project_table(src, bits):
+    """Hash of each MATCH_MIN characters of src -> the position after their last occurrence."""
+    table = np.full(1 << bits, -1, np.int32)
+    for i in range(MATCH_MIN - 1, len(src) - 1):
+        table[_context_hash(src, i, bits)] = i + 1
+    return table
+
+
+@njit(cache=True)
+def project_scan(src, table, bits, ids, preds, lengths):
+    """For each position i of ids: preds[i] is the id that followed, in src, the last occurrence
+    of the context before i (-1 if none), lengths[i] how many characters agree. Returns the
+    state (ptr, length) after the last id."""
+    ptr, length = -1, 0
+    for i in range(len(ids)):
+        preds[i] = src[ptr] if length > 0 else -1
+        lengths[i] = length
+        if length > 0 and src[ptr] == ids[i] and ptr + 1 < len(src):
+            ptr, length = ptr + 1, min(length + 1, MATCH_MAX)
+            continue
+        length = 0
+        if i + 1 < MATCH_MIN:
+            continue
+        j = table[_context_hash(ids, i, bits)]
+        if j >= 0:
+            agree = 0
+            while agree < MATCH_MAX and j - 1 - agree >= 0 and i - agree >= 0 and src[j - 1 - agree] == ids[i - agree]:
+                agree += 1
+            if agree >= MATCH_MIN and j < len(src):
+                ptr, length = j, agree
+    return ptr, length
+
+
+class ProjectFiles:
+    """The other files of a request, ready for the hints: their cleaned ids one after another
+    (each after a file start), the match table over them, and their words. Built once per set
+    of contents (Completer.project_for caches it)."""
+
+    def __init__(self, cleaned_ids, words_text):
+        self.src = np.ascontiguousarray(np.concatenate(cleaned_ids) if cleaned_ids else np.zeros(0), dtype=np.int32)
+        self.table = project_table(self.src, PROJECT_TABLE_BITS)
+        self.words = WordCache(words_text)
+        self.chars = len(self.src)
+
+
+class ProjectHints:
+    """One request's view of its project files: the match model run from the end of the buffer
+    into the other files, going on over what the completion generates."""
+
+    TAIL = MATCH_MAX * 2  # buffer characters the match is looked for in (the longest agreement counts)
+
+    def __init__(self, project, buffer_ids):
+        self.project = project
+        self.ids = np.empty(self.TAIL + 256, np.int32)
+        tail = buffer_ids[-self.TAIL:]
+        self.length = len(tail)
+        self.ids[:self.length] = tail
+        self.preds, self.lengths = np.empty(len(self.ids), np.int32), np.empty(len(self.ids), np.int32)
+
+    def match(self, generated):
+        """(predicted id or -1, length) after the buffer's end and the ids generated so far."""
+        end = self.length + len(generated)
+        if end > len(self.ids):
+            self.ids = np.concatenate([self.ids, np.empty(end, np.int32)])
+            self.preds, self.lengths = np.empty(len(self.ids), np.int32), np.empty(len(self.ids), np.int32)
+        self.ids[self.length:end] = generated
+        p = self.project
+        ptr, length = project_scan(p.src, p.table, PROJECT_TABLE_BITS, self.ids[:end], self.preds, self.lengths)
+        return (int(p.src[ptr]), int(length)) if length > 0 else (-1, 0)
+
+    def word_votes(self, word):
+        return self.project.words.next_chars(word) if word else None
+
+
+class ProjectCache:
+    """ProjectFiles for the last few sets of files, and each file's cleaned ids by content hash:
+    a request that resends unchanged files costs a hash of their text; one new file costs
+    cleaning that file and indexing the set again."""
+
+    def __init__(self, max_files=16, max_chars=512_000, sets=4):
+        self.max_files, self.max_chars, self.sets = max_files, max_chars, sets
+        self.files = OrderedDict()  # content hash -> (ids, cleaned text)
+        self.projects = OrderedDict()  # content hashes of a request's files -> ProjectFiles
+        self.lock = threading.Lock()
+
+    def get(self, files, encode, clean):
+        """ProjectFiles for the first (most relevant) files within the bounds, or None.
+        encode: cleaned text -> ids (with its file start); clean: raw text -> cleaned text."""
+        chosen, total = [], 0
+        for _, text in files or ():
+            if len(chosen) == self.max_files or total + len(text) > self.max_chars:
+                break
+            chosen.append(text)
+            total += len(text)
+        if not chosen:
+            return None
+        keys = tuple(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in chosen)
+        with self.lock:
+            if keys in self.projects:
+                self.projects.move_to_end(keys)
+                return self.projects[keys]
+        parts = []
+        for key, text in zip(keys, chosen):
+            with self.lock:
+                part = self.files.get(key)
+            if part is None:
+                body = clean(text)
+                part = (np.asarray(encode(body), dtype=np.int32), body)
+                with self.lock:
+                    self.files[key] = part
+                    while len(self.files) > 4 * self.max_files:
+                        self.files.popitem(last=False)
+            parts.append(part)
+        project = ProjectFiles([ids for ids, _ in parts], "\n".join(body for _, body in parts))
+        with self.lock:
+            self.projects[keys] = project
+            while len(self.projects) > self.sets:
+                self.projects.popitem(last=False)
+        return project

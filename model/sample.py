@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model import modeldir
-from model.clean import FILE_START, clean, extension_of
-from model.hints import (TRAILING_WORD, WORD, BufferHints, WordCache, match_predictions, match_weights, mix_match,
-                         mix_words)
+from model.clean import FILE_START, clean, extension_of, quick_clean
+from model.hints import (TRAILING_WORD, WORD, BufferHints, ProjectCache, ProjectHints, WordCache, match_predictions,
+                         match_weights, mix_match, mix_words)
 from model.lstm import Stepper, softmax
 from model.modeldir import ModelDirError
+from model.policy import Policy, tidy
 from model.stop import STOP_MODES, StopRules
 from model.vocab import UNKNOWN_ID
 
@@ -170,6 +171,9 @@ class Completer:
     # Weight of the buffer's words inside an identifier (WordCache), chosen on the val split with
     # python -m model.evaluate --word-weight W (README, "Measured").
     WORD_WEIGHT = 0.5
+    # The project files' words weigh less than the buffer's (a name in a sibling file is less
+    # likely here than one in this file); chosen on the dev set (README, "Unseen code").
+    PROJECT_WORD_WEIGHT = 0.3
 
     def __init__(self, stepper, vocab, meta, context_chars=CONTEXT_CHARS, cache_entries=4096,
                  word_weight=WORD_WEIGHT, use_match=True):
@@ -196,6 +200,16 @@ class Completer:
         except ValueError as err:
             raise ModelDirError(f"meta.json 'match' is unusable ({err}); refit it with python -m model.evaluate "
                                 f"--model DIR --corpus DIR --split val --fit-match") from None
+        try:
+            self.policy = Policy.from_meta(meta)
+            # Without fitted weights, a project file's match counts half as much as the buffer's.
+            project = meta.get("project_match")
+            self.project_weights = (match_weights(project) if project is not None else
+                                    None if self.match_weights is None else self.match_weights / 2)
+        except ValueError as err:
+            raise ModelDirError(f"meta.json: {err}; refit it with python -m model.benchmark --set dev --fit-policy") from None
+        self.project_word_weight = self.PROJECT_WORD_WEIGHT if word_weight > 0 else 0.0
+        self.project_cache = ProjectCache()
 
     @classmethod
     def load(cls, model_dir, **kwargs):
@@ -249,7 +263,12 @@ class Completer:
         self.recent.add(ids, start, hs, cs)
         return state, len(ids) - start
 
-    def complete(self, text, suffix="", max_chars=80, stop="line", temperature=0.0, n=1, min_prob=None, seed=None):
+    def complete(self, text, suffix="", max_chars=80, stop="line", temperature=0.0, n=1, min_prob=None, seed=None,
+                 files=(), path=None):
+        """Complete the buffer `text` (before the cursor). min_prob None: the completion policy
+        decides how far to go; a number: stop at the first character less likely than that (0:
+        never). files: (path, text) of the project's other files, most relevant first. path: the
+        buffer's own path (it never matters to the network; a server picks models by it)."""
         if stop not in STOP_MODES:
             raise ValueError(f"stop must be 'line', 'block' or 'none', not {stop!r}")
         if not isinstance(max_chars, int) or max_chars < 1:
@@ -266,15 +285,18 @@ class Completer:
         rules = StopRules(context, suffix, stop, max_chars)
         typed = TRAILING_WORD.search(context[-200:])
         typed = typed.group() if typed else ""
-        hints = self.hints(cleaned.text, typed)
+        hints = self.hints(cleaned.text, typed, self.project_for(files))
+        policy = self.policy if min_prob is None else None
         if temperature == 0 and n == 1:
-            results = [self._decode(state, rules, min_prob, hints, typed)]
+            results = [self._decode(state, rules, min_prob, hints, typed, policy=policy)]
         elif temperature == 0:
             results = self._beam(state, rules, min_prob, n, hints, typed)
         else:
             rng = np.random.default_rng(seed)
-            results = [self._decode(state, rules, min_prob, hints, typed, temperature, rng) for _ in range(n)]
+            results = [self._decode(state, rules, min_prob, hints, typed, temperature, rng, policy) for _ in range(n)]
             results.sort(key=lambda r: -_mean_logprob(r[1]))
+        if policy is not None:
+            results = [_cut(r, policy, bool(typed)) for r in results]
         alternatives, seen = [], set()
         for text_, probs, reason in results:
             if text_ and text_ not in seen:
@@ -287,12 +309,21 @@ class Completer:
         return Completion(best[0], [a[0] for a in alternatives[:n]], best[1], best[2], len(context), new_chars,
                           [a[1] for a in alternatives[:n]])
 
-    def hints(self, buffer, typed=""):
-        """BufferHints for a cleaned buffer (all of it, not just the context the network reads)."""
+    def hints(self, buffer, typed="", project=None):
+        """BufferHints for a cleaned buffer (all of it, not just the context the network reads),
+        and the project's files (ProjectFiles, or None)."""
         # Less the word being typed: it is not a word of the buffer yet.
         words = WordCache(buffer[:len(buffer) - len(typed)]) if self.word_weight > 0 else None
-        ids = self.vocab.encode(FILE_START + buffer) if self.match_weights is not None else None
-        return BufferHints(words, ids)
+        ids = self.vocab.encode(FILE_START + buffer) if self.match_weights is not None or project else None
+        hints = BufferHints(words, ids if self.match_weights is not None else None)
+        hints.project = ProjectHints(project, ids) if project is not None and project.chars else None
+        return hints
+
+    def project_for(self, files):
+        """ProjectFiles for a request's files, or None (hints.ProjectCache: each file cleaned
+        once per content, so resending unchanged files costs a hash of their text)."""
+        return self.project_cache.get(files, lambda text: self.vocab.encode(FILE_START + text),
+                                      lambda text: quick_clean(text, self.ext, self.cleaning))
 
     def predictions(self, doc):
         """What the Completer sees at each character of a cleaned document after its first, read
@@ -314,6 +345,9 @@ class Completer:
         logits = self.stepper.logits(state)
         votes = hints.word_votes(word)
         pred, length = hints.match(generated)
+        project = hints.project
+        project_votes = project.word_votes(word) if project is not None else None
+        project_pred, project_length = project.match(generated) if project is not None else (-1, 0)
         out = []
         for temperature in temperatures:
             p = softmax(logits, temperature)
@@ -321,14 +355,18 @@ class Completer:
             total = p.sum()
             p = p / total if total > 0 else p
             p = mix_words(p, votes, self.word_weight, self.not_word_char, self.vocab.index)
+            p = mix_words(p, project_votes, self.project_word_weight, self.not_word_char, self.vocab.index)
             if pred > 0 and pred not in self.banned:
                 p = mix_match(p, pred, length, self.match_weights)[0]
+            if project_pred > 0 and project_pred not in self.banned and self.project_weights is not None:
+                p = mix_match(p, project_pred, project_length, self.project_weights)[0]
             out.append(p)
         return out
 
-    def _decode(self, state, rules, min_prob, hints, word="", temperature=0.0, rng=None):
-        """One completion, a character at a time: greedy at temperature 0, else sampled."""
-        out, probs, ids = [], [], []
+    def _decode(self, state, rules, min_prob, hints, word="", temperature=0.0, rng=None, policy=None):
+        """One completion, a character at a time: greedy at temperature 0, else sampled. With a
+        policy, it stops once the policy would keep no more of it."""
+        out, probs, ids, in_word = [], [], [], bool(word)
         while True:
             if temperature == 0:
                 p, = self._distributions(state, hints, word, ids)
@@ -344,6 +382,8 @@ class Completer:
             reason = rules.check(out)
             if reason:
                 return rules.finish(out, probs, reason)
+            if policy is not None and policy.stop_early("".join(out), probs, in_word):
+                return rules.finish(out, probs, "policy")
             word = _extend_word(word, char)
             ids.append(next_id)
             state = self.stepper.step(next_id, state)
@@ -387,6 +427,16 @@ def _extend_word(word, char):
     if char.isascii() and char.isdigit() and word:
         return word + char
     return ""
+
+
+def _cut(result, policy, in_word):
+    """A finished completion as far as the policy keeps it."""
+    text, probs, reason = result
+    keep = policy.cut(text, probs, in_word)
+    if keep == len(text):
+        return result
+    text = tidy(text[:keep])
+    return text, probs[:len(text)], "policy"
 
 
 def _mean_logprob(probs):

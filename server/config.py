@@ -6,12 +6,12 @@ from server.validation import MAX_FILES
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# The server's confidence gate, chosen from `python -m model.evaluate --model model/pretrained/python
-# --corpus data/stdlib --split test --json` (its gate_sweep): 0.75 is the lowest gate whose line
-# precision reaches 0.6 (0.69, with 0.140 keystroke savings and 51% of Tabs answered); at 0.7 it
-# is 0.58, at 0 only 0.33 (the match model copies confidently, so completions run long). A
-# request's own "min_prob" overrides it; 0 turns it off.
-DEFAULT_MIN_PROB = 0.75
+# Without a "min_prob" in the request, the model's completion policy (model/policy.py, fitted on
+# unseen packages: finish the name being typed, extend while the whole extension is likely)
+# decides how far to go. Setting MIN_PROB makes a per-character gate the default instead (the
+# server's default before the policy was 0.75); a request's own "min_prob" overrides either,
+# and 0 turns every cut off.
+DEFAULT_MIN_PROB = None
 
 DEFAULTS = {
     "MODELS_DIR": os.path.join(REPO_ROOT, "model", "pretrained"),  # one subdir with meta.json per model

@@ -1,13 +1,11 @@
 """The endpoints, one blueprint: POST /complete, GET /health, /models, /metrics, /openapi.json,
 and the playground page (/ and /static/). Checks around them live in server.hooks."""
-import inspect
 import json
 import os
 import time
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_from_directory
 
-from model.sample import Completer
 from server.validation import ApiError, parse_complete, text_chars
 
 bp = Blueprint("tabcomplete", __name__, static_folder="static", static_url_path="/static")
@@ -15,17 +13,12 @@ bp = Blueprint("tabcomplete", __name__, static_folder="static", static_url_path=
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "openapi.json"), encoding="utf-8") as f:
     OPENAPI = json.load(f)
 
-# The request fields that the Completer takes once it draws hints from the user's project
-# (model/sample.py grows them); until then they are checked and parsed but not passed on.
-PROJECT_FIELDS = tuple(f for f in ("path", "files") if f in inspect.signature(Completer.complete).parameters)
-
 
 def run_completion(completer, req, min_prob):
-    """The one call of the Completer for a request: its fields, and path/files where it takes them."""
-    project = {f: getattr(req, f) for f in PROJECT_FIELDS}
+    """The one call of the Completer for a request. min_prob None: the model's completion policy."""
     return completer.complete(req.text, suffix=req.suffix, max_chars=req.max_chars, stop=req.stop,
-                              temperature=req.temperature, n=req.n, min_prob=min_prob or None, seed=req.seed,
-                              **project)
+                              temperature=req.temperature, n=req.n, min_prob=min_prob, seed=req.seed,
+                              files=req.files, path=req.path)
 
 
 def served():

@@ -42,7 +42,10 @@ def _probs(values):
 
 
 def answer(completer, case):
-    r = completer.complete(case["text"], suffix=case["suffix"], **case["options"])
+    # Recorded when min_prob None meant no gate; None now asks for the completion policy, so
+    # the replay asks for no gate by name (0: no character is ever below it).
+    options = {**case["options"], "min_prob": case["options"].get("min_prob") or 0.0}
+    r = completer.complete(case["text"], suffix=case["suffix"], **options)
     return {"text": r.text, "alternatives": list(r.alternatives), "probs": _probs(r.probs),
             "alternative_probs": [_probs(p) for p in r.alternative_probs], "stop_reason": r.stop_reason,
             "context_chars": r.context_chars, "new_chars": r.new_chars}

@@ -28,10 +28,10 @@ import tokenize
 import numpy as np
 
 from model import modeldir, packages
-from model.clean import CleaningError, clean
+from model.clean import FILE_START, CleaningError, clean
 from model.corpus import read_source
 from model.evaluate import ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
-from model.hints import WORD
+from model.hints import WORD, fit_match_weights, mix_match
 from model.policy import Policy, gate_cut, tidy
 from model.modeldir import ModelDirError
 from model.sample import Completer, carried
@@ -116,6 +116,24 @@ def editor_request(raw, pos, chars=4000):
     return raw[max(0, pos - chars):pos], after[:chars]
 
 
+def project_files(files, f, max_files=16, budget=256_000):
+    """What a plug-in sends as `files` for a buffer of files[f]: other files of the same package,
+    most relevant first (the same directory, then the rest, by path), whole files within the
+    plug-ins' default budget (16 files, 256 000 characters)."""
+    name = files[f][0]
+    package, folder = name.split(os.sep)[0], os.path.dirname(name)
+    others = [(os.path.dirname(n) != folder, n, raw) for i, (n, raw, _) in enumerate(files)
+              if i != f and n.split(os.sep)[0] == package]
+    chosen, total = [], 0
+    for _, n, raw in sorted(others):
+        if len(chosen) == max_files:
+            break
+        if total + len(raw) <= budget:
+            chosen.append((n, raw))
+            total += len(raw)
+    return chosen
+
+
 # -- Baselines -----------------------------------------------------------------------------
 
 def buffer_word(before, after, prefix):
@@ -164,13 +182,15 @@ def load_cleaned(completer, files):
 
 # -- Measuring -----------------------------------------------------------------------------
 
-def run_positions(completer, files, positions, progress, desc, **options):
-    """Complete each position as the server would; returns [(completion, probs, ms)]."""
+def run_positions(completer, files, positions, progress, desc, with_files=False, **options):
+    """Complete each position as the server would (with the package's other files as `files`,
+    if asked); returns [(completion, probs, ms)]."""
     out = []
     for f, pos, _ in progress(positions, desc=desc, unit="pos"):
         text, suffix = carried(*editor_request(files[f][1], pos))
+        project = project_files(files, f) if with_files else ()
         started = time.perf_counter()
-        r = completer.complete(text, suffix, max_chars=MAX_CHARS, stop="line", **options)
+        r = completer.complete(text, suffix, max_chars=MAX_CHARS, stop="line", files=project, **options)
         out.append((r.text, list(r.probs), (time.perf_counter() - started) * 1000))
     return out
 
@@ -213,7 +233,8 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
     result["completer"] = {k: nc["completer"][k] for k in ("bpc", "accuracy", "top5_accuracy")}
 
     runs = {}
-    for name, options in (("server_defaults", {}), ("old_gate", {"min_prob": OLD_GATE}), ("ungated", {"min_prob": 0.0})):
+    for name, options in (("server_defaults", {}), ("old_gate", {"min_prob": OLD_GATE}), ("ungated", {"min_prob": 0.0}),
+                          ("with_files", {"with_files": True}), ("with_files_ungated", {"with_files": True, "min_prob": 0.0})):
         i = run_positions(completer, files, idents, progress, f"{name} ident", **options)
         l = run_positions(completer, files, lines, progress, f"{name} line", **options)
         runs[name] = (i, l)
@@ -223,6 +244,8 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
     result["old_gate"]["min_prob"] = OLD_GATE
     in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _ in lines]
     result["gate_sweep"], result["policy_sweep"] = sweeps(runs["ungated"][0], idents, runs["ungated"][1], lines, in_word)
+    files_ident, files_line = runs["with_files_ungated"]
+    result["files_gate_sweep"], result["files_policy_sweep"] = sweeps(files_ident, idents, files_line, lines, in_word)
     if baselines:
         words_i = [buffer_word(*editor_request(files[f][1], pos), files[f][1][pos - 2:pos]) for f, pos, _ in idents]
         words_l = [buffer_word(*editor_request(files[f][1], pos), "") for f, pos, _ in lines]
@@ -233,6 +256,26 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
             "buffer_words": score([(w, [], 0) for w in words_i], idents, [(w, [], 0) for w in words_l], lines),
             "jedi": {"ident_exact": float(np.mean([ident_part(j) == t for j, (_, _, t) in zip(jedi_i, idents)]))}}
     return result
+
+
+def fit_project_match(completer, files, progress=progress_bar(False)):
+    """The project match model's weight per length bucket, fitted on files [(name, text, root)]
+    (the dev set) as the Completer will use it: each file with its package's other files as
+    `files`, mixed in after the network and the buffer's match model."""
+    def predictions():
+        for f in progress(range(len(files)), desc="fit project match", unit="file"):
+            project = completer.project_for(project_files(files, f))
+            doc = load_cleaned(completer, [files[f]])
+            if project is None or not doc:
+                continue
+            targets, logp, preds, lengths = completer.predictions(doc[0])
+            if completer.match_weights is not None:
+                logp = np.log(np.maximum(mix_match(np.exp(logp), preds, lengths, completer.match_weights), 1e-30))
+            ppreds, plengths = project.predictions(completer.vocab.encode(FILE_START + doc[0]))
+            ppreds, plengths = ppreds[1:], plengths[1:]  # as Completer.predictions: for ids[1:]
+            ppreds[np.isin(ppreds, completer.banned)] = -1
+            yield targets, logp, ppreds, plengths
+    return fit_match_weights(predictions())
 
 
 def fit_policy(policy_rows, target=PRECISION_TARGET):
@@ -255,6 +298,7 @@ def table(results):
     cols = []
     for r in results:
         cols.append((f"{r['name']} (server defaults)", r["server_defaults"], r))
+        cols.append((f"{r['name']} (server defaults, with files)", r["with_files"], None))
         cols.append((f"{r['name']} (gate {OLD_GATE})", r["old_gate"], None))
     base = results[0].get("baselines")
     rows = [("identifier exact (top 1)", lambda c, r: f(c["ident_exact"])),
@@ -298,6 +342,9 @@ def plot(results, path):
         p = [row for row in r["policy_sweep"] if row["ident_floor"] == floor and row["line_precision"] is not None]
         ax.plot([x["keystroke_savings"] for x in p], [x["line_precision"] for x in p], "s-", alpha=0.8,
                 label=f"{r['name']}: policy (line floor {LINE_FLOORS[0]}..{LINE_FLOORS[-1]})")
+        p = [row for row in r["files_policy_sweep"] if row["ident_floor"] == floor and row["line_precision"] is not None]
+        ax.plot([x["keystroke_savings"] for x in p], [x["line_precision"] for x in p], "^:", alpha=0.8,
+                label=f"{r['name']}: policy, with the package's other files")
         d, o = r["server_defaults"], r["old_gate"]
         if d["line_precision"] is not None:  # None: no line answered at all
             ax.plot([d["keystroke_savings"]], [d["line_precision"]], "k*", markersize=14)
@@ -341,6 +388,11 @@ def main(argv=None):
         results = []
         for model_dir in args.model:
             completer = Completer.load(model_dir)
+            if args.fit_policy:  # the project's weights first: the policy is fitted on what they give
+                completer.meta["project_match"] = {**fit_project_match(completer, files, progress_bar(True)),
+                                                   "fitted_on": args.set}
+                modeldir.write_meta(model_dir, completer.meta)
+                completer = Completer.load(model_dir)
             r = measure(completer, files, args.positions, args.seed, progress_bar(True), baselines=not args.no_baselines
                         and model_dir == args.model[0])
             try:
@@ -352,7 +404,7 @@ def main(argv=None):
                 fitted = None
             r.update(name=os.path.basename(os.path.normpath(model_dir)), model=model_dir,
                      policy={**completer.policy.as_meta(), "best_on_this_set": fitted})
-            if args.fit_policy:
+            if args.fit_policy:  # (a fresh read of meta.json: it holds the project weights now)
                 completer.meta["policy"] = {**best.as_meta(), "precision_target": PRECISION_TARGET,
                                             "fitted_on": args.set, "at_fit": row}
                 modeldir.write_meta(model_dir, completer.meta)

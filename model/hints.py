@@ -296,6 +296,14 @@ class ProjectFiles:
         self.words = WordCache(words_text)
         self.chars = len(self.src)
 
+    def predictions(self, ids):
+        """(preds, lengths) of the project match model at each position of ids (a document read
+        from its start), as ProjectHints would see them."""
+        ids = np.ascontiguousarray(ids, dtype=np.int32)
+        preds, lengths = np.empty(len(ids), np.int32), np.empty(len(ids), np.int32)
+        project_scan(self.src, self.table, PROJECT_TABLE_BITS, ids, preds, lengths)
+        return preds, lengths
+
 
 class ProjectHints:
     """One request's view of its project files: the match model run from the end of the buffer

@@ -98,3 +98,31 @@ def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
     assert r["gate_sweep"][0]["keystroke_savings"] == pytest.approx(r["ungated"]["keystroke_savings"])
     assert os.path.getsize(os.path.join(out, "benchmark.png")) > 10_000
     assert "identifier exact" in open(os.path.join(out, "benchmark.md")).read()
+
+
+def test_fit_policy_stores_the_project_weights_and_the_policy(tmp_path, repeat_model, capsys):
+    """--fit-policy on a dev set: the project match weights, then the policy, land in meta.json,
+    and the Completer loads them back."""
+    import shutil
+
+    from model.sample import Completer
+
+    model_dir = str(tmp_path / "model")
+    shutil.copytree(repeat_model, model_dir)
+    cache = str(tmp_path / "cache")
+    make_wheel(cache, "loops", "1.0", files={f"loops/m{i}.py": f"v{i} = 0\n" + "x = x + 1\n" * 40 for i in range(3)})
+    plist = tmp_path / "dev.txt"
+    plist.write_text("loops==1.0\n")
+    with pytest.raises(SystemExit):
+        benchmark.main(["--model", model_dir, "--fit-policy"])  # never on the benchmark itself
+    assert "use --set dev" in capsys.readouterr().err
+    benchmark.main(["--model", model_dir, "--packages", str(plist), "--cache", cache, "--positions", "10",
+                    "--out", str(tmp_path / "out"), "--fit-policy", "--no-baselines"])
+    completer = Completer.load(model_dir)
+    stored = completer.meta["policy"]
+    assert stored["precision_target"] == benchmark.PRECISION_TARGET and stored["at_fit"]["line_precision"] >= 0.75
+    assert (completer.policy.ident_floor, completer.policy.line_floor) == (stored["ident_floor"], stored["line_floor"])
+    project = completer.meta["project_match"]
+    assert len(project["weights"]) == len(project["edges"]) and sum(project["positions"]) > 0
+    # a repeated line is copied from another file with confidence: its weight is high
+    assert max(project["weights"]) > 0.5

@@ -6,7 +6,9 @@ Buffers are real code (the files of the interpreter's standard library, or --fil
 --context characters just before a line's first token. Cold: a buffer the Completer has never
 seen. Warm: the same buffer again with --typed more characters typed. The seed's way is one
 model.predict call on a --window-char window per generated character (the paper's sampling),
-timed over --seed-chars characters and scaled to --chars.
+timed over --seed-chars characters and scaled to --chars. The `files` case sends --files-count
+other files of --files-chars characters in all with the warm request: once new (each file
+cleaned and indexed), then unchanged (a hash of each); both beside the same request without them.
 """
 import argparse
 import glob
@@ -59,6 +61,22 @@ def real_buffers(files, count, context, typed, seed):
     return out
 
 
+def project_texts(files, count, chars):
+    """`count` real files cut to chars/count characters each: a project's other open files."""
+    out, each = [], chars // count
+    for path in files:
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except (UnicodeDecodeError, OSError):
+            continue
+        if len(text) >= each:
+            out.append((path, text[:each]))
+        if len(out) == count:
+            return out
+    raise ValueError(f"fewer than {count} files of {each} characters to send as files")
+
+
 def percentile(values, q):
     return float(np.percentile(values, q))
 
@@ -82,7 +100,7 @@ def seed_way_ms(model_dir, buffers, window, chars):
 
 
 def bench(model_dir, files=None, buffers=20, context=REQUEST_CHARS, chars=80, typed=3, window=40, seed_chars=10,
-          seed_buffers=3, seed=0, model_context=Completer.CONTEXT_CHARS):
+          seed_buffers=3, seed=0, model_context=Completer.CONTEXT_CHARS, files_count=16, files_chars=256_000):
     files = files or sorted(glob.glob(os.path.join(stdlib_dir(), "*.py")))
     pairs = real_buffers(files, buffers, context, typed, seed)
     rss_before = rss_mb()
@@ -102,13 +120,22 @@ def bench(model_dir, files=None, buffers=20, context=REQUEST_CHARS, chars=80, ty
         second = completer.complete(buffer + more, max_chars=chars, stop="line")
         warm.append((time.perf_counter() - t0) * 1000)
         lengths += [len(first.text), len(second.text)]
-    # Also time a full 80-character generation (stop=none), the bench's fixed amount of work.
+    # Also time a full 80-character generation (stop=none, no cut), the bench's fixed amount of work.
     full = []
     for buffer, more in pairs:
-        completer.complete(buffer, max_chars=chars, stop="none")
+        completer.complete(buffer, max_chars=chars, stop="none", min_prob=0.0)
         t0 = time.perf_counter()
-        completer.complete(buffer + more, max_chars=chars, stop="none")
+        completer.complete(buffer + more, max_chars=chars, stop="none", min_prob=0.0)
         full.append((time.perf_counter() - t0) * 1000)
+    # The project's files: new ones (a marker makes each set new), then the same again, then none.
+    project = project_texts(files, files_count, files_chars)
+    files_new, files_warm, files_none = [], [], []
+    for k, (buffer, more) in enumerate(pairs):
+        fresh = [(path, f"# bench {k}\n" + text) for path, text in project]
+        for times, sent in ((files_new, fresh), (files_warm, fresh), (files_none, ())):
+            t0 = time.perf_counter()
+            completer.complete(buffer + more, max_chars=chars, stop="line", files=sent)
+            times.append((time.perf_counter() - t0) * 1000)
     rss_after = rss_mb()
 
     seed_per_char = seed_way_ms(model_dir, pairs[:seed_buffers], window, seed_chars)
@@ -121,6 +148,11 @@ def bench(model_dir, files=None, buffers=20, context=REQUEST_CHARS, chars=80, ty
         "warm_p50_ms": percentile(warm, 50), "warm_p95_ms": percentile(warm, 95),
         "warm_80_chars_p50_ms": percentile(full, 50), "warm_80_chars_p95_ms": percentile(full, 95),
         "mean_completion_chars": float(np.mean(lengths)),
+        "files_count": len(project), "files_chars": sum(len(t) for _, t in project),
+        "files_new_p50_ms": percentile(files_new, 50), "files_warm_p50_ms": percentile(files_warm, 50),
+        "files_warm_p95_ms": percentile(files_warm, 95), "files_none_p50_ms": percentile(files_none, 50),
+        "files_new_extra_p50_ms": percentile(np.subtract(files_new, files_none), 50),
+        "files_new_extra_p95_ms": percentile(np.subtract(files_new, files_none), 95),
         "seed_way_ms_per_char": statistics.median(seed_per_char),
         "seed_way_80_chars_ms": seed_80, "seed_window_chars": window,
         "speedup_vs_seed_warm": seed_80 / percentile(full, 50),
@@ -147,13 +179,18 @@ def main(argv=None):
     p.add_argument("--window", type=int, default=40, help="the seed's window (Keras text-generation example: 40)")
     p.add_argument("--seed-chars", type=int, default=10, help="characters to time the seed's way over")
     p.add_argument("--seed-buffers", type=int, default=3)
+    p.add_argument("--files-count", type=int, default=16, help="project files sent with the files case")
+    p.add_argument("--files-chars", type=int, default=256_000, help="their characters in all")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    if args.files_count < 1 or args.files_chars < args.files_count:
+        p.error("--files-count must be positive and --files-chars at least one character a file")
     if args.model_context < 1:
         p.error("--model-context must be a positive number of characters")
     try:
         result = bench(args.model, args.files, args.buffers, args.context, args.chars, args.typed, args.window,
-                       args.seed_chars, args.seed_buffers, model_context=args.model_context)
+                       args.seed_chars, args.seed_buffers, model_context=args.model_context,
+                       files_count=args.files_count, files_chars=args.files_chars)
     except (ModelDirError, ValueError) as err:
         raise SystemExit(f"error: {err}")
     if args.json:

@@ -46,3 +46,14 @@ def test_one_table_names_languages_by_extension_and_back():
         assert language_of(extension_of(language)) == language
     assert language_of(".pyi") == "python" and extension_of("javascript") == ".js"
     assert language_of(".kt") == "kt" and extension_of("kt") == ".kt"  # unknown ones name themselves
+
+
+def test_quick_clean_matches_clean_on_ordinary_code():
+    from model.clean import clean, quick_clean
+
+    code = ('"""Module doc."""\nimport os  # why\n\n\nclass A:\n    """Class doc\n    on lines."""\n\n'
+            '    def f(self, x):\n        # a comment line\n        s = "# not a comment" + \'"\'  # tail\n'
+            '        t = """kept: not a docstring"""\n\tif x:\r\n            return r"\\d+" + s\n')
+    assert quick_clean(code) == clean(code).text
+    assert quick_clean("x = 1  # c\n", options={"strip_comments": False}) == "x = 1  # c\n"
+    assert quick_clean("# only a comment\n") == ""

@@ -44,3 +44,60 @@ def test_buffer_hints_go_on_over_generated_ids_as_over_the_whole_text():
     pred, length = hints.match(generated[:10])
     assert pred == line[30] and length >= 30  # the line written before is copied on
     assert BufferHints().match(generated) == (-1, 0)
+
+
+def test_the_project_match_predicts_what_followed_in_another_file_and_never_peeks():
+    from model.hints import ProjectFiles
+
+    other = "def load_settings(path, strict=True):\n    return parse(path)\n"
+    project = ProjectFiles([np.array([ord(c) for c in other], np.int32)], other)
+    buffer = "x = 2\nsettings = load_settings(pa"
+    ids = np.array([ord(c) for c in buffer], np.int32)
+    preds, lengths = project.predictions(ids)
+    assert chr(preds[-1]) == "a" and lengths[-1] >= 5  # preds[i] says ids[i] from ids[:i]: "(p" -> "a"
+    at = buffer.index("load_settings(") + len("load_settings(")
+    assert chr(preds[at]) == "p" and lengths[at] >= 5
+    assert preds[3] == -1  # "x = 2" is nowhere in the other file
+    rng = np.random.default_rng(0)
+    for i in rng.integers(1, len(ids), 10):
+        changed = np.concatenate([ids[:i], rng.integers(32, 127, len(ids) - i).astype(np.int32)])
+        p2, l2 = project.predictions(changed)
+        assert (p2[i], l2[i]) == (preds[i], lengths[i])  # position i depends only on ids[:i]
+
+
+def test_project_hints_follow_generated_ids():
+    from model.hints import ProjectFiles, ProjectHints
+
+    other = "value = compute_everything(alpha, beta)\n"
+    project = ProjectFiles([np.array([ord(c) for c in other], np.int32)], other)
+    hints = ProjectHints(project, np.array([ord(c) for c in "y = 1\nvalue = compute_"], np.int32))
+    pred, length = hints.match([])
+    assert chr(pred) == "e" and length >= 5
+    generated = [ord(c) for c in "everything(al"]
+    pred, length = hints.match(generated)
+    assert chr(pred) == "p" and length > 20
+    assert ProjectHints(project, np.zeros(0, np.int32)).match([]) == (-1, 0)
+
+
+def test_project_cache_cleans_each_file_once_and_reuses_a_set():
+    from model.hints import ProjectCache
+
+    cleaned = []
+
+    def clean(text):
+        cleaned.append(text)
+        return text
+
+    def encode(text):
+        return [ord(c) for c in text]
+
+    cache = ProjectCache(max_files=2, max_chars=100)
+    a, b, c = ("a.py", "alpha = 1\n"), ("b.py", "beta = 2\n"), ("c.py", "gamma = 3\n")
+    first = cache.get([a, b], encode, clean)
+    assert cache.get([a, b], encode, clean) is first and cleaned == [a[1], b[1]]  # unchanged: no work
+    cache.get([b, c], encode, clean)
+    assert cleaned == [a[1], b[1], c[1]]  # b's cleaning reused, only c cleaned
+    assert cache.get([a, b, c], encode, clean) is first  # only the first max_files files count
+    assert cache.get([("big.py", "x" * 101)], encode, clean) is None  # over the budget: none
+    assert cache.get([], encode, clean) is None and cache.get(None, encode, clean) is None
+    assert first.words.next_chars("al") == {"p": 1.0 + 0.0}

@@ -165,3 +165,26 @@ def test_a_javascript_model_cleans_requests_as_its_corpus_was(tmp_path):
     assert cleaned.text == clean(request, ".js").text and "//" not in doc and "\t" not in doc
     assert completer.complete("function f() {  // why").stop_reason == "in_comment"
 
+
+
+def test_a_name_from_another_project_file_is_completed(tiny_model):
+    completer = Completer.load(tiny_model)
+    # (letters the tiny model's vocabulary has)
+    other = ("other.py", "def padded_sum_of_points(a, b):\n    return a + b\n")
+    buffer = "import os\n\n\ndef main(argv):\n    return padd"
+    without = completer.complete(buffer, max_chars=30, min_prob=0.0)
+    got = completer.complete(buffer, max_chars=30, min_prob=0.0, files=[other])
+    assert got.text.startswith("ed_sum_of_points") and not without.text.startswith("ed_sum_of_points")
+    # resending the same files reuses their index; the buffer's own state cache is untouched
+    assert completer.project_for([other]) is completer.project_for([other])
+    assert completer.complete(buffer, max_chars=30, min_prob=0.0, files=[other]).text == got.text
+
+
+def test_the_policy_is_the_default_and_min_prob_zero_is_no_cut(tiny_model):
+    completer = Completer.load(tiny_model)
+    buffer = "def add_3(a, b):\n    return a + b\n\n\nclass Point3:\n    def __init__(self, x, y):\n        self."
+    ungated = completer.complete(buffer, max_chars=40, min_prob=0.0)
+    policy = completer.complete(buffer, max_chars=40)
+    keep = completer.policy.cut(ungated.text, ungated.probs, in_word=False)
+    assert policy.text == ungated.text[:keep].rstrip(" ") or (not ungated.text[:keep].strip() and policy.text == "")
+    assert policy.stop_reason in ("policy", ungated.stop_reason)

@@ -7,10 +7,13 @@
 The files are the pinned packages of model/unseen/benchmark.txt (or dev.txt), fetched with pip
 into the package cache; no corpus may include them (model.corpus refuses them by name).
 Positions are drawn with a fixed seed, in code (never in comments or strings):
-  ident   the cursor after the first 2 characters of a name of 5 or more; right when the
-          completion, cut at the end of the name, is the rest of the name
-  line    the cursor at a token start inside a code line; the completion (stop=line) is
-          scored against the rest of the line (less a trailing comment)
+  ident   the cursor after the first 2 characters of a name of 5 or more; identifier exact
+          when the completion, cut at the end of the name, is the rest of the name
+  line    the cursor at a token start inside a code line
+At every position the truth is the rest of the line (less a trailing comment); a completion
+is right when it is a prefix of it. Keystroke savings: the characters of right completions
+over all the truths' characters, both kinds of position together; line precision and the
+share answered: over the line positions.
 Each request carries what a plug-in sends while the user writes that line: the last 4000
 characters before the cursor and, as `suffix`, the file after the current line; the
 Completer runs it as the server does (model.sample.carried, then the server's defaults).
@@ -42,9 +45,9 @@ OLD_GATE = 0.75  # the server's per-character gate before the policy: the baseli
 PRECISION_TARGET = 0.75
 MAX_CHARS = 80  # the plug-ins' default
 GATES = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-LINE_FLOORS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9, 0.95,
-               0.99)
-IDENT_FLOORS = (0.0, 0.001, 0.003, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
+IDENT_FLOORS = (0.0, 0.001, 0.003, 0.01, 0.02, 0.05, 0.1, 0.2)
+CHAR_FLOORS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+LINE_FLOORS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
 
 
 # -- The files and the positions ------------------------------------------------------------
@@ -66,8 +69,9 @@ def package_files(list_path, cache=packages.DEFAULT_CACHE):
 
 
 def code_positions(raw):
-    """Candidate positions in one raw file: identifiers [(offset, truth)] and line positions
-    [(offset, truth)], from Python's tokenizer, so none is inside a string or a comment."""
+    """Candidate positions in one raw file, from Python's tokenizer (so none is inside a string
+    or a comment): identifiers [(offset, rest of the name, rest of the line)] and line positions
+    [(offset, rest of the line)]; the rest of a line stops before its comment."""
     line_starts = [0]
     for line in raw.split("\n"):
         line_starts.append(line_starts[-1] + len(line) + 1)
@@ -85,22 +89,22 @@ def code_positions(raw):
         row, col = tok.start
         start = line_starts[row - 1] + col
         line = raw[line_starts[row - 1]:line_starts[row] - 1]
-        if tok.type == tokenize.NAME and len(tok.string) >= 5:
-            idents.append((start + 2, tok.string[2:]))
-        if line[:col].strip():  # a token inside the line, not its first
-            rest = line[col:comment_at.get(row, len(line))].rstrip()
-            if rest and (row not in comment_at or comment_at[row] > col):
-                lines.append((start, rest))
+        rest = line[col:comment_at.get(row, len(line))].rstrip()
+        if tok.type == tokenize.NAME and len(tok.string) >= 5 and tok.end[0] == row:
+            idents.append((start + 2, tok.string[2:], rest[2:]))
+        if line[:col].strip() and rest:  # a token inside the line, not its first
+            lines.append((start, rest))
     return idents, lines
 
 
 def draw_positions(files, n, seed):
-    """Seeded positions of each kind, sorted by file and offset: (file index, offset, truth)."""
+    """Seeded positions of each kind, sorted by file and offset: (file index, offset, rest of the
+    line, rest of the name (ident) or None (line))."""
     idents, lines = [], []
     for f, (_, raw, _) in enumerate(files):
         i, l = code_positions(raw)
-        idents += [(f, pos, truth) for pos, truth in i]
-        lines += [(f, pos, truth) for pos, truth in l]
+        idents += [(f, pos, line_rest, name_rest) for pos, name_rest, line_rest in i]
+        lines += [(f, pos, line_rest, None) for pos, line_rest in l]
     rng = np.random.default_rng(seed)
 
     def pick(items):
@@ -186,7 +190,7 @@ def run_positions(completer, files, positions, progress, desc, with_files=False,
     """Complete each position as the server would (with the package's other files as `files`,
     if asked); returns [(completion, probs, ms)]."""
     out = []
-    for f, pos, _ in progress(positions, desc=desc, unit="pos"):
+    for f, pos, _, _ in progress(positions, desc=desc, unit="pos"):
         text, suffix = carried(*editor_request(files[f][1], pos))
         project = project_files(files, f) if with_files else ()
         started = time.perf_counter()
@@ -196,9 +200,16 @@ def run_positions(completer, files, positions, progress, desc, with_files=False,
 
 
 def score(ident_results, idents, line_results, lines):
-    ident = [ident_part(c) == truth for (c, _, _), (_, _, truth) in zip(ident_results, idents)]
+    """Identifier exact (ident positions); line exact, precision, answered (line positions);
+    keystroke savings and precision over both."""
+    ident = [ident_part(c) == name for (c, _, _), (_, _, _, name) in zip(ident_results, idents)]
+    both = [(c, truth) for (c, _, _), (_, _, truth, _) in zip(ident_results + line_results, idents + lines)]
+    everywhere = score_lines(both)
     return {"ident_exact": float(np.mean(ident)) if ident else None,
-            **score_lines([(c, truth) for (c, _, _), (_, _, truth) in zip(line_results, lines)])}
+            **score_lines([(c, truth) for (c, _, _), (_, _, truth, _) in zip(line_results, lines)]),
+            "keystroke_savings": everywhere["keystroke_savings"], "precision": everywhere["line_precision"],
+            "line_savings": score_lines([(c, t) for (c, _, _), (_, _, t, _) in zip(line_results, lines)])[
+                "keystroke_savings"]}
 
 
 def sweeps(ident_raw, idents, line_raw, lines, in_word):
@@ -215,10 +226,11 @@ def sweeps(ident_raw, idents, line_raw, lines, in_word):
         gate_rows.append({"min_prob": g, **score(apply(ident_w, cut), idents, apply(line_w, cut), lines)})
     policy_rows = []
     for ident_floor in IDENT_FLOORS:
-        for line_floor in LINE_FLOORS:
-            policy = Policy(ident_floor, line_floor)
-            policy_rows.append({"ident_floor": ident_floor, "line_floor": line_floor,
-                                **score(apply(ident_w, policy.cut), idents, apply(line_w, policy.cut), lines)})
+        for char_floor in CHAR_FLOORS:
+            for line_floor in LINE_FLOORS:
+                policy = Policy(ident_floor, char_floor, line_floor)
+                policy_rows.append({**policy.as_meta(),
+                                    **score(apply(ident_w, policy.cut), idents, apply(line_w, policy.cut), lines)})
     return gate_rows, policy_rows
 
 
@@ -242,19 +254,19 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
         result[name] = {**score(i, idents, l, lines), "p50_ms": float(np.percentile(ms, 50)),
                         "p95_ms": float(np.percentile(ms, 95))}
     result["old_gate"]["min_prob"] = OLD_GATE
-    in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _ in lines]
+    in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _, _ in lines]
     result["gate_sweep"], result["policy_sweep"] = sweeps(runs["ungated"][0], idents, runs["ungated"][1], lines, in_word)
     files_ident, files_line = runs["with_files_ungated"]
     result["files_gate_sweep"], result["files_policy_sweep"] = sweeps(files_ident, idents, files_line, lines, in_word)
     if baselines:
-        words_i = [buffer_word(*editor_request(files[f][1], pos), files[f][1][pos - 2:pos]) for f, pos, _ in idents]
-        words_l = [buffer_word(*editor_request(files[f][1], pos), "") for f, pos, _ in lines]
+        words_i = [buffer_word(*editor_request(files[f][1], pos), files[f][1][pos - 2:pos]) for f, pos, _, _ in idents]
+        words_l = [buffer_word(*editor_request(files[f][1], pos), "") for f, pos, _, _ in lines]
         jedi_i = [jedi_completion(files[f][1], pos, editor_request(files[f][1], pos)[1], files[f][0], files[f][2])
-                  for f, pos, _ in progress(idents, desc="jedi", unit="pos")]
+                  for f, pos, _, _ in progress(idents, desc="jedi", unit="pos")]
         result["baselines"] = {
             "xz_bpc": xz_bpc(docs),
             "buffer_words": score([(w, [], 0) for w in words_i], idents, [(w, [], 0) for w in words_l], lines),
-            "jedi": {"ident_exact": float(np.mean([ident_part(j) == t for j, (_, _, t) in zip(jedi_i, idents)]))}}
+            "jedi": score([(j, [], 0) for j in jedi_i], idents, [], [])}
     return result
 
 
@@ -279,13 +291,15 @@ def fit_project_match(completer, files, progress=progress_bar(False)):
 
 
 def fit_policy(policy_rows, target=PRECISION_TARGET):
-    """The floors that save the most keystrokes with line precision >= target (ties: more
-    identifiers right, then the lower floors)."""
-    ok = [r for r in policy_rows if r["line_precision"] is not None and r["line_precision"] >= target]
+    """The floors that save the most keystrokes with line precision and precision over all
+    answers >= target (ties: more identifiers right, then the lower floors)."""
+    ok = [r for r in policy_rows if r["line_precision"] is not None and r["line_precision"] >= target
+          and r["precision"] is not None and r["precision"] >= target]
     if not ok:
         raise ValueError(f"no policy in the sweep reaches line precision {target}")
-    best = max(ok, key=lambda r: (round(r["keystroke_savings"], 4), r["ident_exact"] or 0, -r["line_floor"], -r["ident_floor"]))
-    return Policy(best["ident_floor"], best["line_floor"]), best
+    best = max(ok, key=lambda r: (round(r["keystroke_savings"], 4), r["ident_exact"] or 0,
+                                  -r["char_floor"], -r["line_floor"], -r["ident_floor"]))
+    return Policy(best["ident_floor"], best["char_floor"], best["line_floor"]), best
 
 
 # -- Reports -------------------------------------------------------------------------------
@@ -325,35 +339,41 @@ def table(results):
     return "\n".join(lines) + "\n"
 
 
+def frontier(rows):
+    """The rows no other row beats on both savings and line precision, by savings."""
+    rows = [r for r in rows if r["line_precision"] is not None]
+    best = [r for r in rows if not any(o["keystroke_savings"] > r["keystroke_savings"]
+                                       and o["line_precision"] > r["line_precision"] for o in rows)]
+    return sorted(best, key=lambda r: r["keystroke_savings"])
+
+
 def plot(results, path):
-    """Line precision against keystroke savings: the per-character gate's sweep and the
-    policy's (its fitted identifier floor, each line floor), and where the server's defaults land."""
+    """Line precision against keystroke savings: the per-character gate's sweep, the policy's
+    best trade-offs (its sweep's frontier; with the package's other files too), and where the
+    server's defaults and the old gate land."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
     for r in results:
         g = [row for row in r["gate_sweep"] if row["line_precision"] is not None]
         ax.plot([x["keystroke_savings"] for x in g], [x["line_precision"] for x in g], "o--", alpha=0.7,
                 label=f"{r['name']}: per-character gate (min_prob {GATES[0]}..{GATES[-1]})")
-        floor = r["policy"]["ident_floor"]
-        p = [row for row in r["policy_sweep"] if row["ident_floor"] == floor and row["line_precision"] is not None]
-        ax.plot([x["keystroke_savings"] for x in p], [x["line_precision"] for x in p], "s-", alpha=0.8,
-                label=f"{r['name']}: policy (line floor {LINE_FLOORS[0]}..{LINE_FLOORS[-1]})")
-        p = [row for row in r["files_policy_sweep"] if row["ident_floor"] == floor and row["line_precision"] is not None]
-        ax.plot([x["keystroke_savings"] for x in p], [x["line_precision"] for x in p], "^:", alpha=0.8,
-                label=f"{r['name']}: policy, with the package's other files")
+        for key, style, what in (("policy_sweep", "s-", "policy"), ("files_policy_sweep", "^:", "policy, with files")):
+            p = frontier(r[key])
+            ax.plot([x["keystroke_savings"] for x in p], [x["line_precision"] for x in p], style, alpha=0.8,
+                    label=f"{r['name']}: {what} (best of {len(r[key])} floor settings)")
         d, o = r["server_defaults"], r["old_gate"]
         if d["line_precision"] is not None:  # None: no line answered at all
             ax.plot([d["keystroke_savings"]], [d["line_precision"]], "k*", markersize=14)
-            ax.annotate(f"{r['name']} server default", (d["keystroke_savings"], d["line_precision"]),
+            ax.annotate(f"{r['name']}: server default", (d["keystroke_savings"], d["line_precision"]),
                         textcoords="offset points", xytext=(6, -12), fontsize=8)
         if o["line_precision"] is not None:
             ax.plot([o["keystroke_savings"]], [o["line_precision"]], "rx", markersize=10)
     ax.axhline(PRECISION_TARGET, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("keystroke savings (line positions)")
+    ax.set_xlabel("keystroke savings (identifier and line positions)")
     ax.set_ylabel("line precision (answers that are right)")
     ax.set_title("Unseen code: precision against savings (x: old gate 0.75)")
     ax.legend(fontsize=7, loc="lower left")

@@ -26,11 +26,11 @@ def report(values):
 
 def test_code_positions_are_in_code_only():
     idents, lines = benchmark.code_positions(SOURCE)
-    names = {SOURCE[pos - 2:pos] + truth for pos, truth in idents}
+    names = {SOURCE[pos - 2:pos] + truth for pos, truth, _ in idents}
     assert {"compute_total", "running_total", "values", "value", "report", "message"} <= names
     assert "never_a_position" not in names and "string" not in names  # comments, strings
-    for pos, truth in idents:
-        assert SOURCE[pos:pos + len(truth)] == truth
+    for pos, truth, line_rest in idents:
+        assert SOURCE[pos:pos + len(truth)] == truth and line_rest.startswith(truth) and "#" not in line_rest
     # a line position is a token start after code on its line; its truth stops before a comment
     truths = {SOURCE[pos:pos + len(t)]: t for pos, t in lines}
     assert "= 0" in truths and all("#" not in t for t in truths.values())
@@ -63,12 +63,13 @@ def test_buffer_word_uses_the_words_before_and_after_less_the_one_typed():
 
 
 def test_fit_policy_takes_the_most_savings_at_the_precision_target():
-    rows = [{"ident_floor": 0.0, "line_floor": 0.2, "line_precision": 0.6, "keystroke_savings": 0.3, "ident_exact": 0.5},
-            {"ident_floor": 0.0, "line_floor": 0.5, "line_precision": 0.76, "keystroke_savings": 0.2, "ident_exact": 0.5},
-            {"ident_floor": 0.01, "line_floor": 0.5, "line_precision": 0.8, "keystroke_savings": 0.2, "ident_exact": 0.6},
-            {"ident_floor": 0.0, "line_floor": 0.9, "line_precision": 0.95, "keystroke_savings": 0.1, "ident_exact": 0.5}]
-    policy, row = benchmark.fit_policy(rows, target=0.75)
-    assert (policy.ident_floor, policy.line_floor) == (0.01, 0.5) and row is rows[2]
+    def row(i, c, l, precision, savings, ident, everywhere=0.9):
+        return {"ident_floor": i, "char_floor": c, "line_floor": l, "line_precision": precision,
+                "keystroke_savings": savings, "ident_exact": ident, "precision": everywhere}
+    rows = [row(0.0, 0.5, 0.2, 0.6, 0.3, 0.5), row(0.0, 0.7, 0.0, 0.76, 0.2, 0.5), row(0.01, 0.7, 0.0, 0.8, 0.2, 0.6),
+            row(0.0, 0.9, 0.0, 0.95, 0.1, 0.5), row(0.0, 0.6, 0.0, 0.9, 0.25, 0.6, everywhere=0.7)]
+    policy, best = benchmark.fit_policy(rows, target=0.75)
+    assert (policy.ident_floor, policy.char_floor, policy.line_floor) == (0.01, 0.7, 0.0) and best is rows[2]
     with pytest.raises(ValueError, match="precision 0.99"):
         benchmark.fit_policy(rows, target=0.99)
 
@@ -92,6 +93,8 @@ def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
         assert 0 <= r[run]["keystroke_savings"] <= 1 and r[run]["p50_ms"] > 0
     assert r["baselines"]["buffer_words"]["ident_exact"] > 0  # the names repeat in the file
     assert 0 <= r["baselines"]["jedi"]["ident_exact"] <= 1
+    for run in ("server_defaults", "with_files"):
+        assert 0 <= r[run]["line_savings"] <= 1 and (r[run]["precision"] is None or 0 <= r[run]["precision"] <= 1)
     assert r["network"]["bpc"] > 0 and r["baselines"]["xz_bpc"] > 0
     # ungated, the gate sweep's first row is the ungated run itself
     assert r["gate_sweep"][0]["min_prob"] == 0.0

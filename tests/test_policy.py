@@ -10,18 +10,18 @@ def test_inside_a_word_the_whole_name_is_kept_though_one_character_is_unsure():
     # "ute_total(" : the name "ute_total" has one unsure character (0.3); the gate at 0.75 cuts
     # it there, the policy keeps the name (its probability, 0.3 * 0.9^8 ~ 0.13, is above 0.02).
     text, probs = "ute_total(", [0.95, 0.3] + [0.9] * 7 + [0.2]
-    policy = Policy(ident_floor=0.02, line_floor=0.5)
+    policy = Policy(ident_floor=0.02, char_floor=0.0, line_floor=0.5)
     assert policy.cut(text, probs, in_word=True) == len("ute_total")
     assert gate_cut(probs, 0.75) == 1
 
 
 def test_a_name_the_model_has_no_idea_of_is_dropped_whole():
-    policy = Policy(ident_floor=0.02, line_floor=0.5)
+    policy = Policy(ident_floor=0.02, char_floor=0.0, line_floor=0.5)
     assert policy.cut("xyzzy", [0.2] * 5, in_word=True) == 0  # 0.2^5 = 0.00032
 
 
 def test_beyond_the_name_the_completion_goes_on_while_the_whole_extension_is_likely():
-    policy = Policy(ident_floor=0.0, line_floor=0.5)
+    policy = Policy(ident_floor=0.0, char_floor=0.0, line_floor=0.5)
     text = "name(arg).x"
     probs = [0.9] * 4 + [0.9, 0.9, 0.9, 0.9, 0.9, 0.5, 0.99]
     # after "name": 0.9 (0.9) 0.81 (a) 0.729 (r) 0.656 (g) 0.59 ()) 0.295 (.) -> stops before "."
@@ -32,9 +32,20 @@ def test_beyond_the_name_the_completion_goes_on_while_the_whole_extension_is_lik
 
 def test_line_floor_zero_keeps_everything_and_one_keeps_only_certain_characters():
     text, probs = "abc + d", [0.5, 0.9, 1.0, 1.0, 0.99, 1.0, 0.2]
-    assert Policy(0.0, 0.0).cut(text, probs, in_word=False) == len(text)
-    assert Policy(0.0, 1.0).cut(text, probs, in_word=False) == 0
-    assert Policy(0.0, 1.0).cut("ab", [1.0, 1.0], in_word=False) == 2
+    assert Policy(0.0, 0.0, 0.0).cut(text, probs, in_word=False) == len(text)
+    assert Policy(0.0, 0.0, 1.0).cut(text, probs, in_word=False) == 0
+    assert Policy(0.0, 0.0, 1.0).cut("ab", [1.0, 1.0], in_word=False) == 2
+
+
+def test_beyond_the_name_each_character_must_pass_the_char_floor():
+    # a long, confident copy: its product (0.9^12 ~ 0.28) is small, every character sure enough
+    text, probs = "(alpha, beta)", [0.9] * 13
+    assert Policy(0.0, 0.8, 0.0).cut(text, probs, in_word=False) == len(text)
+    assert Policy(0.0, 0.8, 0.5).cut(text, probs, in_word=False) == 6  # 0.9^7 < 0.5
+    probs[5] = 0.5
+    assert Policy(0.0, 0.8, 0.0).cut(text, probs, in_word=False) == 5
+    # inside a name the char floor does not apply: only the name's product does
+    assert Policy(0.01, 0.8, 0.0).cut("ute_x(", [0.5, 0.5, 0.9, 0.9, 0.9, 0.99], in_word=True) == 6
 
 
 @pytest.mark.parametrize("in_word", [True, False])
@@ -44,7 +55,8 @@ def test_stopping_early_never_changes_what_is_kept(in_word):
     text = "value_of(thing, other)"
     probs = [0.9, 0.95, 0.8, 0.99, 0.7, 0.97, 0.99, 0.9, 0.6, 0.95, 0.9, 0.8, 0.9, 0.99, 0.5, 0.9, 0.9, 0.9, 0.9,
              0.9, 0.9, 0.9]
-    for policy in (Policy(0.02, 0.5), Policy(0.3, 0.2), Policy(0.0, 0.9)):
+    for policy in (Policy(0.02, 0.0, 0.5), Policy(0.3, 0.0, 0.2), Policy(0.0, 0.0, 0.9), Policy(0.02, 0.75, 0.0),
+                   Policy(0.1, 0.6, 0.3)):
         full = policy.cut(text, probs, in_word)
         for n in range(1, len(text) + 1):
             if policy.stop_early(text[:n], probs[:n], in_word):
@@ -63,14 +75,15 @@ def test_gate_cut_and_tidy():
 
 def test_policy_from_meta():
     assert Policy.from_meta({}) == Policy()
-    assert Policy.from_meta({"policy": {"ident_floor": 0.01, "line_floor": 0.4}}) == Policy(0.01, 0.4)
-    assert Policy(0.01, 0.4).as_meta() == {"ident_floor": 0.01, "line_floor": 0.4}
-    for broken in ({"ident_floor": 0.01}, {"ident_floor": "x", "line_floor": 0.4}, {"ident_floor": 2, "line_floor": 0.4},
-                   "0.5"):
+    stored = {"ident_floor": 0.01, "char_floor": 0.7, "line_floor": 0.4}
+    assert Policy.from_meta({"policy": stored}) == Policy(0.01, 0.7, 0.4)
+    assert Policy(0.01, 0.7, 0.4).as_meta() == stored
+    for broken in ({"ident_floor": 0.01}, {**stored, "ident_floor": "x"}, {**stored, "char_floor": 2}, "0.5"):
         with pytest.raises(ValueError, match="policy"):
             Policy.from_meta({"policy": broken})
 
 
 def test_probabilities_below_float_range_do_not_crash():
-    assert Policy(0.0, 0.5).cut("ab", [0.0, 1.0], in_word=False) == 0
-    assert math.isfinite(Policy(0.5, 0.5).ident_floor)
+    assert Policy(0.0, 0.0, 0.5).cut("ab", [0.0, 1.0], in_word=False) == 0
+    assert Policy(0.5, 0.0, 0.5).cut("ab", [0.0, 1.0], in_word=True) == 0
+    assert math.isfinite(Policy(0.5, 0.5, 0.5).ident_floor)

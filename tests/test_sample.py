@@ -38,20 +38,21 @@ def test_editing_the_last_line_reruns_only_that_line(tiny_model):
 
 
 def test_completions_respect_stop_modes_and_gate(tiny_model):
+    # min_prob=0: the decoder's own stops, with no cut (None would ask for the policy)
     c = Completer.load(tiny_model)
     buffer = CODE[:800] + "\ndef main(argv):\n    for name in "
-    line = c.complete(buffer, stop="line", max_chars=60)
+    line = c.complete(buffer, stop="line", max_chars=60, min_prob=0.0)
     assert "\n" not in line.text and len(line.text) <= 60
     assert len(line.probs) == len(line.text)
-    assert c.complete(buffer, stop="none", max_chars=25).stop_reason in ("max_chars", "repeat")
+    assert c.complete(buffer, stop="none", max_chars=25, min_prob=0.0).stop_reason in ("max_chars", "repeat")
     assert c.complete(buffer, min_prob=1.0).text == ""  # nothing is certain
     gated = c.complete(buffer, stop="none", max_chars=40, min_prob=0.3)
     assert all(p >= 0.3 for p in gated.probs)
-    three = c.complete(buffer, n=3, max_chars=20)
+    three = c.complete(buffer, n=3, max_chars=20, min_prob=0.0)
     assert 1 <= len(three.alternatives) <= 3 and three.alternatives[0] == three.text
     assert len(set(three.alternatives)) == len(three.alternatives)
-    a = c.complete(buffer, temperature=0.9, seed=7, stop="none", max_chars=30)
-    b = c.complete(buffer, temperature=0.9, seed=7, stop="none", max_chars=30)
+    a = c.complete(buffer, temperature=0.9, seed=7, stop="none", max_chars=30, min_prob=0.0)
+    b = c.complete(buffer, temperature=0.9, seed=7, stop="none", max_chars=30, min_prob=0.0)
     assert a.text == b.text  # seeded sampling is reproducible
 
 
@@ -72,11 +73,11 @@ def test_model_that_loops_is_stopped(repeat_model):
 def test_identifier_from_far_up_the_buffer_is_completed(tiny_model):
     buffer = "def distance_metric(data):\n    return data\n\n" + "x = 1\n" * 500 + "total = di"
     rest = "stance_metric"
-    only_words = Completer.load(tiny_model, word_weight=1.0).complete(buffer, max_chars=30)
+    only_words = Completer.load(tiny_model, word_weight=1.0).complete(buffer, max_chars=30, min_prob=0.0)
     assert only_words.text.startswith(rest)
     assert only_words.probs[:len(rest)] == [1.0] * len(rest)  # one candidate: sure of every character
-    model_only = Completer.load(tiny_model, word_weight=0.0).complete(buffer, max_chars=30)
-    mixed = Completer.load(tiny_model, word_weight=0.5).complete(buffer, max_chars=30)
+    model_only = Completer.load(tiny_model, word_weight=0.0).complete(buffer, max_chars=30, min_prob=0.0)
+    mixed = Completer.load(tiny_model, word_weight=0.5).complete(buffer, max_chars=30, min_prob=0.0)
     assert mixed.text.startswith(rest) and all(0.5 <= p <= 1 for p in mixed.probs[:len(rest)])
     assert not model_only.text.startswith(rest)  # the tiny model alone cannot know it
     with pytest.raises(ValueError, match="word_weight"):

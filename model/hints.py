@@ -121,10 +121,16 @@ class WordCache:
     (a character-level cache model, after Grave et al. 2017's neural cache).
     """
 
-    def __init__(self, text):
+    def __init__(self, text, after=""):
+        """text: the buffer before the cursor; after: the buffer after it (an editor's word list
+        has those words too), less the rest of the word the cursor is in."""
         counts, n = {}, max(len(text), 1)
         for m in WORD.finditer(text):
             counts[m.group()] = counts.get(m.group(), 0.0) + 1.0 + m.start() / n  # later ones weigh up to 2x
+        after = after[len(re.match(r"[A-Za-z0-9_]*", after).group()):]
+        n = max(len(after), 1)
+        for m in WORD.finditer(after):
+            counts[m.group()] = counts.get(m.group(), 0.0) + 2.0 - m.start() / n  # nearer ones up to 2x
         self.counts = counts
         self.words = sorted(counts)
 

@@ -82,7 +82,7 @@ class Completer:
     PROJECT_WORD_WEIGHT = 0.3
 
     def __init__(self, stepper, vocab, meta, context_chars=CONTEXT_CHARS, cache_entries=4096,
-                 word_weight=WORD_WEIGHT, use_match=True):
+                 word_weight=WORD_WEIGHT, use_match=True, words_after=True):
         if not 0 <= word_weight <= 1:
             raise ValueError("word_weight must be between 0 and 1")
         self.stepper, self.vocab, self.meta = stepper, vocab, meta
@@ -93,6 +93,7 @@ class Completer:
         self.cleaning = meta.get("cleaning", {})
         self.context_chars = context_chars
         self.word_weight = word_weight
+        self.words_after = words_after  # the words after the cursor count too (as in an editor's word list)
         self.cache = StateCache(cache_entries)
         self.recent = RecentStates()
         # Never emit the unknown character or a file start: they are not code a user wants.
@@ -191,7 +192,8 @@ class Completer:
         rules = StopRules(context, suffix, stop, max_chars)
         typed = TRAILING_WORD.search(context[-200:])
         typed = typed.group() if typed else ""
-        hints = self.hints(cleaned.text, typed, self.project_for(files))
+        after = quick_clean(suffix, self.ext, self.cleaning) if self.words_after else ""
+        hints = self.hints(cleaned.text, typed, self.project_for(files), after)
         policy = self.policy if min_prob is None else None
         if temperature == 0 and n == 1:
             results = [self._decode(state, rules, min_prob, hints, typed, policy=policy)]
@@ -215,11 +217,11 @@ class Completer:
         return Completion(best[0], [a[0] for a in alternatives[:n]], best[1], best[2], len(context), new_chars,
                           [a[1] for a in alternatives[:n]])
 
-    def hints(self, buffer, typed="", project=None):
+    def hints(self, buffer, typed="", project=None, after=""):
         """BufferHints for a cleaned buffer (all of it, not just the context the network reads),
-        and the project's files (ProjectFiles, or None)."""
+        the text after the cursor (its words), and the project's files (ProjectFiles, or None)."""
         # Less the word being typed: it is not a word of the buffer yet.
-        words = WordCache(buffer[:len(buffer) - len(typed)]) if self.word_weight > 0 else None
+        words = WordCache(buffer[:len(buffer) - len(typed)], after) if self.word_weight > 0 else None
         ids = self.vocab.encode(FILE_START + buffer) if self.match_weights is not None or project else None
         hints = BufferHints(words, ids if self.match_weights is not None else None)
         hints.project = ProjectHints(project, ids) if project is not None and project.chars else None

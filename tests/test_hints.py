@@ -101,3 +101,12 @@ def test_project_cache_cleans_each_file_once_and_reuses_a_set():
     assert cache.get([("big.py", "x" * 101)], encode, clean) is None  # over the budget: none
     assert cache.get([], encode, clean) is None and cache.get(None, encode, clean) is None
     assert first.words.next_chars("al") == {"p": 1.0 + 0.0}
+
+
+def test_word_cache_takes_the_words_after_the_cursor_less_the_rest_of_the_current_word():
+    words = WordCache("alpha = 1\n", after="pha_tail = 2\nprint(alphabet, alphabet)\n")
+    assert "pha_tail" not in words.counts and "alpha_tail" not in words.counts
+    assert words.next_chars("alp") == {"h": words.counts["alpha"] + words.counts["alphabet"]}
+    assert words.counts["alphabet"] > words.counts["alpha"]  # twice after the cursor against once
+    near, far = WordCache("", after="\nfoo_a\n" + "x\n" * 50 + "foo_b\n").next_chars("foo_").values()
+    assert near > far  # nearer the cursor weighs more

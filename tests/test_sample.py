@@ -189,3 +189,11 @@ def test_the_policy_is_the_default_and_min_prob_zero_is_no_cut(tiny_model):
     keep = completer.policy.cut(ungated.text, ungated.probs, in_word=False)
     assert policy.text == ungated.text[:keep].rstrip(" ") or (not ungated.text[:keep].strip() and policy.text == "")
     assert policy.stop_reason in ("policy", ungated.stop_reason)
+
+
+def test_a_name_used_only_after_the_cursor_is_completed(tiny_model):
+    completer = Completer.load(tiny_model)
+    buffer = "import os\n\n\ndef main(argv):\n    total = padd"
+    after = "\n    return padded_sum_of_points(total)\n"
+    assert completer.complete(buffer, suffix=after, max_chars=30, min_prob=0.0).text.startswith("ed_sum_of_points")
+    assert not completer.complete(buffer, max_chars=30, min_prob=0.0).text.startswith("ed_sum_of_points")

@@ -21,6 +21,7 @@ Baselines on the same positions: the editor's word completion (the file's words 
 after the cursor), Jedi (top 1, with the package as its project), and xz for bits/char.
 """
 import argparse
+import itertools
 import json
 import math
 import os
@@ -35,7 +36,7 @@ from model.clean import FILE_START, CleaningError, clean
 from model.corpus import read_source
 from model.evaluate import ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
 from model.hints import WORD, fit_match_weights, mix_match
-from model.policy import Policy, gate_cut, tidy
+from model.policy import FLOORS, Policy, gate_cut, tidy
 from model.modeldir import ModelDirError
 from model.sample import Completer, carried
 
@@ -45,9 +46,10 @@ OLD_GATE = 0.75  # the server's per-character gate before the policy: the baseli
 PRECISION_TARGET = 0.75
 MAX_CHARS = 80  # the plug-ins' default
 GATES = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-IDENT_FLOORS = (0.0, 0.001, 0.003, 0.01, 0.02, 0.05, 0.1, 0.2)
-CHAR_FLOORS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-LINE_FLOORS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
+IDENT_FLOORS = (0.0, 0.003, 0.01, 0.02, 0.05, 0.1, 0.2)
+CHAR_FLOORS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+LINE_FLOORS = (0.0, 0.1, 0.3)
+EXTEND_FLOORS = (0.6, 0.7, 0.8, 0.9, 0.95, 1.01)  # 1.01: never beyond the name
 
 
 # -- The files and the positions ------------------------------------------------------------
@@ -225,12 +227,9 @@ def sweeps(ident_raw, idents, line_raw, lines, in_word):
         cut = lambda c, p, w: gate_cut(p, g)  # noqa: E731
         gate_rows.append({"min_prob": g, **score(apply(ident_w, cut), idents, apply(line_w, cut), lines)})
     policy_rows = []
-    for ident_floor in IDENT_FLOORS:
-        for char_floor in CHAR_FLOORS:
-            for line_floor in LINE_FLOORS:
-                policy = Policy(ident_floor, char_floor, line_floor)
-                policy_rows.append({**policy.as_meta(),
-                                    **score(apply(ident_w, policy.cut), idents, apply(line_w, policy.cut), lines)})
+    for floors in itertools.product(IDENT_FLOORS, CHAR_FLOORS, LINE_FLOORS, EXTEND_FLOORS):
+        policy = Policy(*floors)
+        policy_rows.append({**policy.as_meta(), **score(apply(ident_w, policy.cut), idents, apply(line_w, policy.cut), lines)})
     return gate_rows, policy_rows
 
 
@@ -298,8 +297,8 @@ def fit_policy(policy_rows, target=PRECISION_TARGET):
     if not ok:
         raise ValueError(f"no policy in the sweep reaches line precision {target}")
     best = max(ok, key=lambda r: (round(r["keystroke_savings"], 4), r["ident_exact"] or 0,
-                                  -r["char_floor"], -r["line_floor"], -r["ident_floor"]))
-    return Policy(best["ident_floor"], best["char_floor"], best["line_floor"]), best
+                                  -r["char_floor"], -r["line_floor"], -r["ident_floor"], -r["extend_floor"]))
+    return Policy(*(best[name] for name in FLOORS)), best
 
 
 # -- Reports -------------------------------------------------------------------------------

@@ -4,9 +4,9 @@ The decoder proposes the most likely line (greedy, stop=line); the policy cuts i
   - inside an identifier (the user has typed part of a name), finish the name, unless the
     model has no idea what it is (the name's probability, the product of its characters', is
     below `ident_floor`): then say nothing;
-  - beyond the name, or from a token start, extend only while each character is at least
-    `char_floor` likely and the whole extension (the product of its characters) at least
-    `line_floor`.
+  - beyond the name, extend only while each character is at least `extend_floor` likely;
+    from a token start, while each is at least `char_floor` likely; and in both, while the
+    whole extension (the product of its characters) is at least `line_floor`.
 The floors are fitted on the dev set of unseen packages (python -m model.benchmark --set dev
 --fit-policy) for the most keystrokes saved at a stated line precision, and stored in the model
 dir's meta.json ("policy"); a model dir without one uses the defaults below. Measured there:
@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 IDENT_CHARS = re.compile(r"[A-Za-z0-9_]*")
+FLOORS = ("ident_floor", "char_floor", "line_floor", "extend_floor")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Policy:
     ident_floor: float = 0.02
     char_floor: float = 0.7
     line_floor: float = 0.0
+    extend_floor: float = 0.9
 
     @classmethod
     def from_meta(cls, meta):
@@ -36,31 +38,32 @@ class Policy:
         if stored is None:
             return cls()
         try:
-            policy = cls(float(stored["ident_floor"]), float(stored["char_floor"]), float(stored["line_floor"]))
+            policy = cls(*(float(stored[name]) for name in FLOORS))
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"meta.json 'policy' is unusable ({err!r})") from None
-        if not all(0 <= f <= 1 for f in (policy.ident_floor, policy.char_floor, policy.line_floor)):
-            raise ValueError("meta.json 'policy': floors must be between 0 and 1")
+        if not all(0 <= f <= 1.01 for f in (policy.ident_floor, policy.char_floor, policy.line_floor,
+                                             policy.extend_floor)):
+            raise ValueError("meta.json 'policy': floors must be between 0 and 1.01 (1.01: never)")
         return policy
 
     def as_meta(self):
-        return {"ident_floor": self.ident_floor, "char_floor": self.char_floor, "line_floor": self.line_floor}
+        return {name: getattr(self, name) for name in FLOORS}
 
     def cut(self, text, probs, in_word):
         """How many characters of the proposed completion to keep.
 
         in_word: the cursor is inside an identifier (the characters before it are a name's start).
         """
-        end = 0
+        end, char_floor = 0, self.char_floor
         if in_word:
-            end = len(IDENT_CHARS.match(text).group())
+            end, char_floor = len(IDENT_CHARS.match(text).group()), self.extend_floor
             if end and math.prod(probs[:end]) < self.ident_floor:
                 return 0
         logp, floor = 0.0, math.log(self.line_floor) if self.line_floor > 0 else -math.inf
         keep = end
         for i in range(end, len(text)):
             logp += math.log(max(probs[i], 1e-300))
-            if probs[i] < self.char_floor or logp < floor:
+            if probs[i] < char_floor or logp < floor:
                 break
             keep = i + 1
         return keep

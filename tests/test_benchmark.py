@@ -64,7 +64,7 @@ def test_buffer_word_uses_the_words_before_and_after_less_the_one_typed():
 
 def test_fit_policy_takes_the_most_savings_at_the_precision_target():
     def row(i, c, l, precision, savings, ident, everywhere=0.9):
-        return {"ident_floor": i, "char_floor": c, "line_floor": l, "line_precision": precision,
+        return {"ident_floor": i, "char_floor": c, "line_floor": l, "extend_floor": 0.9, "line_precision": precision,
                 "keystroke_savings": savings, "ident_exact": ident, "precision": everywhere}
     rows = [row(0.0, 0.5, 0.2, 0.6, 0.3, 0.5), row(0.0, 0.7, 0.0, 0.76, 0.2, 0.5), row(0.01, 0.7, 0.0, 0.8, 0.2, 0.6),
             row(0.0, 0.9, 0.0, 0.95, 0.1, 0.5), row(0.0, 0.6, 0.0, 0.9, 0.25, 0.6, everywhere=0.7)]

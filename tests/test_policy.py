@@ -10,18 +10,18 @@ def test_inside_a_word_the_whole_name_is_kept_though_one_character_is_unsure():
     # "ute_total(" : the name "ute_total" has one unsure character (0.3); the gate at 0.75 cuts
     # it there, the policy keeps the name (its probability, 0.3 * 0.9^8 ~ 0.13, is above 0.02).
     text, probs = "ute_total(", [0.95, 0.3] + [0.9] * 7 + [0.2]
-    policy = Policy(ident_floor=0.02, char_floor=0.0, line_floor=0.5)
+    policy = Policy(ident_floor=0.02, char_floor=0.0, line_floor=0.5, extend_floor=0.0)
     assert policy.cut(text, probs, in_word=True) == len("ute_total")
     assert gate_cut(probs, 0.75) == 1
 
 
 def test_a_name_the_model_has_no_idea_of_is_dropped_whole():
-    policy = Policy(ident_floor=0.02, char_floor=0.0, line_floor=0.5)
+    policy = Policy(ident_floor=0.02, char_floor=0.0, line_floor=0.5, extend_floor=0.0)
     assert policy.cut("xyzzy", [0.2] * 5, in_word=True) == 0  # 0.2^5 = 0.00032
 
 
 def test_beyond_the_name_the_completion_goes_on_while_the_whole_extension_is_likely():
-    policy = Policy(ident_floor=0.0, char_floor=0.0, line_floor=0.5)
+    policy = Policy(ident_floor=0.0, char_floor=0.0, line_floor=0.5, extend_floor=0.0)
     text = "name(arg).x"
     probs = [0.9] * 4 + [0.9, 0.9, 0.9, 0.9, 0.9, 0.5, 0.99]
     # after "name": 0.9 (0.9) 0.81 (a) 0.729 (r) 0.656 (g) 0.59 ()) 0.295 (.) -> stops before "."
@@ -45,7 +45,10 @@ def test_beyond_the_name_each_character_must_pass_the_char_floor():
     probs[5] = 0.5
     assert Policy(0.0, 0.8, 0.0).cut(text, probs, in_word=False) == 5
     # inside a name the char floor does not apply: only the name's product does
-    assert Policy(0.01, 0.8, 0.0).cut("ute_x(", [0.5, 0.5, 0.9, 0.9, 0.9, 0.99], in_word=True) == 6
+    assert Policy(0.01, 0.8, 0.0, 0.95).cut("ute_x(", [0.5, 0.5, 0.9, 0.9, 0.9, 0.99], in_word=True) == 6
+    # beyond a finished name the extend floor applies, not the char floor
+    assert Policy(0.01, 0.8, 0.0, 0.995).cut("ute_x(", [0.5, 0.5, 0.9, 0.9, 0.9, 0.99], in_word=True) == 5
+    assert Policy(0.01, 0.8, 0.0, 1.01).cut("ute_x(a)", [0.5, 0.5, 0.9, 0.9, 0.9] + [1.0] * 3, in_word=True) == 5
 
 
 @pytest.mark.parametrize("in_word", [True, False])
@@ -55,8 +58,8 @@ def test_stopping_early_never_changes_what_is_kept(in_word):
     text = "value_of(thing, other)"
     probs = [0.9, 0.95, 0.8, 0.99, 0.7, 0.97, 0.99, 0.9, 0.6, 0.95, 0.9, 0.8, 0.9, 0.99, 0.5, 0.9, 0.9, 0.9, 0.9,
              0.9, 0.9, 0.9]
-    for policy in (Policy(0.02, 0.0, 0.5), Policy(0.3, 0.0, 0.2), Policy(0.0, 0.0, 0.9), Policy(0.02, 0.75, 0.0),
-                   Policy(0.1, 0.6, 0.3)):
+    for policy in (Policy(0.02, 0.0, 0.5, 0.0), Policy(0.3, 0.0, 0.2, 0.5), Policy(0.0, 0.0, 0.9, 0.0),
+                   Policy(0.02, 0.75, 0.0, 0.9), Policy(0.1, 0.6, 0.3, 1.01)):
         full = policy.cut(text, probs, in_word)
         for n in range(1, len(text) + 1):
             if policy.stop_early(text[:n], probs[:n], in_word):
@@ -75,9 +78,9 @@ def test_gate_cut_and_tidy():
 
 def test_policy_from_meta():
     assert Policy.from_meta({}) == Policy()
-    stored = {"ident_floor": 0.01, "char_floor": 0.7, "line_floor": 0.4}
-    assert Policy.from_meta({"policy": stored}) == Policy(0.01, 0.7, 0.4)
-    assert Policy(0.01, 0.7, 0.4).as_meta() == stored
+    stored = {"ident_floor": 0.01, "char_floor": 0.7, "line_floor": 0.4, "extend_floor": 0.9}
+    assert Policy.from_meta({"policy": stored}) == Policy(0.01, 0.7, 0.4, 0.9)
+    assert Policy(0.01, 0.7, 0.4, 0.9).as_meta() == stored
     for broken in ({"ident_floor": 0.01}, {**stored, "ident_floor": "x"}, {**stored, "char_floor": 2}, "0.5"):
         with pytest.raises(ValueError, match="policy"):
             Policy.from_meta({"policy": broken})

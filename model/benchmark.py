@@ -218,7 +218,12 @@ def sweeps(ident_raw, idents, line_raw, lines, in_word):
     """Precision/savings of the per-character gate and of the policy at each threshold, derived
     from the ungated completions (each rule only ever cuts the greedy proposal)."""
     def apply(results, cut):
-        return [(tidy(c[:cut(c, p, w)]), p, ms) for (c, p, ms), w in results]
+        """What the Completer answers under a cut (as sample._cut: an uncut completion as it is)."""
+        out = []
+        for (c, p, ms), w in results:
+            keep = cut(c, p, w)
+            out.append((c if keep == len(c) else tidy(c[:keep]), p, ms))
+        return out
 
     ident_w = [(r, True) for r in ident_raw]
     line_w = [(r, w) for r, w in zip(line_raw, in_word)]

@@ -33,6 +33,7 @@ PERMISSIVE = [
     (r"zpl[- ]?2\.[01]|zope public", "ZPL-2.1"),
     (r"unlicense|the unlicense \(unlicense\)|cc0(-1\.0)?|public domain", "Unlicense/CC0"),
     (r"hpnd|historical permission notice and disclaimer( \(hpnd\))?", "HPND"),
+    (r"zlib|zlib/libpng", "Zlib"),
 ]
 # Trove classifiers (License :: ...) -> SPDX id, for packages whose License field is empty.
 CLASSIFIERS = {

@@ -72,7 +72,7 @@ def test_the_shipped_lists_parse_and_never_overlap():
 @pytest.mark.parametrize("declared, expected", [
     ("MIT", "MIT"), ("MIT License", "MIT"), ("BSD-3-Clause", "BSD"), ("3-Clause BSD License", "BSD"),
     ("Apache 2.0 License", "Apache-2.0"), ("Apache License, Version 2.0", "Apache-2.0"), ("PSF-2.0", "PSF-2.0"),
-    ("MIT OR AFL-2.1", "MIT"), ("Apache-2.0 OR BSD-2-Clause", "Apache-2.0"), ("ISC", "ISC"),
+    ("MIT OR AFL-2.1", "MIT"), ("BSD-3-Clause AND 0BSD AND MIT AND Zlib AND CC0-1.0", "BSD AND MIT AND Zlib AND Unlicense/CC0"), ("Apache-2.0 OR BSD-2-Clause", "Apache-2.0"), ("ISC", "ISC"),
     ("MPL-2.0", None), ("MPL-2.0 AND MIT", None), ("GPL-2.0-or-later", None), ("LGPL-2.1", None),
     ("LicenseRef-Proprietary", None), ("Dual License", None),
 ])

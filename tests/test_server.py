@@ -334,11 +334,15 @@ def test_token_is_required_when_configured(token_server):
         assert_error(response, 401, "unauthorized")
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert_error(requests.get(url + "/models"), 401)
+    # /metrics too: its counters tell when and how often the user presses Tab.
+    assert_error(requests.get(url + "/metrics"), 401, "unauthorized")
+    assert_error(requests.get(url + "/metrics", headers={"Authorization": "Bearer wrong"}), 401)
     good = {"Authorization": "Bearer s3cret-tøken".encode("utf-8")}
     assert requests.post(url + "/complete", json={"text": PRIME}, headers=good).status_code == 200
     assert requests.get(url + "/models", headers=good).status_code == 200
-    # Open without the token: liveness probes, scrapes, the spec and the page.
-    for path in ("/health", "/metrics", "/openapi.json", "/"):
+    assert requests.get(url + "/metrics", headers=good).status_code == 200
+    # Open without the token: liveness probes, the spec and the page.
+    for path in ("/health", "/openapi.json", "/"):
         assert requests.get(url + path).status_code == 200, path
 
 

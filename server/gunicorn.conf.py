@@ -57,7 +57,7 @@ worker_connections = 1000  # per worker: connections held at once (slow ones inc
 # within BODY seconds after its headers (408 otherwise).
 os.environ.setdefault("TABCOMPLETE_HEADER_TIMEOUT", "5")
 os.environ.setdefault("TABCOMPLETE_BODY_TIMEOUT", "10")
-keepalive = max(1, int(float(os.environ["TABCOMPLETE_HEADER_TIMEOUT"])))
+keepalive = int(os.environ.get("TABCOMPLETE_KEEPALIVE") or max(1, int(float(os.environ["TABCOMPLETE_HEADER_TIMEOUT"]))))
 # Trust no proxy headers (X-Forwarded-*, SCRIPT_NAME) unless told which front-end sends them:
 # gunicorn trusts 127.0.0.1 by default, i.e. any local process.
 forwarded_allow_ips = os.environ.get("TABCOMPLETE_FORWARDED_ALLOW_IPS", "")

@@ -70,6 +70,21 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         return self
 
+    def access_ms(self, start=0):
+        """Server-side times (ms) of the requests the app logged after byte `start` of its access log;
+        (those times, the log's size now)."""
+        with open(self.out_path, encoding="utf-8", errors="replace") as f:
+            f.seek(start)
+            text = f.read()
+        times = []
+        for line in text.splitlines():
+            if line.startswith("{") and '"ms": ' in line:
+                try:
+                    times.append(float(json.loads(line)["ms"]))
+                except (ValueError, KeyError, TypeError):
+                    pass
+        return times, start + len(text.encode("utf-8"))
+
     def log_text(self):
         text = ""
         for path in (self.out_path, self.err_path):
@@ -429,7 +444,15 @@ def run(args):
         report["framing"] = {k: v for k, v in framing.items() if k != "results" or args.verbose}
         checks["framing"] = not framing["failed"]
         say(f"{args.slow}+{args.slow} slow connections under a {args.clients}-client load test for {args.seconds:g} s")
+        _, mark = server.access_ms()
         load = asyncio.run(slow_and_load(server, args.clients, args.seconds, args.slow, args.interval, marker, token))
+        times, _ = server.access_ms(mark)
+        times.sort()
+        # In the app, from its first byte of the request to its answer (no queueing, no client):
+        # what separates the server's own time from a busy machine's.
+        load["server_side"] = {"requests": len(times),
+                               "p99_ms": times[min(len(times) - 1, int(0.99 * len(times)))] if times else None,
+                               "max_ms": times[-1] if times else None}
         report["slow_load"] = load
         checks["slow_load"] = (load["5xx"] == 0 and load["timeouts"] == 0 and load["connection_errors"] == 0
                                and load["requests"] > 0 and load["p99_ms"] <= args.p99_ms

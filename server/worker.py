@@ -206,6 +206,10 @@ class Worker(GeventWorker):
         super().handle(listener, client, addr)
 
     def handle_request(self, listener_name, req, sock, addr):
+        # One request per connection, as gunicorn's sync worker: a keep-alive connection stays
+        # with the worker that accepted it, and the load test's p99 doubled with them (README).
+        # A new connection goes to whichever worker accepts first, i.e. one not computing.
+        req.must_close = True
         if req.body is not None and isinstance(req.body.reader, ChunkedReader):
             req.body = Body(StrictChunkedReader(req, req.unreader, self.max_body_bytes))
         if req.body is not None:

@@ -36,18 +36,28 @@ bind = [os.environ.get("TABCOMPLETE_BIND", "127.0.0.1:8000")]  # this machine on
 workers = int(os.environ.get("TABCOMPLETE_WORKERS") or os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 
 # Slow clients. A sync worker reads each request on the process that computes completions, so a
-# client that sends its headers or body slowly holds a worker: measured with 2 workers, two
-# clients sending headers at a byte a second made every other request wait 29.6 s. The worker
-# here (server/worker.py) is gunicorn's gevent worker: each connection is read in a greenlet,
-# a stalled client waits on its own socket, and the process computes completions for whoever
-# has sent a whole request. Measured (README, "Slow clients"): with 4 slow-header and 4 slow-body
-# connections open, the 50-client load test has the sync worker's latency and no stall.
+# client that sends its headers or body slowly holds a worker: with 2 sync workers, two clients
+# sending headers at a byte a second made every other request wait 29.6 s. The worker here
+# (server/worker.py) is gunicorn's gevent worker: each connection is read in a greenlet, a
+# stalled client waits on its own socket, and the process computes completions for whoever has
+# sent a whole request. Measured with python -m server.reliability (4 slow-header and 4
+# slow-body connections open through a 50-client load test, 2 workers, 30 s, this 2-core VM
+# shared with other jobs; README, "Slow clients"):
+#   sync                          4.7 requests/s, 100 of 150 requests timed out (10 s)
+#   gthread, 4 threads            5.2 requests/s, 100 of 150 timed out
+#   gevent, keep-alive            155 requests/s, 0 timed out, p99 1040 ms
+#   gevent, one request a conn.   233 requests/s, 0 timed out, p99 965 ms (machine busy; 304-376/s,
+#                                 p99 244-617 ms in 20 s runs right after)
+# Without slow clients, 15 s runs taken in turns: sync 240-278/s, p99 255-905 ms; gevent with
+# one request a connection 272-282/s, p99 243-280 ms; gevent keep-alive 284-319/s, p99 634-660 ms
+# (a keep-alive connection stays with the worker that accepted it, so one worker's queue grows
+# while the other's is short). Hence one request per connection, as sync did.
 # The trade-offs: a completion is CPU work and does not yield, so a worker computes one at a
 # time (as sync did) and parallelism still comes from the workers; a worker holds the
-# connections it accepted, so a worker that crashes (kill -9) drops the requests it held,
-# not just one; keep-alive connections stay with the worker that accepted them.
+# connections it has accepted, so a worker killed (kill -9) drops every request it held, not
+# just the one it was computing (README has the figure).
 # TABCOMPLETE_WORKER_CLASS=sync (or gthread) brings back gunicorn's own class, without these
-# guards (for measurements).
+# guards (for measurements only).
 worker_class = os.environ.get("TABCOMPLETE_WORKER_CLASS", "server.worker.Worker")
 # gunicorn turns "sync" with more than one thread into gthread, so threads only for gthread.
 threads = int(os.environ.get("TABCOMPLETE_THREADS", "4")) if worker_class == "gthread" else 1
@@ -57,7 +67,9 @@ worker_connections = 1000  # per worker: connections held at once (slow ones inc
 # within BODY seconds after its headers (408 otherwise).
 os.environ.setdefault("TABCOMPLETE_HEADER_TIMEOUT", "5")
 os.environ.setdefault("TABCOMPLETE_BODY_TIMEOUT", "10")
-keepalive = int(os.environ.get("TABCOMPLETE_KEEPALIVE") or max(1, int(float(os.environ["TABCOMPLETE_HEADER_TIMEOUT"]))))
+# gunicorn's keep-alive timer is what bounds the header read in a gevent worker, so it is the
+# header deadline; server/worker.py closes each connection after its answer all the same.
+keepalive = max(1, round(float(os.environ["TABCOMPLETE_HEADER_TIMEOUT"])))
 # Trust no proxy headers (X-Forwarded-*, SCRIPT_NAME) unless told which front-end sends them:
 # gunicorn trusts 127.0.0.1 by default, i.e. any local process.
 forwarded_allow_ips = os.environ.get("TABCOMPLETE_FORWARDED_ALLOW_IPS", "")

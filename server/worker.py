@@ -11,18 +11,23 @@ cooperative (a completion runs to its end without yielding), which is what a CPU
 worker should do.
 
 What this class adds to gunicorn's GeventWorker:
-- a header deadline: each request's line and headers must arrive within HEADER_SECONDS of the
-  worker starting to wait for it (gunicorn's own keepalive timer; an idle keep-alive
-  connection ends on it too), else the connection is closed;
-- a body deadline: the body must arrive within BODY_SECONDS of the headers; a read past it
-  raises TimeoutError, which the app answers with 408 (server/hooks.py);
+- one request per connection (Connection: close), as gunicorn's sync worker: a keep-alive
+  connection stays with the worker that accepted it, and with them the load test's p99 doubled;
+  a new connection goes to whichever worker accepts it first, i.e. one that is not computing;
+- a header deadline: a connection's request line and headers must arrive within HEADER_SECONDS
+  of its accept, else it is closed (no answer: the request is not known);
+- a body deadline: the body must arrive within BODY_SECONDS of the headers, in all; a read past
+  it raises TimeoutError, which the app answers with 408 (server/hooks.py);
+- a chunked body is refused as soon as a size line cannot be valid (400) or announces more than
+  the body limit (413), instead of waiting for what may never come;
 - a connection whose first byte cannot start an HTTP request (a TLS handshake, binary junk) is
   answered 400 at once instead of waiting for a line ending;
-- gunicorn's own refusals (400, 414, 417, 431, bad framing) are JSON {"error": {code,
-  message}} like the app's, and their log lines name the error, never the request's bytes;
+- gunicorn's own refusals (400, 414, 417, 431) are JSON {"error": {code, message}} like the
+  app's, and their log lines name the error, never the request's bytes;
 - threads are not monkey-patched: the Completer pipelines the LSTM layers of a long buffer on
   real threads (numba releases the GIL), and those keep running in parallel.
 """
+import contextvars
 import json
 import logging
 import os
@@ -44,6 +49,9 @@ HEADER_SECONDS = float(os.environ.get("TABCOMPLETE_HEADER_TIMEOUT") or 5)
 BODY_SECONDS = float(os.environ.get("TABCOMPLETE_BODY_TIMEOUT") or 10)
 LINGER_SECONDS = 1.0          # after a refusal: time to read what the client still sends, then close
 LINGER_MAX_BYTES = 256 * 1024
+
+# When the connection's headers must have arrived (greenlet-local: one connection per greenlet).
+_header_deadline = contextvars.ContextVar("header_deadline", default=None)
 
 # A request starts with a method token; gunicorn's methods are upper case letters.
 _METHOD_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -186,10 +194,14 @@ class Worker(GeventWorker):
         super().init_process()
 
     def timeout_ctx(self):
-        # Wraps the read of each request's line and headers (gunicorn's keep-alive loop).
-        return gevent.Timeout(HEADER_SECONDS, False)
+        # Wraps the read of the request line and headers (gunicorn's keep-alive loop): what is
+        # left of the header deadline, counted from the accept.
+        deadline = _header_deadline.get()
+        left = HEADER_SECONDS if deadline is None else deadline - time.monotonic()
+        return gevent.Timeout(max(left, 0.001), False)
 
     def handle(self, listener, client, addr):
+        _header_deadline.set(time.monotonic() + HEADER_SECONDS)
         client.setblocking(1)
         first = b""
         with gevent.Timeout(HEADER_SECONDS, False):

@@ -80,7 +80,9 @@ class Server:
         for line in text.splitlines():
             if line.startswith("{") and '"ms": ' in line:
                 try:
-                    times.append(float(json.loads(line)["ms"]))
+                    record = json.loads(line)
+                    if record["status"] != 408:  # a slow client's own wait, not the server's work
+                        times.append(float(record["ms"]))
                 except (ValueError, KeyError, TypeError):
                     pass
         return times, start + len(text.encode("utf-8"))
@@ -431,8 +433,19 @@ def run(args):
         env["TABCOMPLETE_WORKER_CLASS"] = args.worker_class
     server = Server(models, workdir, args.workers, env)
     report = {"workers": args.workers, "worker_class": args.worker_class or "server.worker.Worker",
-              "cores": os.cpu_count()}
+              "cores": os.cpu_count(), "load_average_at_start": round(os.getloadavg()[0], 2)}
     checks = {}
+    if args.compare_sync:
+        # The same load test on gunicorn's sync worker with no slow client, just before: what this
+        # machine gives today without the attack, to read the figures below against.
+        say(f"baseline: sync workers, no slow clients, {args.clients} clients for {args.seconds:g} s")
+        base = Server(models, workdir, args.workers, {**env, "TABCOMPLETE_WORKER_CLASS": "sync"}, name="sync")
+        try:
+            base.start()
+            report["sync_without_slow_clients"] = asyncio.run(
+                loadtest.run(base.url, args.clients, args.seconds, 0.2, 10.0, 1, 10_000_000, token))
+        finally:
+            base.stop()
     try:
         say(f"starting gunicorn ({args.workers} workers) on {args.models}")
         server.start()
@@ -503,6 +516,8 @@ def main(argv=None):
     p.add_argument("--fault-clients", type=int, default=50)
     p.add_argument("--fault-seconds", type=float, default=20.0)
     p.add_argument("--skip-faults", action="store_true")
+    p.add_argument("--compare-sync", action="store_true",
+                   help="first run the same load test on sync workers without slow clients (a baseline)")
     p.add_argument("--quick", action="store_true", help="the bounded run: 8 clients, 2+2 slow, short deadlines")
     p.add_argument("--verbose", action="store_true", help="every framing probe's answer in the JSON")
     p.add_argument("--keep", action="store_true", help="keep the work dir (logs) and print its path")

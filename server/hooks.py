@@ -1,5 +1,6 @@
 """What happens around every request, in one place: timing, metrics and the access log, the
-token check, and the JSON error answers (with the body drain after a 413). Also the logging setup.
+Host and token checks, reading the body (within its limits), and the JSON error answers (with
+the body drain after a 413). Also the logging setup.
 
 Logs are JSON lines: the access log on stdout, events on stderr (gunicorn's own log is there
 too). They carry sizes, choices and outcomes, never the user's code, path or files.
@@ -10,13 +11,15 @@ import logging
 import os
 import sys
 import time
+import traceback
 
 from flask import current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from server.validation import ApiError
 
-PROTECTED = {"complete", "list_models"}  # views behind the token, when one is configured
+PROTECTED = {"complete", "list_models", "prometheus"}  # views behind the token, when one is configured
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 DRAIN_MAX_BYTES = 16 * 1024 * 1024
 DRAIN_SECONDS = 2.0
 
@@ -51,9 +54,26 @@ def view_name():
     return request.endpoint.rpartition(".")[2] if request.endpoint else "unmatched"
 
 
+def host_allowed(host, allowed):
+    """Whether a Host header names this server: a loopback name or one of `allowed` ("*": any),
+    with or without a port. No Host header at all (HTTP/1.0) is allowed: browsers always send one."""
+    if host is None or "*" in allowed:
+        return True
+    name, sep, port = host.lower().rpartition(":") if not host.endswith("]") else ("", "", "")
+    if not sep or not name or name.startswith("[") != name.endswith("]"):
+        name, port = host.lower(), ""  # no port, or an IPv6 literal without brackets
+    if port and not port.isdigit():
+        return False
+    return name in LOOPBACK_HOSTS or name in allowed
+
+
 def start():
     g.start = time.perf_counter()
     g.log = {}
+    host = request.environ.get("HTTP_HOST")
+    if not host_allowed(host, current_app.config["ALLOWED_HOSTS"]):
+        raise ApiError(400, "host_not_allowed", f"this server answers only to host names 127.0.0.1, localhost and "
+                       f"[::1], not {host[:100]!r} (set TABCOMPLETE_ALLOWED_HOSTS to add names)")
     token = current_app.config["API_TOKEN"]
     if token and view_name() in PROTECTED:
         sent = request.headers.get("Authorization", "")
@@ -99,27 +119,67 @@ def http_error(err):
     response = err.get_response()  # keeps headers such as Allow on a 405
     response.set_data(json.dumps({"error": {"code": code, "message": message}}))
     response.content_type = "application/json"
-    if err.code == 413:
-        drain_body(request.environ)
+    if err.code == 413:  # drain after the answer is sent, so the client has it at once
+        environ = request.environ
+        response.call_on_close(lambda: drain_body(environ))
     g.setdefault("log", {})["error"] = code
     return response
 
 
 def internal_error(err):
-    # A bug: log where it happened (the exception, never the request's text) and answer JSON.
-    log.exception("internal error on %s %s", request.method, request.path[:200])
+    # A bug: log where it happened (the exception's type and traceback, never its text, which
+    # may quote the request) and answer JSON.
+    stack = "".join(traceback.format_tb(err.__traceback__))
+    log.error("internal error on %s %s: %s\n%s", request.method[:16], request.path[:200], type(err).__name__, stack)
     g.setdefault("log", {})["error"] = "internal"
     response = jsonify({"error": {"code": "internal", "message": "internal server error (a bug; see the log)"}})
     response.status_code = 500
     return response
 
 
-def drain_body(environ):
-    """Read and drop the rest of a refused body, within bounds.
+def read_body(max_bytes):
+    """The request body, read within its limits: 413 (RequestEntityTooLarge) when it is longer than
+    max_bytes, whether Content-Length says so or a chunked body runs past it; 408 when the server's
+    body deadline passes (TimeoutError from server.worker.DeadlineBody); 400 when its framing is
+    broken (a bad chunk size, a body shorter than its Content-Length). The error never quotes it."""
+    environ = request.environ
+    length = request.content_length
+    if length is not None and length > max_bytes:
+        raise RequestEntityTooLarge()
+    try:
+        if not environ.get("wsgi.input_terminated"):
+            return request.get_data(cache=False)  # werkzeug's dev server: it stops at Content-Length
+        # gunicorn ends the stream itself, at Content-Length or the last chunk: read one byte
+        # past the limit to tell a body that fits from one that does not.
+        stream, parts, size = environ["wsgi.input"], [], 0
+        while size <= max_bytes:
+            part = stream.read(min(65536, max_bytes + 1 - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+    except HTTPException:
+        raise
+    except TimeoutError:
+        raise ApiError(408, "body_timeout", "the body did not arrive in time", "body") from None
+    except Exception as err:  # gunicorn's framing errors (InvalidChunkSize, ...) or a dropped connection
+        raise ApiError(400, "invalid_body", f"the body could not be read ({type(err).__name__})", "body") from None
+    if size > max_bytes:
+        raise RequestEntityTooLarge()
+    if length is not None and size < length:
+        raise ApiError(400, "invalid_body", "the body is shorter than its Content-Length", "body")
+    return b"".join(parts)
 
-    gunicorn answers "Connection: keep-alive" and then drains at most 64 KiB itself before
-    closing; a client that reuses the connection meanwhile sees it reset. Reading the body here
-    keeps the connection usable, so a too-large body costs its sender a 413 and nothing more.
+
+def drain_body(environ):
+    """Read and drop the rest of a refused body, within bounds, once the 413 has been sent.
+
+    A server that closes a connection with unread bytes on it resets it, and a client still
+    sending (or reusing the connection) may see the reset instead of the answer. Reading the
+    body keeps the connection usable, so a too-large body costs its sender a 413 and nothing
+    more. Under server.worker each read also ends at the body deadline, and the drain holds only
+    its own connection's greenlet; whatever is left after DRAIN_SECONDS, the worker drops with
+    the connection.
     """
     stream = environ.get("wsgi.input")
     try:
@@ -136,5 +196,5 @@ def drain_body(environ):
             if not chunk:
                 break
             remaining -= len(chunk)
-    except (OSError, ValueError):
-        pass  # the client went away: nothing left to keep
+    except Exception:  # noqa: BLE001 - the client went away, or its framing broke: nothing left to keep
+        pass

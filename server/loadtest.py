@@ -3,8 +3,8 @@
     python -m server.loadtest --url http://127.0.0.1:8000 --clients 50 --seconds 60
 
 Prints progress on stderr and ONE JSON object on the last line of stdout: requests, status
-counts, 5xx, connection errors, timeouts, p50/p99 latency in ms (all requests, and valid
-completions alone) and requests per second. Exits 1 when any 5xx or connection error was
+counts, 5xx, connection errors, timeouts, p50/p99/max latency in ms (all requests, and valid
+completions alone), requests slower than 1 s, and requests per second. Exits 1 when any 5xx or connection error was
 seen. Send it only to a server of your own (loopback).
 """
 import argparse
@@ -87,7 +87,7 @@ def percentile(values, q):
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
 
 
-async def client(session, base, deadline, stats, rng, malformed_share, max_requests, counter):
+async def client(session, base, deadline, stats, rng, malformed_share, max_requests, counter, token=None):
     while time.monotonic() < deadline and counter[0] < max_requests:
         counter[0] += 1
         valid = rng.random() >= malformed_share
@@ -97,6 +97,8 @@ async def client(session, base, deadline, stats, rng, malformed_share, max_reque
         else:
             method, path, data, ctype, expected = malformed(rng)
         headers = {"Content-Type": ctype} if ctype else {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         t0 = time.perf_counter()
         try:
             async with session.request(method, base + path, data=data, headers=headers) as response:
@@ -117,7 +119,7 @@ async def client(session, base, deadline, stats, rng, malformed_share, max_reque
             stats.connection_errors += 1
 
 
-async def run(url, clients, seconds, malformed_share, timeout, seed, max_requests):
+async def run(url, clients, seconds, malformed_share, timeout, seed, max_requests, token=None):
     base = url.rstrip("/")
     stats = Stats()
     counter = [0]
@@ -126,7 +128,7 @@ async def run(url, clients, seconds, malformed_share, timeout, seed, max_request
         t0 = time.monotonic()
         deadline = t0 + seconds
         await asyncio.gather(*(client(session, base, deadline, stats, random.Random(seed * 1000 + i),
-                                      malformed_share, max_requests, counter) for i in range(clients)))
+                                      malformed_share, max_requests, counter, token) for i in range(clients)))
         wall = time.monotonic() - t0
     total = sum(stats.statuses.values()) + stats.connection_errors + stats.timeouts
     return {
@@ -140,6 +142,8 @@ async def run(url, clients, seconds, malformed_share, timeout, seed, max_request
         "non_json_errors": stats.non_json_errors,
         "p50_ms": percentile(stats.latencies, 0.50),
         "p99_ms": percentile(stats.latencies, 0.99),
+        "max_ms": round(max(stats.latencies) * 1000, 2) if stats.latencies else None,
+        "over_1s": sum(1 for t in stats.latencies if t > 1.0),
         "complete_p50_ms": percentile(stats.valid_latencies, 0.50),
         "complete_p99_ms": percentile(stats.valid_latencies, 0.99),
         "requests_per_second": round(total / wall, 1) if wall > 0 else None,
@@ -155,12 +159,13 @@ def main(argv=None):
     p.add_argument("--malformed", type=float, default=0.2, help="share of malformed requests (0..1)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds before a request counts as timed out")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--token", help="send Authorization: Bearer TOKEN (a server with TABCOMPLETE_TOKEN)")
     args = p.parse_args(argv)
     if args.clients < 1 or args.seconds <= 0 or not 0 <= args.malformed <= 1:
         p.error("--clients must be >= 1, --seconds > 0, --malformed in 0..1")
     print(f"load test: {args.clients} clients for {args.seconds:g} s against {args.url}", file=sys.stderr)
     result = asyncio.run(run(args.url, args.clients, args.seconds, args.malformed, args.timeout, args.seed,
-                             args.max_requests))
+                             args.max_requests, args.token))
     print(json.dumps(result))
     return 0 if result["5xx"] == 0 and result["connection_errors"] == 0 and result["timeouts"] == 0 else 1
 

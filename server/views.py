@@ -6,6 +6,7 @@ import time
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_from_directory
 
+from server.hooks import read_body
 from server.validation import ApiError, parse_complete, text_chars
 
 bp = Blueprint("tabcomplete", __name__, static_folder="static", static_url_path="/static")
@@ -29,7 +30,7 @@ def served():
 def json_body():
     if not request.mimetype or not (request.mimetype == "application/json" or request.mimetype.endswith("+json")):
         raise ApiError(415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)")
-    raw = request.get_data(cache=False)  # 413 here when the body is too large
+    raw = read_body(current_app.config["MAX_BODY_BYTES"])  # 413, 408 or 400 here when it cannot be had
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as err:

@@ -328,11 +328,15 @@ def test_token_is_required_when_configured(token_server):
         assert_error(response, 401, "unauthorized")
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert_error(requests.get(url + "/models"), 401)
+    # /metrics too: its counters tell when and how often the user presses Tab.
+    assert_error(requests.get(url + "/metrics"), 401, "unauthorized")
+    assert_error(requests.get(url + "/metrics", headers={"Authorization": "Bearer wrong"}), 401)
     good = {"Authorization": "Bearer s3cret-tøken".encode("utf-8")}
     assert requests.post(url + "/complete", json={"text": PRIME}, headers=good).status_code == 200
     assert requests.get(url + "/models", headers=good).status_code == 200
-    # Open without the token: liveness probes, scrapes, the spec and the page.
-    for path in ("/health", "/metrics", "/openapi.json", "/"):
+    assert requests.get(url + "/metrics", headers=good).status_code == 200
+    # Open without the token: liveness probes, the spec and the page.
+    for path in ("/health", "/openapi.json", "/"):
         assert requests.get(url + path).status_code == 200, path
 
 
@@ -476,6 +480,93 @@ def test_a_model_dir_itself_can_be_the_models_dir(tiny_model):
 
     app = create_app({"MODELS_DIR": tiny_model})
     assert list(app.extensions["tabcomplete"]["models"]) == ["python"]
+
+
+def test_a_model_dir_that_fails_to_load_is_named(tmp_path, tiny_model):
+    from server import create_app
+
+    models = make_models_dir(tiny_model, str(tmp_path / "models"))
+    meta_path = os.path.join(models, "python", "meta.json")
+    meta = json.loads(open(meta_path).read())
+    meta["language"] = 5
+    with open(meta_path, "w") as f:
+        json.dump(meta, f)
+    with pytest.raises(ModelsError, match=r"python/meta\.json: 'language' must be a non-empty string, not 5"):
+        create_app({"MODELS_DIR": models})
+
+
+def test_snapshot_serves_what_was_verified_whatever_happens_to_the_model_dir(tmp_path, tiny_model):
+    from server.config import load_config
+    from server.models import load_models, verified_snapshot
+
+    models = make_models_dir(tiny_model, str(tmp_path / "models"), ("python", "javascript"))
+    root, path = verified_snapshot(load_config({"MODELS_DIR": models}), into=str(tmp_path))
+    assert oct(os.stat(root).st_mode & 0o777) == "0o700" and path == root
+    for name in ("model.keras", "meta.json"):
+        with open(os.path.join(models, "python", name), "wb") as f:
+            f.write(b"broken after start-up")
+    assert sorted(load_models(path)) == ["javascript", "python"]
+    # A model dir served as the models dir keeps its name.
+    root, path = verified_snapshot(load_config({"MODELS_DIR": os.path.join(models, "javascript")}), into=str(tmp_path))
+    assert os.path.basename(path) == "javascript" and sorted(load_models(path)) == ["javascript"]
+    # Refusals name the original files, not the copy.
+    with pytest.raises(ModelsError) as refused:
+        verified_snapshot(load_config({"MODELS_DIR": models}), into=str(tmp_path))
+    assert os.path.join(models, "python") in str(refused.value) and "tabcomplete-models-" not in str(refused.value)
+
+
+# -- Host names ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("host, allowed, ok", [
+    (None, (), True), ("127.0.0.1", (), True), ("127.0.0.1:8000", (), True), ("LOCALHOST:1", (), True),
+    ("[::1]", (), True), ("[::1]:8000", (), True), ("localhost", (), True),
+    ("attacker.example", (), False), ("127.0.0.1.attacker.example", (), False), ("localhost:x", (), False),
+    ("localhost.", (), False), ("::1", (), False), ("127.0.0.2", (), False), ("", (), False),
+    ("tab.example:443", ("tab.example",), True), ("other.example", ("tab.example",), False),
+    ("anything.example:1", ("*",), True),
+])
+def test_host_allowed(host, allowed, ok):
+    from server.hooks import host_allowed
+
+    assert host_allowed(host, allowed) is ok
+
+
+def test_other_host_names_are_refused_before_anything_else(models_dir):
+    live = LiveServer({"MODELS_DIR": models_dir, "API_TOKEN": "t"})
+    try:
+        for path in ("/health", "/models", "/metrics", "/", "/nope"):
+            response = requests.get(live.url + path, headers={"Host": "attacker.example"}, timeout=10)
+            assert_error(response, 400, "host_not_allowed")
+        assert requests.get(live.url + "/health", headers={"Host": "localhost:9"}, timeout=10).status_code == 200
+    finally:
+        live.close()
+    wide = LiveServer({"MODELS_DIR": models_dir, "ALLOWED_HOSTS": ["tab.example"]})
+    try:
+        assert requests.get(wide.url + "/health", headers={"Host": "tab.example"}, timeout=10).status_code == 200
+        assert requests.get(wide.url + "/health", headers={"Host": "127.0.0.1"}, timeout=10).status_code == 200
+        assert_error(requests.get(wide.url + "/health", headers={"Host": "x.example"}, timeout=10), 400)
+    finally:
+        wide.close()
+
+
+def test_allowed_hosts_setting():
+    assert load_config(environ={})["ALLOWED_HOSTS"] == ()
+    assert load_config(environ={"TABCOMPLETE_ALLOWED_HOSTS": "A.example, b.example,[fe80::1]"})["ALLOWED_HOSTS"] == \
+        ("a.example", "b.example", "[fe80::1]")
+    assert load_config(environ={"TABCOMPLETE_ALLOWED_HOSTS": "*"})["ALLOWED_HOSTS"] == ("*",)
+    with pytest.raises(ConfigError, match="ALLOWED_HOSTS"):
+        load_config(environ={"TABCOMPLETE_ALLOWED_HOSTS": "a.example:8000"})
+
+
+def test_chunked_body_over_the_limit_is_413(server):
+    # werkzeug's dev server dechunks; the limit holds for a body without Content-Length too.
+    big = json.dumps({"text": "a" * (server.app.config["MAX_BODY_BYTES"] + 10)}).encode()
+    response = requests.post(server.url + "/complete", data=iter([big[:1000], big[1000:]]), timeout=30,
+                             headers={"Content-Type": "application/json"})
+    assert_error(response, 413, "body_too_large")
+    ok = requests.post(server.url + "/complete", data=iter([b'{"text": ', b'"x = 1"}']), timeout=30,
+                       headers={"Content-Type": "application/json"})
+    assert ok.status_code == 200
 
 
 # -- fuzz: nothing makes it answer 5xx, every error is JSON ----------------------------------------

@@ -91,7 +91,7 @@ def test_answers_while_another_request_is_in_flight(gunicorn):
     slow = socket.create_connection(("127.0.0.1", gunicorn["port"]), timeout=30)
     try:
         body = b'{"text": "def f(", "n": 1, "x": 12}'
-        slow.sendall(b"POST /complete HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        slow.sendall(b"POST /complete HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                      b"Content-Length: %d\r\n\r\n" % len(body) + body[:12])
         answers = [requests.post(gunicorn["url"] + "/complete", json={"text": f"x = {i}\ny = "}, timeout=30)
                    for i in range(2 * WORKERS)]

@@ -71,7 +71,26 @@ def load(model_dir):
                             f"but {MODEL} is {layers}x{units}")
     if len(vocab) != dense_bias.shape[0] or embedding.shape[0] != len(vocab):
         raise ModelDirError(f"vocab has {len(vocab)} ids but the network has {dense_bias.shape[0]}")
+    check_meta(model_dir, meta, vocab_size=len(vocab), embedding_dim=embedding.shape[1])
     return meta, vocab, weights
+
+
+def check_meta(model_dir, meta, vocab_size, embedding_dim):
+    """Every meta.json field a figure or a decision depends on, against the weights and in type:
+    a wrong one is refused with the file named (never served with false figures)."""
+    where = os.path.join(model_dir, META)
+    net = meta["network"]
+    for field, actual in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim)):
+        if net.get(field) is not None and net[field] != actual:
+            raise ModelDirError(f"{where}: network.{field} is {net[field]!r} but {MODEL} has {actual}")
+    for field in ("language", "extension"):
+        if field in meta and not (isinstance(meta[field], str) and meta[field]):
+            raise ModelDirError(f"{where}: '{field}' must be a non-empty string, not {meta[field]!r}")
+    if "extension" in meta and not meta["extension"].startswith("."):
+        raise ModelDirError(f"{where}: 'extension' must start with '.', not {meta['extension']!r}")
+    for field in ("cleaning", "metrics", "match", "policy", "project_match", "project"):
+        if meta.get(field) is not None and not isinstance(meta[field], dict):
+            raise ModelDirError(f"{where}: '{field}' must be an object, not {type(meta[field]).__name__}")
 
 
 def _snake_names(class_names):

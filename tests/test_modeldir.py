@@ -56,3 +56,27 @@ def test_copy_swaps_in_a_whole_model_dir_without_checkpoints(tiny_model, tmp_pat
     modeldir.copy(tiny_model, dest)  # again, over the old copy
     assert sorted(os.listdir(dest)) == sorted(modeldir.FILES) and sorted(os.listdir(tmp_path)) == ["best", "extra.json"]
     Completer.load(dest)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.__setitem__("language", 5), "'language' must be a non-empty string"),
+    (lambda m: m["network"].__setitem__("vocab_size", 300), "network.vocab_size is 300"),
+    (lambda m: m["network"].__setitem__("embedding_dim", 7), "network.embedding_dim is 7"),
+    (lambda m: m.__setitem__("extension", "py"), "'extension' must start with '.'"),
+    (lambda m: m.__setitem__("cleaning", [1]), "'cleaning' must be an object"),
+    (lambda m: m.__setitem__("policy", "fast"), "'policy' must be an object"),
+])
+def test_meta_fields_are_checked_against_the_weights(tiny_model, tmp_path, change, message):
+    import json
+    import shutil
+
+    from model import modeldir
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model, broken)
+    meta = json.loads((broken / "meta.json").read_text())
+    change(meta)
+    (broken / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(modeldir.ModelDirError, match=message) as err:
+        modeldir.load(str(broken))
+    assert "meta.json" in str(err.value)

@@ -10,10 +10,13 @@ import numpy as np
 CHUNK = 64  # the state is cached at every line start and at least every CHUNK characters
 
 
+CACHE_ENTRIES = 4096  # states kept per model: ~2 KB each for a 2x256 network
+
+
 class StateCache:
     """LRU map: hash of a context prefix (up to a cache point) -> LSTM state after it."""
 
-    def __init__(self, max_entries=4096):
+    def __init__(self, max_entries=CACHE_ENTRIES):
         self.max_entries = max_entries
         self.entries = OrderedDict()
         self.hits = self.misses = 0

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model import modeldir
-from model.cache import RecentStates, StateCache, cache_points, prefix_keys
+from model.cache import CACHE_ENTRIES, RecentStates, StateCache, cache_points, prefix_keys
 from model.clean import FILE_START, clean, extension_of, quick_clean
 from model.hints import (TRAILING_WORD, WORD, BufferHints, ProjectCache, ProjectHints, WordCache, match_predictions,
                          match_weights, mix_match, mix_words)
@@ -81,7 +81,7 @@ class Completer:
     # likely here than one in this file); chosen on the dev set (README, "Unseen code").
     PROJECT_WORD_WEIGHT = 0.3
 
-    def __init__(self, stepper, vocab, meta, context_chars=CONTEXT_CHARS, cache_entries=4096,
+    def __init__(self, stepper, vocab, meta, context_chars=CONTEXT_CHARS, cache_entries=CACHE_ENTRIES,
                  word_weight=WORD_WEIGHT, use_match=True, words_after=True):
         if not 0 <= word_weight <= 1:
             raise ValueError("word_weight must be between 0 and 1")

@@ -1,6 +1,7 @@
 """Server settings: defaults, overridden by environment variables, overridden by create_app(config)."""
 import os
 
+from model.cache import CACHE_ENTRIES
 from model.sample import Completer
 from server.validation import MAX_FILES
 
@@ -21,7 +22,7 @@ DEFAULTS = {
     "MAX_BODY_BYTES": 1024 * 1024,   # larger bodies get 413 (room for 256 KiB of `files` text, escaped)
     "MAX_FILES": MAX_FILES,          # entries of `files` in one request (64); more get 400
     "CONTEXT_CHARS": Completer.CONTEXT_CHARS,  # cleaned characters the network reads (2000; why: there)
-    "CACHE_ENTRIES": 4096,           # state-cache entries per model
+    "CACHE_ENTRIES": CACHE_ENTRIES,  # state-cache entries per model (4096)
     "WORD_WEIGHT": Completer.WORD_WEIGHT,      # buffer words inside an identifier (0.5; 0: network only)
     # Host names answered besides the loopback ones (127.0.0.1, localhost, [::1], any port), e.g.
     # the name a load balancer forwards; "*" answers any. Refusing other names stops DNS

@@ -10,6 +10,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
+from model.cache import CACHE_ENTRIES
 from model.sample import Completer, ModelDirError
 
 
@@ -60,7 +61,7 @@ def model_dirs(models_dir):
     return found
 
 
-def load_models(models_dir, context_chars=Completer.CONTEXT_CHARS, cache_entries=4096,
+def load_models(models_dir, context_chars=Completer.CONTEXT_CHARS, cache_entries=CACHE_ENTRIES,
                 word_weight=Completer.WORD_WEIGHT):
     """language -> LoadedModel, or ModelsError naming the dir that is wrong."""
     models = {}
@@ -75,8 +76,6 @@ def load_models(models_dir, context_chars=Completer.CONTEXT_CHARS, cache_entries
             raise ModelsError(unloadable(path, err)) from None
         loaded = LoadedModel(os.path.basename(os.path.normpath(path)), completer.language, path, completer,
                              time.perf_counter() - t0)
-        if not isinstance(loaded.language, str) or not loaded.language:
-            raise ModelsError(f"{path}/meta.json: 'language' must be a non-empty string")
         if loaded.language in models:
             raise ModelsError(f"{path} and {models[loaded.language].path} are both for language "
                               f"{loaded.language!r}: keep one per language")

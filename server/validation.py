@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass
 
 from model.sample import carried, request_chars
+from model.stop import STOP_MODES
 
 
 class ApiError(Exception):
@@ -24,7 +25,6 @@ def invalid(field, message):
     return ApiError(400, "invalid_field", f"{field}: {message}", field)
 
 
-STOP_MODES = ("line", "block", "none")
 SEED_MAX = 2 ** 63 - 1
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 

@@ -33,18 +33,22 @@ def rss_mb():
     return float("nan")
 
 
-def real_buffers(files, count, context, typed, seed):
-    """(buffer, typed_text) pairs cut from real files, each a different place in the code."""
-    rng = np.random.default_rng(seed)
-    texts = []
+def readable(files, min_chars):
+    """(path, text) of each file that reads as UTF-8 and has at least min_chars characters."""
     for path in files:
         try:
             with open(path, encoding="utf-8") as f:
                 text = f.read()
         except (UnicodeDecodeError, OSError):
             continue
-        if len(text) > context + 400:
-            texts.append(text)
+        if len(text) >= min_chars:
+            yield path, text
+
+
+def real_buffers(files, count, context, typed, seed):
+    """(buffer, typed_text) pairs cut from real files, each a different place in the code."""
+    rng = np.random.default_rng(seed)
+    texts = [text for _, text in readable(files, context + 401)]
     if not texts:
         raise ValueError("no file is long enough to cut a buffer from")
     out = []
@@ -64,14 +68,8 @@ def real_buffers(files, count, context, typed, seed):
 def project_texts(files, count, chars):
     """`count` real files cut to chars/count characters each: a project's other open files."""
     out, each = [], chars // count
-    for path in files:
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except (UnicodeDecodeError, OSError):
-            continue
-        if len(text) >= each:
-            out.append((path, text[:each]))
+    for path, text in readable(files, each):
+        out.append((path, text[:each]))
         if len(out) == count:
             return out
     raise ValueError(f"fewer than {count} files of {each} characters to send as files")

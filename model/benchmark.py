@@ -36,14 +36,14 @@ from model.clean import FILE_START, CleaningError, clean
 from model.corpus import read_source
 from model.evaluate import ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
 from model.hints import WORD, fit_match_weights, mix_match
-from model.policy import FLOORS, Policy, gate_cut, tidy
+from model.policy import FLOORS, PRECISION_TARGET, Policy, gate_cut, tidy
+from model.benchmark_report import plot, table
 from model.modeldir import ModelDirError
 from model.sample import Completer, carried
 
 SETS = {"benchmark": os.path.join(packages.UNSEEN_DIR, "benchmark.txt"),
         "dev": os.path.join(packages.UNSEEN_DIR, "dev.txt")}
 OLD_GATE = 0.75  # the server's per-character gate before the policy: the baseline to beat
-PRECISION_TARGET = 0.75
 MAX_CHARS = 80  # the plug-ins' default
 GATES = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 IDENT_FLOORS = (0.0, 0.003, 0.01, 0.02, 0.05, 0.1, 0.2)
@@ -304,87 +304,6 @@ def fit_policy(policy_rows, target=PRECISION_TARGET):
     best = max(ok, key=lambda r: (round(r["keystroke_savings"], 4), r["ident_exact"] or 0,
                                   -r["char_floor"], -r["line_floor"], -r["ident_floor"], -r["extend_floor"]))
     return Policy(*(best[name] for name in FLOORS)), best
-
-
-# -- Reports -------------------------------------------------------------------------------
-
-def table(results):
-    """A markdown table: each model through the server's defaults, its old gate, the baselines."""
-    def f(x, digits=3):
-        return "" if x is None else f"{x:.{digits}f}"
-
-    cols = []
-    for r in results:
-        cols.append((f"{r['name']} (server defaults)", r["server_defaults"], r))
-        cols.append((f"{r['name']} (server defaults, with files)", r["with_files"], None))
-        cols.append((f"{r['name']} (gate {OLD_GATE})", r["old_gate"], None))
-    base = results[0].get("baselines")
-    rows = [("identifier exact (top 1)", lambda c, r: f(c["ident_exact"])),
-            ("line precision", lambda c, r: f(c["line_precision"])),
-            ("line answered", lambda c, r: f(c["answered"], 2)),
-            ("keystroke savings", lambda c, r: f(c["keystroke_savings"])),
-            ("p50 / p95 ms", lambda c, r: f"{c['p50_ms']:.1f} / {c['p95_ms']:.1f}"),
-            ("bits/char: network / Completer", lambda c, r: f"{r['network']['bpc']:.3f} / {r['completer']['bpc']:.3f}"
-             if r else ""),
-            ("next-char accuracy: network", lambda c, r: f(r["network"]["accuracy"]) if r else "")]
-    head = ["", *[c[0] for c in cols]] + (["buffer words", "Jedi 0.20", "xz"] if base else [])
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    for label, get in rows:
-        cells = [get(c, r) for _, c, r in cols]
-        if base:
-            bw = base["buffer_words"]
-            extra = {"identifier exact (top 1)": (f(bw["ident_exact"]), f(base["jedi"]["ident_exact"]), ""),
-                     "line precision": (f(bw["line_precision"]), "", ""),
-                     "line answered": (f(bw["answered"], 2), "", ""),
-                     "keystroke savings": (f(bw["keystroke_savings"]), "", ""),
-                     "bits/char: network / Completer": ("", "", f(base["xz_bpc"]))}.get(label, ("", "", ""))
-            cells += list(extra)
-        lines.append("| " + " | ".join([label, *cells]) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def frontier(rows):
-    """The rows no other row beats on both savings and line precision, by savings."""
-    rows = [r for r in rows if r["line_precision"] is not None]
-    best = [r for r in rows if not any(o["keystroke_savings"] > r["keystroke_savings"]
-                                       and o["line_precision"] > r["line_precision"] for o in rows)]
-    return sorted(best, key=lambda r: r["keystroke_savings"])
-
-
-def plot(results, path):
-    """Line precision against keystroke savings: the per-character gate's sweep, the policy's
-    best trade-offs (its sweep's frontier; with the package's other files too), and where the
-    server's defaults and the old gate land."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 5.2))
-    for r in results:
-        g = [row for row in r["gate_sweep"] if row["line_precision"] is not None]
-        ax.plot([x["keystroke_savings"] for x in g], [x["line_precision"] for x in g], "o--", alpha=0.7,
-                label=f"{r['name']}: per-character gate (min_prob {GATES[0]}..{GATES[-1]})")
-        for key, style, what in (("policy_sweep", "s-", "policy"), ("files_policy_sweep", "^:", "policy, with files")):
-            p = frontier(r[key])
-            ax.plot([x["keystroke_savings"] for x in p], [x["line_precision"] for x in p], style, alpha=0.8,
-                    label=f"{r['name']}: {what} (best of {len(r[key])} floor settings)")
-        d, o = r["server_defaults"], r["old_gate"]
-        if d["line_precision"] is not None:  # None: no line answered at all
-            ax.plot([d["keystroke_savings"]], [d["line_precision"]], "k*", markersize=14)
-            ax.annotate(f"{r['name']}: server default", (d["keystroke_savings"], d["line_precision"]),
-                        textcoords="offset points", xytext=(6, -12), fontsize=8)
-        if o["line_precision"] is not None:
-            ax.plot([o["keystroke_savings"]], [o["line_precision"]], "rx", markersize=10)
-    ax.axhline(PRECISION_TARGET, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("keystroke savings (identifier and line positions)")
-    ax.set_ylabel("line precision (answers that are right)")
-    ax.set_title("Unseen code: precision against savings (x: old gate 0.75)")
-    ax.legend(fontsize=7, loc="lower left")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def main(argv=None):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 IDENT_CHARS = re.compile(r"[A-Za-z0-9_]*")
 FLOORS = ("ident_floor", "char_floor", "line_floor", "extend_floor")
+PRECISION_TARGET = 0.75  # the share of answers that must be right, where the floors are fitted
 
 
 @dataclass(frozen=True)

@@ -75,12 +75,21 @@ def summary(result):
 
 
 def worse(before, after):
-    """Why the tuned model is worse than the base (a list of reasons; empty when it is not)."""
+    """Why the tuned model is worse than the base (a list of reasons; empty when it is not): its
+    bits/char are not lower, or its completions lose on keystroke savings or on line precision
+    without gaining on the other (a model that answers more often at a lower precision, or less
+    often at a higher one, is a trade, not a loss)."""
     reasons = []
     if after["completer_bits_per_char"] >= before["completer_bits_per_char"]:
         reasons.append(f"bits/char {before['completer_bits_per_char']:.3f} -> {after['completer_bits_per_char']:.3f}")
-    if after["keystroke_savings"] < before["keystroke_savings"]:
-        reasons.append(f"keystroke savings {before['keystroke_savings']:.3f} -> {after['keystroke_savings']:.3f}")
+    s0, s1 = before["keystroke_savings"], after["keystroke_savings"]
+    p0, p1 = before["line_precision"], after["line_precision"]
+    precision = "none answered" if p1 is None else f"{p1:.3f}"
+    if s1 < s0 and (p1 is None or p0 is None or p1 <= p0):
+        reasons.append(f"keystroke savings {s0:.3f} -> {s1:.3f} at line precision "
+                       f"{'-' if p0 is None else f'{p0:.3f}'} -> {precision}")
+    elif p0 is not None and (p1 is None or p1 < p0) and s1 <= s0:
+        reasons.append(f"line precision {p0:.3f} -> {precision} at keystroke savings {s0:.3f} -> {s1:.3f}")
     return reasons
 
 
@@ -155,7 +164,11 @@ def learn(project, out, base=modeldir.DEFAULT, max_minutes=10.0, positions=150, 
     if record is None:
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
-        record = prepare(project, work, base, base_meta, positions, seed, show_progress)
+        try:
+            record = prepare(project, work, base, base_meta, positions, seed, show_progress)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)  # nothing worth resuming yet
+            raise
     corpus = os.path.join(work, "corpus")
     split = record["splits"]
     print(f"{project}: {split['train']['files']} files to learn from ({split['train']['chars']:,} chars), "

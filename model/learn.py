@@ -47,7 +47,7 @@ MAX_PASSES = 8             # over the train split; early stopping on val usually
 PATIENCE = 2
 VAL_CHARS = 150_000        # val is read after every epoch: its first this many characters
 MATCH_MIN_POSITIONS = 2000  # a match length bucket seen less than this in val keeps the base's weight
-KEPT = ("network", "completer")
+MEASURED = ("server_defaults",)  # the request kinds measured: as the plug-ins send them, the server's defaults
 
 
 class LearnError(Exception):
@@ -134,7 +134,7 @@ def prepare(project, work, base, base_meta, positions, seed, show_progress):
     held_out = {name: by_name[name] for name in manifest["splits"]["test"]["paths"]}
     files = held_out_files(held_out)
     prepared = time.time()
-    before = measure(Completer.load(base), files, positions, seed, progress_bar(show_progress), baselines=False)
+    before = measure(Completer.load(base), files, positions, seed, progress_bar(show_progress), only=MEASURED)
     record = {"project": project, "base": base, "skipped": skipped, "files": manifest["files"],
               "splits": {k: {"files": v["files"], "chars": v["chars"]} for k, v in manifest["splits"].items()},
               "held_out": held_out, "positions": positions, "seed": seed,
@@ -144,7 +144,7 @@ def prepare(project, work, base, base_meta, positions, seed, show_progress):
     return record
 
 
-def learn(project, out, base=modeldir.DEFAULT, max_minutes=10.0, positions=150, seed=0, restart=False,
+def learn(project, out, base=modeldir.DEFAULT, max_minutes=10.0, positions=200, seed=0, restart=False,
           learning_rate=LEARNING_RATE, show_progress=True, verbose=1):
     """Fine-tune `base` on the project dir into the model dir `out`; returns its meta.
     Raises LearnError (also when the tuned model is worse), ProjectError, TrainingError, ModelDirError."""
@@ -208,7 +208,7 @@ def learn(project, out, base=modeldir.DEFAULT, max_minutes=10.0, positions=150, 
     tuned = Completer(Stepper(*weights), vocab, loaded_meta)
     measured = time.time()
     after = summary(measure(tuned, held_out_files(record["held_out"]), record["positions"], record["seed"],
-                            progress_bar(show_progress), baselines=False))
+                            progress_bar(show_progress), only=MEASURED))
     print(f"\nheld-out files: {len(record['held_out'])} ({record['before']['chars']:,} chars), "
           f"{record['before']['positions']['ident']} identifier and {record['before']['positions']['line']} line "
           f"positions; completions through the server's defaults\n{table(record['before'], after)}")
@@ -234,7 +234,7 @@ def main(argv=None):
     p.add_argument("--base", default=modeldir.DEFAULT, help="model dir to start from (default: the shipped model)")
     p.add_argument("--max-minutes", type=float, default=10.0,
                    help="time for the whole run, both measurements included (default 10)")
-    p.add_argument("--positions", type=int, default=150, help="completion positions of each kind to measure")
+    p.add_argument("--positions", type=int, default=200, help="completion positions of each kind to measure")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     p.add_argument("--restart", action="store_true", help="discard an unfinished run in OUT.partial")

@@ -162,7 +162,7 @@ def test_an_impossible_trial_is_a_failed_result_not_an_exception(tiny_corpus, tm
     result = run_trial(params, {"corpus": tiny_corpus, "out": str(tmp_path), "epochs": 1, "patience": 1,
                                 "steps_per_epoch": 2, "trial_minutes": 1, "deadline": None, "min_count": 1})
     assert result["status"] == "fail"
-    assert "too small" in result["reason"]
+    assert "the train split has 7,720 chars, too few for 4 streams x 100000-char windows" in result["reason"]
     assert result["trial"] == 1 and os.path.exists(os.path.join(tmp_path, "trials", "1", "train.log"))
 
 

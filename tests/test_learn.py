@@ -122,3 +122,30 @@ def test_worse_weighs_savings_against_precision():
         "bits/char 1.090 -> 1.200", "line precision 0.612 -> 0.500 at keystroke savings 0.052 -> 0.052"]
     assert worse(before, {**better_trade, "keystroke_savings": 0.0, "line_precision": None}) == [
         "keystroke savings 0.052 -> 0.000 at line precision 0.612 -> none answered"]
+
+
+def test_policy_on_val_keeps_the_base_precision_and_saves_no_less(base):
+    """Refitting the floors on val (--policy-on-val) for the same model: the fitted floors reach
+    the precision the base's own floors get on those files, and save at least as many keystrokes
+    (the base's floors are points of the sweep it searches)."""
+    from model.benchmark import draw_positions, run_positions, score
+    from model.evaluate import progress_bar
+    from model.learn import fit_policy_on_val
+    from model.policy import Policy
+
+    texts = [open(os.path.join(ROOT, "model", name)).read() for name in ("policy.py", "stop.py", "vocab.py")]
+    files = [(f"p/{i}.py", text, ROOT) for i, text in enumerate(texts)]
+    completer = Completer.load(base)
+    fitted = fit_policy_on_val(completer, completer, files, 40, 0, progress_bar(False))
+    assert fitted is not None and fitted["fitted_on"] == "project val"
+    idents, lines = draw_positions(files, 40, 0)
+
+    def server_defaults(policy):
+        completer.policy = policy
+        return score(run_positions(completer, files, idents, progress_bar(False), "i"), idents,
+                     run_positions(completer, files, lines, progress_bar(False), "l"), lines)
+    own = server_defaults(Policy(0.01, 0.3))
+    refit = server_defaults(Policy(fitted["ident_floor"], fitted["line_floor"]))
+    assert fitted["precision_target"] == pytest.approx(own["line_precision"], abs=1e-4)
+    assert refit["line_precision"] >= own["line_precision"] - 1e-9
+    assert refit["keystroke_savings"] >= own["keystroke_savings"] - 1e-9

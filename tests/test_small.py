@@ -115,7 +115,7 @@ def test_train_with_defaults_fits_20_kB_and_stops_early_on_val(tmp_path):
 def test_a_split_too_small_names_the_split_and_the_fix(tmp_path):
     corpus, _ = corpus_of(tmp_path, 3)
     out = str(tmp_path / "model")
-    with pytest.raises(TrainingError, match=r"the val split has 3\d\d chars, too few for 64 streams x 128-char "
+    with pytest.raises(TrainingError, match=r"the train split has 371 chars, too few for 64 streams x 128-char "
                                             r"windows \(it needs 8,193\); lower --batch-size or --seq-len"):
         train(corpus, out, batch_size=64, seq_len=128, units=8, epochs=1, min_count=1, verbose=0)
     assert not os.path.exists(out) and not os.path.exists(out + ".partial")

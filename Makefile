@@ -7,13 +7,15 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 MODEL  ?= model/pretrained/python
+MODELS ?= models
+MINUTES ?= 10
 
 # Debian packages the tests drive: a real browser, real editors, and what code-server builds with.
 SYSTEM_PACKAGES := chromium chromium-driver neovim curl ripgrep build-essential openjdk-17-jre-headless \
                    libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps node-deps serve test sample clean-venv
+.PHONY: install system-deps node-deps serve test sample learn clean-venv
 
 install: $(VENV)/.installed
 
@@ -31,6 +33,15 @@ serve: install
 # One completion on the command line, no server.
 sample: install
 	$(PY) -m model.sample --model $(MODEL) --prime 'import os\n\n\ndef list_python_files(root):\n    for name in os.listdir(root):\n        if name.endswith(".py"):\n            yield os.path.join(root, '
+
+# Fine-tune the default model on your project: make learn PROJECT=~/code/app [MINUTES=10]
+# writes $(MODELS)/<project name> beside a copy of the default model, then says how to serve both.
+learn: install
+	@test -n "$(PROJECT)" || { echo "usage: make learn PROJECT=path/to/your/project [MINUTES=10] [MODELS=models]"; exit 2; }
+	@test -d "$(MODELS)/python" || $(PY) -c "from model import modeldir; modeldir.copy('$(MODEL)', '$(MODELS)/python')"
+	$(PY) -m model.learn "$(PROJECT)" --out "$(MODELS)/$(notdir $(abspath $(PROJECT)))" --base "$(MODEL)" --max-minutes $(MINUTES)
+	@echo "serve it:  TABCOMPLETE_MODELS=$(MODELS) make serve   (or python -m server --models $(MODELS));"
+	@echo "a Tab in a file under $(abspath $(PROJECT)) is completed by its model, elsewhere by the default one"
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -94,11 +94,17 @@ def main(argv=None):
     results = sweep.results
     winner = report.best(results)
     failed = sum(r["status"] != "ok" for r in results)
+    if not args.quiet:
+        with open(os.path.join(sweep.out, "results.md")) as f:
+            print("\n" + f.read(), flush=True)
     print(f"{len(results)} trials ({failed} failed"
           + (f", {sweep.cancelled} cancelled by the time budget" if sweep.cancelled else "") + f"); "
           f"results in {os.path.join(sweep.out, 'results.md')}", flush=True)
     if winner is None:
-        raise SystemExit("error: no trial succeeded; results.md lists each one's reason")
+        reasons = sorted({r.get("reason", "") for r in results if r["status"] != "ok"})
+        raise SystemExit(f"error: every trial failed ({len(results)} of {len(results)}), so there is no best model; "
+                         + ("the reason: " + reasons[0] if len(reasons) == 1 else
+                            f"{len(reasons)} different reasons, in the table above"))
     print(f"best: trial {winner['trial']} {winner['params']} val_loss {winner['val_loss']:.4f} nats/char, "
           f"val_acc {winner['val_accuracy']:.3f}; model dir {os.path.join(sweep.out, report.BEST_DIR)}", flush=True)
 

@@ -251,6 +251,7 @@ def run_sweep(corpus, out, trials=20, space=None, algo=None, overrides=None, max
     mixed_precision (None or missing: the default, or on --resume the sweep's own).
     """
     from hyperopt import Trials, fmin, rand, tpe
+    from hyperopt.exceptions import AllTrialsFailed
 
     corpus, out = os.path.abspath(corpus), os.path.abspath(out)
     corpus_dir.check(corpus)
@@ -314,10 +315,13 @@ def run_sweep(corpus, out, trials=20, space=None, algo=None, overrides=None, max
                 # Spark: give running trials a grace period to stop at the deadline and save, before
                 # SparkTrials cancels them.
                 timeout = None if not max_minutes else max_minutes * 60 + (120 if spark else 0)
-                fmin(objective, sweep.space, algo=tpe.suggest if config["algo"] == "tpe" else rand.suggest,
-                     max_evals=trials, trials=sweep.trials, timeout=timeout,
-                     rstate=np.random.default_rng([config["settings"]["seed"], len(sweep.records)]),
-                     max_queue_len=parallelism or 1, show_progressbar=sweep.progress, verbose=True)
+                try:
+                    fmin(objective, sweep.space, algo=tpe.suggest if config["algo"] == "tpe" else rand.suggest,
+                         max_evals=trials, trials=sweep.trials, timeout=timeout, return_argmin=False,
+                         rstate=np.random.default_rng([config["settings"]["seed"], len(sweep.records)]),
+                         max_queue_len=parallelism or 1, show_progressbar=sweep.progress, verbose=True)
+                except AllTrialsFailed:
+                    pass  # hyperopt's way to say no trial succeeded; the caller reports it from the log
         finally:
             if session is not None:
                 session.stop()

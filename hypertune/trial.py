@@ -7,6 +7,7 @@ raises: any failure comes back as a STATUS_FAIL result with its reason.
 import contextlib
 import math
 import os
+import shutil
 import socket
 import sys
 import time
@@ -21,7 +22,7 @@ def claim_trial_dir(out):
     """Trial dirs are numbered 1, 2, ...; mkdir is atomic, so parallel workers never share one."""
     root = os.path.join(out, TRIALS_DIR)
     os.makedirs(root, exist_ok=True)
-    n = len(os.listdir(root)) + 1
+    n = sum(name.isdigit() for name in os.listdir(root)) + 1  # not counting a running trial's work dir
     while True:
         path = os.path.join(root, str(n))
         try:
@@ -60,8 +61,9 @@ def _number(value):
 
 
 def _state(trial_dir):
+    """The trial's training state: in its model dir, or in the work dir of a run that failed."""
     try:
-        return modeldir.read_state(trial_dir)
+        return modeldir.read_state(trial_dir) or modeldir.read_state(modeldir.partial_dir(trial_dir))
     except modeldir.ModelDirError:
         return {}
 
@@ -159,6 +161,7 @@ def _run_trial(params, settings):
                       stopped_by=state.get("stopped_by"))
         if state.get("train_seconds") and epochs:
             result["seconds_per_epoch"] = round(state["train_seconds"] / epochs, 2)
+    shutil.rmtree(modeldir.partial_dir(trial_dir), ignore_errors=True)  # a failed run's work dir, read above
     if not settings.get("keep_checkpoints"):
         modeldir.prune_checkpoints(trial_dir)  # the optimizer checkpoints are 3x the model's size
     result["finished"] = time.time()

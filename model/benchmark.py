@@ -238,8 +238,10 @@ def sweeps(ident_raw, idents, line_raw, lines, in_word):
     return gate_rows, policy_rows
 
 
-def measure(completer, files, positions=300, seed=0, progress=progress_bar(False), baselines=True):
-    """Every figure of the benchmark for one Completer on raw files [(name, text, root)]."""
+def measure(completer, files, positions=300, seed=0, progress=progress_bar(False), baselines=True, only=None):
+    """Every figure of the benchmark for one Completer on raw files [(name, text, root)]
+    (`only`: the names of the request kinds to run, e.g. ("server_defaults",), and no sweeps or
+    baselines; default: all of them)."""
     idents, lines = draw_positions(files, positions, seed)
     docs = load_cleaned(completer, files)
     result = {"files": len(files), "chars": sum(len(d) for d in docs),
@@ -251,12 +253,16 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
     runs = {}
     for name, options in (("server_defaults", {}), ("old_gate", {"min_prob": OLD_GATE}), ("ungated", {"min_prob": 0.0}),
                           ("with_files", {"with_files": True}), ("with_files_ungated", {"with_files": True, "min_prob": 0.0})):
+        if only is not None and name not in only:
+            continue
         i = run_positions(completer, files, idents, progress, f"{name} ident", **options)
         l = run_positions(completer, files, lines, progress, f"{name} line", **options)
         runs[name] = (i, l)
         ms = [r[2] for r in i + l]
         result[name] = {**score(i, idents, l, lines), "p50_ms": float(np.percentile(ms, 50)),
                         "p95_ms": float(np.percentile(ms, 95))}
+    if only is not None:
+        return result
     result["old_gate"]["min_prob"] = OLD_GATE
     in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _, _ in lines]
     result["gate_sweep"], result["policy_sweep"] = sweeps(runs["ungated"][0], idents, runs["ungated"][1], lines, in_word)

@@ -25,6 +25,7 @@ from model.clean import DEFAULT_CLEANING, FILE_START, PYTHON_EXTS, CleaningError
 
 SPLITS = ("train", "val", "test")
 MANIFEST = "manifest.json"
+TINY_CHARS = 100_000  # a corpus smaller than this gets a warning: figures on its val and test files are noisy
 
 
 class CorpusError(Exception):
@@ -176,10 +177,56 @@ def refused_by_name(rel, import_names):
     return bool(import_names) and any(part in import_names for part in rel.replace("\\", "/").split("/")[:-1])
 
 
+def _hash_order(doc):
+    return hashlib.sha256(doc[1].encode()).digest()
+
+
+def hold_out(splits, fractions):
+    """Give each held-out split (val, test) whose fraction is above 0 at least one file and half
+    its share of the characters, and train at least one file, whatever the hash split gave a
+    small corpus: files move from train in hash order (passing over any that would take the
+    split past twice its share; the smallest if all would), and a missing file may come from
+    another split with more than one. A big corpus is left as hashed. Returns the files moved
+    into each split; CorpusError when there are too few files for one a split."""
+    held = [name for name in ("val", "test") if fractions[name] > 0]
+    count = sum(len(docs) for docs in splits.values())
+    if count < 1 + len(held):
+        raise CorpusError(f"{count} file(s) of code kept: a corpus needs at least {1 + len(held)}, one for "
+                          f"train and one for each of {' and '.join(held)} (files are never cut in two); "
+                          f"add source files")
+
+    def chars(docs):
+        return sum(len(d[2]) for d in docs)
+
+    def move(src, dest, room=None):
+        docs = sorted(splits[src], key=_hash_order)
+        fits = [d for d in docs if room is None or len(d[2]) <= room]
+        doc = fits[0] if fits else min(docs, key=lambda d: len(d[2]))
+        splits[src].remove(doc)
+        splits[dest].append(doc)
+        moved[dest] = moved.get(dest, 0) + 1
+
+    moved = {}
+    total = sum(chars(docs) for docs in splits.values())
+    if not splits["train"]:
+        move(max(held, key=lambda n: len(splits[n])), "train")
+    for name in held:
+        share = fractions[name] * total
+        while True:
+            if not splits[name]:
+                move(next(d for d in ("train", *held) if d != name and len(splits[d]) > 1), name)
+            elif chars(splits[name]) < share / 2 and len(splits["train"]) > 1:
+                move("train", name, room=2 * share - chars(splits[name]))
+            else:
+                break
+    return moved
+
+
 def build_corpus(out, roots, exts=(".py",), val_frac=0.05, test_frac=0.05, cleaning=None,
                  max_file_bytes=1_000_000, progress=True, refuse_imports=(), max_package_chars=None,
-                 packages=None):
-    """Clean every file under `roots` into the corpus dir `out`.
+                 packages=None, files=None):
+    """Clean every file under `roots` (or the given `files`, [(path, relative name)]) into the
+    corpus dir `out`.
 
     refuse_imports: import names whose files (and vendored copies) never enter the corpus.
     max_package_chars: at most this many cleaned characters from one fetched package (files
@@ -189,7 +236,7 @@ def build_corpus(out, roots, exts=(".py",), val_frac=0.05, test_frac=0.05, clean
 
     cleaning = {**DEFAULT_CLEANING, **(cleaning or {})}
     refuse_imports = set(refuse_imports)
-    files = list(find_files(roots, set(exts)))
+    files = list(find_files(roots, set(exts))) if files is None else list(files)
     counts = {"found": len(files), "kept": 0, "duplicate": 0, "binary": 0, "undecodable": 0,
               "untokenizable": 0, "empty": 0, "too_large": 0, "generated": 0, "minified": 0,
               "unseen_package": 0, "over_package_cap": 0}
@@ -243,6 +290,14 @@ def build_corpus(out, roots, exts=(".py",), val_frac=0.05, test_frac=0.05, clean
         for record in packages or ():
             if record["label"] == label:
                 record["files"], record["chars"] = len(docs), sum(len(d[2]) for d in docs)
+    moved = hold_out(splits, {"val": val_frac, "test": test_frac})
+    total = sum(len(d[2]) for docs in splits.values() for d in docs)
+    warnings = []
+    if total < TINY_CHARS:
+        held = ", ".join(f"{name} {sum(len(d[2]) for d in splits[name]):,} chars in {len(splits[name])} file(s)"
+                         for name in ("val", "test"))
+        warnings.append(f"a tiny corpus ({total:,} chars of code in {counts['kept']} files): {held}; "
+                        f"figures measured on so little are noisy")
 
     os.makedirs(out, exist_ok=True)
     manifest = {
@@ -259,6 +314,8 @@ def build_corpus(out, roots, exts=(".py",), val_frac=0.05, test_frac=0.05, clean
         "refused_imports": sorted(refuse_imports),
         "max_package_chars": max_package_chars,
         "packages": packages or [],
+        "moved_to_hold_out": moved,  # files hold_out() moved so that val and test are not empty
+        "warnings": warnings,
         "splits": {},
     }
     for name, docs in splits.items():
@@ -351,6 +408,8 @@ def main(argv=None):
                          max_package_chars=args.max_package_chars, packages=records)
     except (CorpusError, pk.PackageError) as err:
         raise SystemExit(f"error: {err}")
+    for warning in m["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     print(json.dumps({"out": args.out, "files": m["files"],
                       "chars": {k: v["chars"] for k, v in m["splits"].items()}}))
 

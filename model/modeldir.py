@@ -10,6 +10,9 @@
 
 Loading checks that the files are there and agree with each other, and says what is wrong.
 Every write here is atomic (a temp file renamed into place): a kill -9 leaves the old file whole.
+A model dir is complete or absent: a run writes it in its work dir beside it (OUT.partial),
+where meta.json waits as pending-meta.json, and install() puts meta.json in place last, then
+renames the whole dir into place. The rule loading enforces: no meta.json, no model dir.
 Reading the weights needs h5py, not TensorFlow, so serving never imports TensorFlow.
 """
 import csv
@@ -29,6 +32,8 @@ HISTORY = "history.csv"
 CURVES = "curves.png"
 FILES = (MODEL, VOCAB, META, HISTORY, CURVES)
 CHECKPOINTS = "checkpoints"
+PENDING = "pending-meta.json"  # a work dir's meta.json until install() puts it in place
+PARTIAL = ".partial"  # OUT's work dir is OUT + PARTIAL, beside it
 LAST, BEST, STATE = "last.keras", "best.keras", "state.json"  # in CHECKPOINTS
 DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained", "python")  # the shipped model
 
@@ -43,21 +48,32 @@ def checkpoint(model_dir, name):
 
 # -- Reading ----------------------------------------------------------------------------------
 
-def load(model_dir):
+def partial_dir(out):
+    """Where a run writes the model dir `out` until it is complete: a dir beside it."""
+    return os.path.normpath(out) + PARTIAL
+
+
+def load(model_dir, pending=False):
     """(meta, vocab, weights) of a model dir, checked against each other, or ModelDirError.
-    weights: (embedding, [(kernel, recurrent, bias) per LSTM layer], dense kernel, dense bias)."""
+    weights: (embedding, [(kernel, recurrent, bias) per LSTM layer], dense kernel, dense bias).
+    pending: read a work dir's pending meta (to measure it before it is installed)."""
+    meta_name = PENDING if pending else META
     if not os.path.isdir(model_dir):
         raise ModelDirError(f"{model_dir}: no such model dir")
-    missing = [f for f in (MODEL, VOCAB, META) if not os.path.exists(os.path.join(model_dir, f))]
+    if not pending and not os.path.exists(os.path.join(model_dir, META)) and (
+            os.path.exists(os.path.join(model_dir, PENDING)) or os.path.exists(checkpoint(model_dir, STATE))):
+        raise ModelDirError(f"{model_dir}: an unfinished run's work dir, not a model dir (no {META} yet); "
+                            f"rerun its command with --resume to finish it")
+    missing = [f for f in (MODEL, VOCAB, meta_name) if not os.path.exists(os.path.join(model_dir, f))]
     if missing:
         raise ModelDirError(f"{model_dir}: missing {', '.join(missing)} (train one with python -m model.train)")
     try:
-        with open(os.path.join(model_dir, META), encoding="utf-8") as f:
+        with open(os.path.join(model_dir, meta_name), encoding="utf-8") as f:
             meta = json.load(f)
         if not isinstance(meta, dict) or "network" not in meta:
             raise ValueError("no 'network' section")
     except (ValueError, UnicodeDecodeError) as err:
-        raise ModelDirError(f"{model_dir}/{META}: corrupt ({err})") from None
+        raise ModelDirError(f"{model_dir}/{meta_name}: corrupt ({err})") from None
     try:
         vocab = Vocab.load(os.path.join(model_dir, VOCAB))
     except (ValueError, UnicodeDecodeError) as err:
@@ -171,8 +187,8 @@ def write_json(path, data):
     atomic_write(path, json.dumps(data, indent=2))
 
 
-def write_meta(model_dir, meta):
-    write_json(os.path.join(model_dir, META), meta)
+def write_meta(model_dir, meta, pending=False):
+    write_json(os.path.join(model_dir, PENDING if pending else META), meta)
 
 
 def write_vocab(model_dir, vocab):
@@ -224,3 +240,56 @@ def copy(src, dest, extra=()):
     os.replace(tmp, dest)
     shutil.rmtree(old, ignore_errors=True)
     return dest
+
+
+def start_work(out, resume):
+    """The work dir of a run writing the model dir `out`: OUT.partial, made or resumed.
+    A killed run's work dir is continued only with `resume`; resuming a finished run copies its
+    model dir (checkpoints included) to the work dir, so `out` is served as it is until replaced."""
+    work = partial_dir(out)
+    if os.path.exists(checkpoint(work, STATE)):
+        if not resume:
+            raise ModelDirError(f"{work} holds an unfinished run of {out}; pass --resume to continue it "
+                                f"or delete {work}")
+        return work
+    if os.path.exists(checkpoint(out, STATE)):
+        if not resume:
+            raise ModelDirError(f"{out} holds a training run; pass --resume to continue it or choose another --out")
+        tmp = work + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(out, tmp, ignore=shutil.ignore_patterns(META, "*.tmp"))
+        os.makedirs(work, exist_ok=True)
+        for name in sorted(os.listdir(tmp), key=lambda n: n == CHECKPOINTS):  # the run's state last
+            dest = os.path.join(work, name)
+            if os.path.isdir(dest):
+                shutil.rmtree(dest)
+            os.replace(os.path.join(tmp, name), dest)
+        os.rmdir(tmp)
+    os.makedirs(os.path.join(work, CHECKPOINTS), exist_ok=True)
+    return work
+
+
+def install(work, out, drop=()):
+    """Put the work dir's model dir in place as `out`: its pending meta becomes meta.json (the
+    last file written), then the dir is renamed into place. Files already in `out` that the work
+    dir lacks (a sweep trial's train.log) move along; `drop` names work files not to install."""
+    if not os.path.exists(os.path.join(work, PENDING)):
+        raise ModelDirError(f"{work}: nothing to install (no {PENDING})")
+    for name in drop:
+        path = os.path.join(work, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+    if os.path.isdir(out):
+        for name in os.listdir(out):
+            if name not in FILES + (META, CHECKPOINTS) and not os.path.exists(os.path.join(work, name)):
+                os.replace(os.path.join(out, name), os.path.join(work, name))
+    os.replace(os.path.join(work, PENDING), os.path.join(work, META))
+    old = os.path.normpath(out) + ".old"
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(out):
+        os.replace(out, old)
+    os.replace(work, out)
+    shutil.rmtree(old, ignore_errors=True)
+    return out

@@ -15,6 +15,33 @@ DEFAULTS = {
     "learning_rate": 2e-3,
 }
 
+MIN_SEQ_LEN = 32        # the shortest window a fitted run uses
+MIN_STREAMS = 8         # below this many streams, a fitted run shortens its window first
+MIN_PASS_STEPS = 16     # a fitted run has at least this many steps a pass over the train split
+
+
+def fit_shape(train_chars, val_chars, batch_size=None, seq_len=None, prefer=None):
+    """(batch_size, seq_len) for splits this long. A value given is kept (ValueError, naming
+    the split and the fix, when a split cannot hold it); one not given starts at `prefer`
+    (DEFAULTS' batch_size and seq_len) and shrinks to fit: fewer streams, so that a pass has at
+    least MIN_PASS_STEPS steps and the val split a window a stream, then shorter windows, down to
+    MIN_SEQ_LEN."""
+    prefer_batch, prefer_seq = prefer or (DEFAULTS["batch_size"], DEFAULTS["seq_len"])
+    seq = seq_len or prefer_seq
+    while True:
+        batch = batch_size or max(1, min(prefer_batch, (train_chars - 1) // (seq * MIN_PASS_STEPS),
+                                         (val_chars - 1) // seq))
+        if batch_size or seq_len or batch >= MIN_STREAMS or seq // 2 < MIN_SEQ_LEN:
+            break
+        seq //= 2
+    fix = ("lower --batch-size or --seq-len, or" if batch_size or seq_len else "") + \
+        " build the corpus with more files (python -m model.corpus)"
+    for name, chars, extra in (("train", train_chars, ""), ("val", val_chars, " or a larger --val")):
+        if (chars - 1) // batch < seq:
+            raise ValueError(f"the {name} split has {chars:,} chars, too few for {batch} streams x {seq}-char "
+                             f"windows (it needs {batch * seq + 1:,}); {fix.strip()}{extra}")
+    return batch, seq
+
 
 def build_model(vocab_size, embedding_dim=DEFAULTS["embedding_dim"], layers=DEFAULTS["layers"],
                 units=DEFAULTS["units"], dropout=DEFAULTS["dropout"], batch_size=None, stateful=False):

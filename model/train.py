@@ -12,6 +12,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import sys
 import time
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from model import corpus as corpus_dir
 from model import modeldir, network
-from model.clean import FILE_START
+from model.clean import FILE_START, extension_of
 from model.corpus import CorpusError
 from model.hints import fit_match_weights
 from model.lstm import Stepper
@@ -105,7 +106,7 @@ def plot_curves(out):
     plt.close(fig)
 
 
-def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sample_chars):
+def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sample_chars, min_delta=0.0):
     import keras
 
     started = time.time()
@@ -134,9 +135,10 @@ def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sampl
                 print(f"\n----- sample after epoch {epoch + 1} (temperature 0.5) -----\n"
                       f"{PRIME.lstrip(FILE_START)}{text}\n-----", flush=True)
 
-    early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
+    # min_delta: a val loss that improves by less than this (nats/char) is a plateau, not progress.
+    early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, min_delta=min_delta)
     plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_lr=1e-5,
-                                                verbose=1)
+                                                min_delta=min_delta, verbose=1)
 
     class Checkpoint(keras.callbacks.Callback):
         """Each epoch: last.keras (weights + optimizer) and the run's state; best.keras on a new best.
@@ -193,51 +195,85 @@ def evaluate_split(model, ids, batch_size, seq_len):
             "chars": int(n * seq_len * batch_size)}
 
 
+def start_config(work, base, train_text, val_text, net, tc, learning_rate, manifest):
+    """A new run's vocab (written to the work dir) and config: the network's, or the base
+    model's network and vocab when fine-tuning (its corpus must be cleaned as the base was)."""
+    if base is None:
+        vocab = Vocab.from_text(train_text, min_count=tc["min_count"])
+        net = {**net, "vocab_size": len(vocab)}
+    else:
+        base_meta, vocab, _ = modeldir.load(base)
+        base_ext = base_meta.get("extension") or extension_of(base_meta.get("language", "python"))
+        for key, mine, theirs in (("extension", corpus_dir.cleaned_as(manifest)[1], base_ext),
+                                  ("cleaning", manifest["cleaning"], base_meta.get("cleaning"))):
+            if theirs != mine:
+                raise TrainingError(f"the corpus was cleaned with {key} {mine!r}, the base model {base} with "
+                                    f"{theirs!r}; build the corpus with the base's cleaning")
+        net = {**base_meta["network"], **({"dropout": net["dropout"]} if net["dropout"] is not None else {})}
+        tc["base"] = os.path.abspath(base)
+    net["dropout"] = D["dropout"] if net["dropout"] is None else net["dropout"]
+    modeldir.write_vocab(work, vocab)
+    try:
+        tc["batch_size"], tc["seq_len"] = network.fit_shape(len(train_text), len(val_text[:tc["val_chars"]]),
+                                                            tc["batch_size"], tc["seq_len"])
+    except ValueError as err:
+        raise TrainingError(str(err)) from None
+    tc["learning_rate"] = learning_rate or D["learning_rate"]
+    return vocab, {"network": net, "training": tc}
+
+
 def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["embedding_dim"],
-          dropout=D["dropout"], batch_size=D["batch_size"], seq_len=D["seq_len"], learning_rate=None, epochs=None,
+          dropout=None, batch_size=None, seq_len=None, learning_rate=None, epochs=None,
           steps_per_epoch=None, max_minutes=None, patience=3, resume=False, mixed_precision=False, min_count=20,
-          seed=1337, sample_every=1, sample_chars=240, verbose=1, val_chars=None):
-    """Train on the corpus dir `corpus` into the model dir `out` (checkpoints in out/checkpoints);
-    returns its meta. Raises TrainingError, CorpusError or ModelDirError; never exits."""
+          seed=1337, sample_every=1, sample_chars=240, verbose=1, val_chars=None, base=None, install=True,
+          min_delta=0.002):
+    """Train on the corpus dir `corpus` into the model dir `out`; returns its meta. The run works
+    in OUT.partial (checkpoints in OUT.partial/checkpoints) and, with `install`, renames it into
+    place as `out` once complete (else the caller installs it: modeldir.install).
+    base: a model dir to fine-tune (its network, vocab and weights). batch_size, seq_len: None
+    fits them to the corpus (fit_shape). Raises TrainingError, CorpusError or ModelDirError."""
     import keras
     import tensorflow as tf
 
-    state = modeldir.read_state(out)
-    if state and not resume:
-        raise TrainingError(f"{out} holds a training run; pass --resume to continue it or choose another --out")
     manifest, manifest_sha = corpus_dir.read_manifest(corpus)
     language, extension = corpus_dir.cleaned_as(manifest)
     train_text = corpus_dir.read_split(corpus, "train")
     val_text = corpus_dir.read_split(corpus, "val")
-    os.makedirs(os.path.join(out, modeldir.CHECKPOINTS), exist_ok=True)
+    work = modeldir.start_work(out, resume)
+    state = modeldir.read_state(work)
     keras.utils.set_random_seed(seed)
     try:
         network.set_mixed_precision(mixed_precision)
     except ValueError as err:
         raise TrainingError(str(err)) from None
 
-    resuming = resume and bool(state) and os.path.exists(modeldir.checkpoint(out, modeldir.LAST))
+    resuming = resume and bool(state) and os.path.exists(modeldir.checkpoint(work, modeldir.LAST))
     if resuming:
-        vocab = Vocab.load(os.path.join(out, modeldir.VOCAB))
+        vocab = Vocab.load(os.path.join(work, modeldir.VOCAB))
         config = state["config"]
-        modeldir.truncate_history(out, state["epoch"])
+        modeldir.truncate_history(work, state["epoch"])
         print(f"resuming {out} after epoch {state['epoch'] + 1}", file=sys.stderr)
     else:
         if resume:
             print(f"nothing to resume in {out}; starting a new run", file=sys.stderr)
-        if os.path.exists(os.path.join(out, modeldir.HISTORY)):
-            os.remove(os.path.join(out, modeldir.HISTORY))
-        vocab = Vocab.from_text(train_text, min_count=min_count)
-        modeldir.write_vocab(out, vocab)
-        config = {"network": {"vocab_size": len(vocab), "embedding_dim": embedding_dim, "layers": layers,
-                              "units": units, "dropout": dropout},
-                  "training": {"batch_size": batch_size, "seq_len": seq_len, "learning_rate": learning_rate,
-                               "epochs": epochs, "steps_per_epoch": steps_per_epoch, "patience": patience,
-                               "mixed_precision": mixed_precision, "min_count": min_count, "seed": seed}}
+        if os.path.exists(os.path.join(work, modeldir.HISTORY)):
+            os.remove(os.path.join(work, modeldir.HISTORY))
+        tc = {"batch_size": batch_size, "seq_len": seq_len, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
+              "patience": patience, "min_delta": min_delta, "mixed_precision": mixed_precision,
+              "min_count": min_count, "seed": seed, "val_chars": val_chars}
+        try:
+            vocab, config = start_config(work, base, train_text, val_text,
+                                         {"embedding_dim": embedding_dim, "layers": layers, "units": units,
+                                          "dropout": dropout}, tc, learning_rate, manifest)
+        except (TrainingError, ModelDirError):
+            shutil.rmtree(work, ignore_errors=True)  # a run that cannot start leaves nothing behind
+            raise
+        if (batch_size, seq_len) != (tc["batch_size"], tc["seq_len"]):
+            print(f"fitted to the corpus: {tc['batch_size']} streams x {tc['seq_len']}-char windows "
+                  f"({len(train_text):,} train chars, {len(val_text[:val_chars]):,} val chars)", file=sys.stderr)
         state = {"config": config, "epoch": -1}
+        learning_rate = None  # set in the config; a resumed run's --learning-rate replaces the checkpoint's
     net, tc = config["network"], config["training"]
-    if not resuming:
-        learning_rate = tc["learning_rate"] = learning_rate or D["learning_rate"]
     # A resumed run keeps its own epoch length and count unless told otherwise.
     epochs = tc["epochs"] = epochs or tc.get("epochs") or 30
     steps_per_epoch = tc["steps_per_epoch"] = steps_per_epoch or tc.get("steps_per_epoch")
@@ -260,7 +296,7 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
 
     with network.distribution_strategy().scope():
         if resuming:
-            model = keras.models.load_model(modeldir.checkpoint(out, modeldir.LAST))
+            model = keras.models.load_model(modeldir.checkpoint(work, modeldir.LAST))
             if learning_rate:  # a new rate for the rest of the run (e.g. to anneal by hand)
                 model.optimizer.learning_rate.assign(learning_rate)
                 print(f"learning rate set to {learning_rate}", file=sys.stderr)
@@ -268,24 +304,27 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
             model = network.build_model(stateful=True, batch_size=batch_size, **{k: v for k, v in net.items()
                                                                                   if k != "vocab_size"},
                                         vocab_size=net["vocab_size"])
-            network.compile_model(model, learning_rate=learning_rate)
+            if tc.get("base"):  # fine-tuning starts from the base model's weights
+                model.set_weights(keras.models.load_model(os.path.join(tc["base"], modeldir.MODEL)).get_weights())
+            network.compile_model(model, learning_rate=tc["learning_rate"])
     if verbose:
         model.summary(print_fn=lambda s, **_: print(s, file=sys.stderr))
         print(f"{len(train_ids):,} train chars, {len(val_ids):,} val chars; {per_epoch} steps of "
               f"{batch_size}x{seq_len} per epoch", file=sys.stderr)
 
-    callbacks = make_callbacks(out, state, max_minutes, tc["patience"], vocab, sample_every, sample_chars)
+    callbacks = make_callbacks(work, state, max_minutes, tc["patience"], vocab, sample_every, sample_chars,
+                               tc.get("min_delta", 0.0))
     t0 = time.time()
     if initial_epoch < epochs:
         model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=per_epoch,
                   validation_data=val_ds, callbacks=callbacks, verbose=verbose)
     elapsed = time.time() - t0
 
-    if not os.path.exists(modeldir.checkpoint(out, modeldir.BEST)):
+    if not os.path.exists(modeldir.checkpoint(work, modeldir.BEST)):
         if state.get("stopped_by") == "nan":
             raise TrainingError("the loss diverged (NaN) before the first epoch ended; lower --learning-rate")
         raise TrainingError("no epoch finished, so there is no model to write (raise --max-minutes)")
-    best = keras.models.load_model(modeldir.checkpoint(out, modeldir.BEST))
+    best = keras.models.load_model(modeldir.checkpoint(work, modeldir.BEST))
     metrics = {"val": evaluate_split(best, val_ids, batch_size, seq_len),
                "test": evaluate_split(best, vocab.encode(corpus_dir.read_split(corpus, "test")), batch_size, seq_len)}
     chars_per_second = None
@@ -296,7 +335,7 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
     inference = network.build_model(vocab_size=net["vocab_size"], embedding_dim=net["embedding_dim"],
                                     layers=net["layers"], units=net["units"], dropout=net["dropout"])
     inference.set_weights(best.get_weights())
-    modeldir.save_keras(inference, os.path.join(out, modeldir.MODEL))
+    modeldir.save_keras(inference, os.path.join(work, modeldir.MODEL))
     meta = {
         "format": 1,
         "language": language,
@@ -317,41 +356,48 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
                      "python": platform.python_version()},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    modeldir.write_meta(out, meta)
+    modeldir.write_meta(work, meta, pending=True)
     # The match model's weights depend on how good this network is: fit them on the val split
     # now, so the model dir is complete.
-    meta["match"] = fit_match(out, corpus_dir.documents(corpus, "val"), show_progress=verbose != 0,
-                              fitted_on=f"{os.path.abspath(corpus)}:val")
-    plot_curves(out)
+    meta["match"] = fit_match(work, corpus_dir.documents(corpus, "val"), show_progress=verbose != 0,
+                              fitted_on=f"{os.path.abspath(corpus)}:val", pending=True)
+    plot_curves(work)
+    if install:
+        modeldir.install(work, out)
     return meta
 
 
-def fit_match(model_dir, documents, show_progress=True, fitted_on="files"):
+def fit_match(model_dir, documents, show_progress=True, fitted_on="files", pending=False):
     """Fit the match model's weights on documents (the val split: never the test split you
-    report) and store them in the model dir's meta.json, where the Completer finds them."""
+    report) and store them in the model dir's meta.json (its pending meta, for a work dir),
+    where the Completer finds them."""
     from tqdm import tqdm
 
     # The network alone: the weights in meta.json (if any, even unusable ones) are replaced.
-    completer = Completer.load(model_dir, word_weight=0.0, use_match=False)
+    meta, vocab, weights = modeldir.load(model_dir, pending=pending)
+    completer = Completer(Stepper(*weights), vocab, meta, word_weight=0.0, use_match=False)
     docs = tqdm(documents, desc="fit match", unit="file", file=sys.stderr, disable=not show_progress, leave=False)
     match = fit_match_weights(completer.predictions(doc) for doc in docs)
     match["fitted_on"] = fitted_on
-    completer.meta["match"] = match
-    modeldir.write_meta(model_dir, completer.meta)
+    meta["match"] = match
+    modeldir.write_meta(model_dir, meta, pending=pending)
     return match
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", required=True, help="corpus dir from python -m model.corpus")
-    p.add_argument("--out", required=True, help="model dir to write (checkpoints go in OUT/checkpoints)")
+    p.add_argument("--out", required=True, help="model dir to write (it is written in OUT.partial, then "
+                                                "renamed into place; checkpoints go in OUT/checkpoints)")
     p.add_argument("--layers", type=int, default=D["layers"])
     p.add_argument("--units", type=int, default=D["units"])
     p.add_argument("--embedding-dim", type=int, default=D["embedding_dim"])
-    p.add_argument("--dropout", type=float, default=D["dropout"])
-    p.add_argument("--batch-size", type=int, default=D["batch_size"])
-    p.add_argument("--seq-len", type=int, default=D["seq_len"],
-                   help="window for truncated backprop (state carries across)")
+    p.add_argument("--dropout", type=float, default=None, help=f"default {D['dropout']:g}")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help=f"streams a step (default {D['batch_size']}, fewer when the corpus is small)")
+    p.add_argument("--seq-len", type=int, default=None,
+                   help=f"window for truncated backprop (state carries across); default {D['seq_len']}, "
+                        f"shorter when the corpus is small")
     p.add_argument("--learning-rate", type=float, default=None,
                    help=f"default {D['learning_rate']:g}; with --resume, replaces the checkpoint's current rate")
     p.add_argument("--epochs", type=int, default=None, help="default 30; a resumed run keeps its own")
@@ -359,6 +405,8 @@ def main(argv=None):
                    help="default: one pass over the train split; a resumed run keeps its own")
     p.add_argument("--max-minutes", type=float, default=None, help="stop training after this long")
     p.add_argument("--patience", type=int, default=3, help="early stopping patience (epochs)")
+    p.add_argument("--min-delta", type=float, default=0.002,
+                   help="a val loss better by less than this (nats/char) does not count as progress")
     p.add_argument("--min-count", type=int, default=20, help="rarer characters map to the unknown id")
     p.add_argument("--mixed-precision", action="store_true", help="float16 compute on a GPU")
     p.add_argument("--seed", type=int, default=1337)
@@ -372,7 +420,7 @@ def main(argv=None):
                      learning_rate=args.learning_rate, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
                      max_minutes=args.max_minutes, patience=args.patience, resume=args.resume,
                      mixed_precision=args.mixed_precision, min_count=args.min_count, seed=args.seed,
-                     verbose=args.verbose, val_chars=args.val_chars)
+                     verbose=args.verbose, val_chars=args.val_chars, min_delta=args.min_delta)
     except (TrainingError, CorpusError, ModelDirError) as err:
         raise SystemExit(f"error: {err}")
     print(json.dumps({"out": args.out, "metrics": meta["metrics"], "training": meta["training"]}))

@@ -162,7 +162,7 @@ def test_an_impossible_trial_is_a_failed_result_not_an_exception(tiny_corpus, tm
     result = run_trial(params, {"corpus": tiny_corpus, "out": str(tmp_path), "epochs": 1, "patience": 1,
                                 "steps_per_epoch": 2, "trial_minutes": 1, "deadline": None, "min_count": 1})
     assert result["status"] == "fail"
-    assert "too small" in result["reason"]
+    assert "the train split has 7,720 chars, too few for 4 streams x 100000-char windows" in result["reason"]
     assert result["trial"] == 1 and os.path.exists(os.path.join(tmp_path, "trials", "1", "train.log"))
 
 
@@ -212,3 +212,20 @@ def test_estimate_scales_measured_steps_to_a_corpus_epoch(tiny_corpus):
     assert (row["train_steps"], row["val_steps"]) == (312, 31)
     assert row["s_per_train_step"] > 0 and row["s_per_val_step"] > 0
     assert row["s_per_epoch"] == pytest.approx(312 * row["s_per_train_step"] + 31 * row["s_per_val_step"], abs=1)
+
+
+def test_a_sweep_where_every_trial_fails_ends_with_its_table_and_a_clear_error(tiny_corpus, tmp_path):
+    """The issue's case: a corpus too small for the space's batch sizes. hyperopt raises
+    AllTrialsFailed at the end of such a sweep; the sweep prints its table and says why instead."""
+    out = str(tmp_path / "failing")
+    done = subprocess.run(sweep_cmd(tiny_corpus, out, "--trials", "2", "--set", "batch_size=512"), cwd=ROOT, env=ENV,
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "AllTrialsFailed" not in done.stderr
+    assert "| trial | n_modules | lr | batch_size |" in done.stdout
+    assert done.stdout.count("failed: the train split has 7,720 chars") == 2  # both rows of the table, with the reason
+    assert "2 trials (2 failed)" in done.stdout
+    assert "error: every trial failed (2 of 2), so there is no best model; the reason: the train split has" in done.stderr
+    assert "lower --batch-size or --seq-len" in done.stderr
+    assert len(read_rows(out)) == 2 and not os.path.exists(os.path.join(out, "best"))
+    assert sorted(os.listdir(os.path.join(out, "trials"))) == ["1", "2"]  # no work dir left behind

@@ -80,3 +80,39 @@ def test_meta_fields_are_checked_against_the_weights(tiny_model, tmp_path, chang
     with pytest.raises(modeldir.ModelDirError, match=message) as err:
         modeldir.load(str(broken))
     assert "meta.json" in str(err.value)
+
+
+def test_a_model_dir_is_complete_or_absent(tiny_model, tmp_path):
+    """The rule: no meta.json, no model dir. A run writes OUT.partial, its meta waiting as
+    pending-meta.json; install() puts meta.json in place last, then renames the dir into place."""
+    from server.models import model_dirs
+
+    models = tmp_path / "models"
+    out = str(models / "mine")
+    work = modeldir.start_work(out, resume=False)
+    assert work == out + ".partial" and os.path.isdir(os.path.join(work, "checkpoints"))
+    for name in ("model.keras", "vocab.json", "history.csv", "curves.png"):
+        shutil.copy(os.path.join(tiny_model, name), os.path.join(work, name))
+    meta = json.load(open(os.path.join(tiny_model, "meta.json")))
+    modeldir.write_json(modeldir.checkpoint(work, modeldir.STATE), {"epoch": 0})
+    with pytest.raises(ModelDirError, match="unfinished run's work dir.*--resume"):
+        Completer.load(work)  # killed before its meta was written
+    with pytest.raises(ModelDirError, match="nothing to install"):
+        modeldir.install(work, out)
+    modeldir.write_meta(work, meta, pending=True)
+    with pytest.raises(ModelDirError, match="unfinished run's work dir"):
+        Completer.load(work)  # complete but not installed: still not a model dir
+    assert modeldir.load(work, pending=True)[0] == meta  # what model.learn measures before installing
+    assert not os.path.exists(out)
+    (models / "python").mkdir()  # the server's scan sees only dirs with meta.json: not the work dir
+    shutil.copytree(tiny_model, str(models / "python"), dirs_exist_ok=True)
+    assert model_dirs(str(models)) == [str(models / "python")]
+    with pytest.raises(ModelDirError, match="holds an unfinished run.*--resume"):
+        modeldir.start_work(out, resume=False)
+    (tmp_path / "models" / "mine").mkdir()
+    (tmp_path / "models" / "mine" / "train.log").write_text("log")  # e.g. a sweep trial's log: kept
+    modeldir.install(work, out)
+    assert not os.path.exists(work) and sorted(os.listdir(out)) == sorted(
+        ["checkpoints", "curves.png", "history.csv", "meta.json", "model.keras", "train.log", "vocab.json"])
+    Completer.load(out)
+    assert model_dirs(str(models)) == [out, str(models / "python")]

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from model.corpus import CorpusError
+from model.modeldir import ModelDirError
 from model.sample import Completer
 from model.train import main, train
 
@@ -48,8 +49,12 @@ def test_resume_after_kill_9(tiny_corpus, tmp_path):
             break
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    state = json.load(open(os.path.join(out, "checkpoints", "state.json")))
+    # The run works beside OUT: OUT itself is absent until complete, and the work dir is no model dir.
+    assert not os.path.exists(out)
+    state = json.load(open(os.path.join(out + ".partial", "checkpoints", "state.json")))
     assert state["epoch"] == 1
+    with pytest.raises(ModelDirError, match="unfinished run.*--resume"):
+        Completer.load(out + ".partial")
     with pytest.raises(subprocess.CalledProcessError):  # refuses to clobber a run without --resume
         subprocess.run(_train_cmd(tiny_corpus, out, "--epochs", "4"), cwd=ROOT, check=True, capture_output=True)
     # Resumed with no --epochs or --steps-per-epoch: the run keeps its own.
@@ -61,7 +66,9 @@ def test_resume_after_kill_9(tiny_corpus, tmp_path):
     rows = list(csv.DictReader(open(os.path.join(out, "history.csv"))))
     assert [r["epoch"] for r in rows] == ["0", "1", "2", "3"]
     meta = json.load(open(os.path.join(out, "meta.json")))
-    assert meta["training"]["epochs_run"] == 4
+    assert meta["training"]["epochs_run"] == 4 and meta["match"]["weights"]
+    assert not os.path.exists(out + ".partial")
+    Completer.load(out)
 
 
 def test_a_missing_corpus_raises_and_only_the_cli_exits(tmp_path):

@@ -1,0 +1,299 @@
+"""Fine-tune a model on a user's project, and ship it only if it got better on the project's own files.
+
+    python -m model.learn ~/code/myapp --out models/myapp
+    python -m model.learn ~/code/myapp --out models/myapp --base model/pretrained/python --max-minutes 10
+
+1. Gathers the project's source files of the base model's language (model.project: no .git,
+   virtual environments, node_modules, vendored, build or dist dirs, git-ignored files), and
+   builds a corpus of them in the work dir (model.corpus, cleaned as the base model was): train,
+   val (early stopping, the match weights) and held-out test files.
+2. Measures the base model on the held-out files (model.benchmark.measure: bits/char and the
+   completion metrics through the server's defaults, requests built as a plug-in sends them).
+3. Fine-tunes from the base model (model.train: its vocab and network, learning rate 5e-4,
+   256-character windows, early stopping on val, the time left of --max-minutes).
+4. Measures the tuned model on the same files, positions and seed; refuses to install it when
+   it is worse (higher bits/char, or fewer keystrokes saved), else installs the model dir:
+   complete (match weights fitted on val, the base's policy and project match weights), with
+   meta.json "project" recording the project root, the held-out files and both measurements.
+Everything happens in OUT.partial beside OUT, renamed into place at the end. A killed run
+(kill -9 included) continues where it stopped when run again; --restart starts over.
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import time
+
+from model import modeldir, network
+from model.benchmark import draw_positions, fit_policy, measure, run_positions, score, sweeps
+from model.clean import extension_of
+from model.corpus import CorpusError, build_corpus, read_source
+from model.evaluate import progress_bar
+from model.hints import MATCH_EDGES, WORD
+from model.lstm import Stepper
+from model.modeldir import ModelDirError
+from model.policy import tidy
+from model.project import ProjectError, source_files
+from model.sample import Completer
+from model.train import TrainingError, train
+
+RECORD = "learn.json"  # in the work dir: what a resumed run needs (project, held-out files, the base's figures)
+VAL_FRACTION, TEST_FRACTION = 0.1, 0.15
+LEARNING_RATE = 5e-4
+SHAPE = (64, 256)          # streams x window a fine-tuning run starts from (fewer streams for a small project)
+EPOCH_STEPS = 48           # an epoch is at most this many steps, so val is checked often on a big project
+MAX_PASSES = 8             # over the train split; early stopping on val usually ends a run far sooner
+PATIENCE = 2
+VAL_CHARS = 150_000        # val is read after every epoch: its first this many characters
+MATCH_MIN_POSITIONS = 2000  # a match length bucket seen less than this in val keeps the base's weight
+MEASURED = ("server_defaults",)  # the request kinds measured: as the plug-ins send them, the server's defaults
+
+
+class LearnError(Exception):
+    """The project cannot be learned, or the tuned model is not better; the message says why."""
+
+
+def held_out_files(paths):
+    """The held-out files {name: path} as model.benchmark.measure takes them: [(name, raw text, root)]."""
+    files = []
+    for name, path in sorted(paths.items()):
+        text, skip = read_source(path, os.path.splitext(path)[1], 5_000_000)
+        if skip is None:
+            files.append((name, text, os.path.dirname(path)))
+    return files
+
+
+def summary(result):
+    """The figures learn prints and records, from a measure() result."""
+    d = result["server_defaults"]
+    return {"chars": result["chars"], "positions": result["positions"],
+            "bits_per_char": result["network"]["bpc"], "completer_bits_per_char": result["completer"]["bpc"],
+            "accuracy": result["network"]["accuracy"], "completer_accuracy": result["completer"]["accuracy"],
+            **{k: d[k] for k in ("ident_exact", "line_precision", "answered", "keystroke_savings", "line_exact",
+                                 "p50_ms")}}
+
+
+def worse(before, after):
+    """Why the tuned model is worse than the base (a list of reasons; empty when it is not): its
+    bits/char are not lower, or its completions lose on keystroke savings or on line precision
+    without gaining on the other (a model that answers more often at a lower precision, or less
+    often at a higher one, is a trade, not a loss)."""
+    reasons = []
+    if after["completer_bits_per_char"] >= before["completer_bits_per_char"]:
+        reasons.append(f"bits/char {before['completer_bits_per_char']:.3f} -> {after['completer_bits_per_char']:.3f}")
+    s0, s1 = before["keystroke_savings"], after["keystroke_savings"]
+    p0, p1 = before["line_precision"], after["line_precision"]
+    precision = "none answered" if p1 is None else f"{p1:.3f}"
+    if s1 < s0 and (p1 is None or p0 is None or p1 <= p0):
+        reasons.append(f"keystroke savings {s0:.3f} -> {s1:.3f} at line precision "
+                       f"{'-' if p0 is None else f'{p0:.3f}'} -> {precision}")
+    elif p0 is not None and (p1 is None or p1 < p0) and s1 <= s0:
+        reasons.append(f"line precision {p0:.3f} -> {precision} at keystroke savings {s0:.3f} -> {s1:.3f}")
+    return reasons
+
+
+def table(before, after):
+    rows = [("bits/char, the network", "bits_per_char"), ("bits/char, the Completer", "completer_bits_per_char"),
+            ("next-char accuracy, the network", "accuracy"), ("identifier exact", "ident_exact"),
+            ("line precision", "line_precision"), ("line answered", "answered"),
+            ("keystroke savings", "keystroke_savings")]
+
+    def f(x):
+        return "-" if x is None else f"{x:.3f}"
+    lines = [f"{'':34} {'base':>7} {'tuned':>7}"]
+    lines += [f"{label:34} {f(before[key]):>7} {f(after[key]):>7}" for label, key in rows]
+    return "\n".join(lines)
+
+
+def merged_match(fitted, base):
+    """The tuned model's match weights: fitted on the project's val split where it saw enough
+    positions of a length, the base model's elsewhere (a small project's val split is small)."""
+    if base is None or len(base.get("weights", ())) != len(MATCH_EDGES):
+        return fitted
+    weights = [w if n >= MATCH_MIN_POSITIONS else b
+               for w, n, b in zip(fitted["weights"], fitted["positions"], base["weights"])]
+    return {**fitted, "weights": weights, "base_weights_below_positions": MATCH_MIN_POSITIONS}
+
+
+def fit_policy_on_val(base, tuned, files, positions, seed, progress):
+    """The tuned model's policy floors: the most keystrokes saved on the val files at the line
+    precision the base model's own policy gets there (model.benchmark's sweep and fit_policy, on
+    val, never on the held-out files); None when no floors reach it."""
+    idents, lines = draw_positions(files, positions, seed)
+    in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _ in lines]
+    ungated = {}
+    for name, completer in (("base", base), ("tuned", tuned)):
+        ungated[name] = (run_positions(completer, files, idents, progress, f"{name} val ident", min_prob=0.0),
+                         run_positions(completer, files, lines, progress, f"{name} val line", min_prob=0.0))
+
+    def cut(results, marks):  # the base's own policy applied to its ungated completions
+        return [(tidy(c[:base.policy.cut(c, p, w)]), p, ms) for (c, p, ms), w in zip(results, marks)]
+    i, l = ungated["base"]
+    target = score(cut(i, [True] * len(i)), idents, cut(l, in_word), lines)["line_precision"]
+    if target is None:
+        return None
+    tuned_i, tuned_l = ungated["tuned"]
+    try:
+        policy, row = fit_policy(sweeps(tuned_i, idents, tuned_l, lines, in_word)[1], target)
+    except ValueError:
+        return None
+    return {**policy.as_meta(), "precision_target": round(target, 4), "fitted_on": "project val", "at_fit": row}
+
+
+def prepare(project, work, base, base_meta, positions, seed, show_progress):
+    """Gather, build the corpus and measure the base: the run's record, saved in the work dir."""
+    started = time.time()
+    ext = base_meta.get("extension") or extension_of(base_meta.get("language", "python"))
+    paths, skipped = source_files(project, {ext})
+    corpus = os.path.join(work, "corpus")
+    try:
+        manifest = build_corpus(corpus, [("project", project)], exts=(ext,), val_frac=VAL_FRACTION,
+                                test_frac=TEST_FRACTION, cleaning=base_meta.get("cleaning"), files=paths,
+                                progress=show_progress)
+    except CorpusError as err:
+        raise LearnError(f"{project}: {len(paths)} {ext} file(s) found; {err}") from None
+    for warning in manifest["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    by_name = {rel: path for path, rel in paths}
+    held_out = {name: by_name[name] for name in manifest["splits"]["test"]["paths"]}
+    val_files = {name: by_name[name] for name in manifest["splits"]["val"]["paths"]}
+    files = held_out_files(held_out)
+    prepared = time.time()
+    before = measure(Completer.load(base), files, positions, seed, progress_bar(show_progress), only=MEASURED)
+    record = {"project": project, "base": base, "skipped": skipped, "files": manifest["files"],
+              "splits": {k: {"files": v["files"], "chars": v["chars"]} for k, v in manifest["splits"].items()},
+              "held_out": held_out, "val_files": val_files, "positions": positions, "seed": seed,
+              "before": summary(before),
+              "seconds": {"prepare": round(prepared - started, 1), "measure": round(time.time() - prepared, 1)}}
+    modeldir.write_json(os.path.join(work, RECORD), record)
+    return record
+
+
+def learn(project, out, base=modeldir.DEFAULT, max_minutes=10.0, positions=200, seed=0, restart=False,
+          learning_rate=LEARNING_RATE, show_progress=True, verbose=1, policy_on_val=False):
+    """Fine-tune `base` on the project dir into the model dir `out`; returns its meta.
+    policy_on_val: refit the policy's floors on the val files (fit_policy_on_val) rather than
+    keep the base's.
+    Raises LearnError (also when the tuned model is worse), ProjectError, TrainingError, ModelDirError."""
+    started = time.time()
+    project, base = os.path.abspath(project), os.path.abspath(base)
+    base_meta, _, _ = modeldir.load(base)
+    work = modeldir.partial_dir(out)
+    record_path = os.path.join(work, RECORD)
+    record = None
+    if os.path.exists(record_path) and not restart:
+        with open(record_path) as f:
+            record = json.load(f)
+        if (record["project"], record["base"]) != (project, base):
+            raise LearnError(f"{work} holds an unfinished run on {record['project']} from {record['base']}; "
+                             f"pass --restart to discard it")
+        print(f"resuming the run in {work}", file=sys.stderr)
+    if record is None:
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        try:
+            record = prepare(project, work, base, base_meta, positions, seed, show_progress)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)  # nothing worth resuming yet
+            raise
+    corpus = os.path.join(work, "corpus")
+    split = record["splits"]
+    print(f"{project}: {split['train']['files']} files to learn from ({split['train']['chars']:,} chars), "
+          f"{split['val']['files']} to validate on, {split['test']['files']} held out to measure on "
+          f"({split['test']['chars']:,} chars)", file=sys.stderr)
+
+    # The time for training: the budget less what preparing took and what the second
+    # measurement will take (as long as the first: the same files and positions).
+    seconds = record["seconds"]
+    state = modeldir.read_state(work)
+    measures = 4 if policy_on_val else 2  # refitting the policy runs both models over val, ungated
+    train_budget = max_minutes * 60 - seconds["prepare"] - measures * seconds["measure"] - 0.05 * max_minutes * 60
+    left = train_budget - state.get("train_seconds", 0.0)
+    try:
+        batch, seq = network.fit_shape(split["train"]["chars"], min(split["val"]["chars"], VAL_CHARS), prefer=SHAPE)
+    except ValueError as err:
+        raise LearnError(f"{project}: too little code to learn from ({err})") from None
+    pass_steps = (split["train"]["chars"] - 1) // batch // seq
+    steps = min(EPOCH_STEPS, pass_steps)
+    epochs = math.ceil(MAX_PASSES * pass_steps / steps)
+    if state and left <= 0:
+        epochs = state["epoch"] + 1  # the budget is spent: write the best epoch so far
+    if left < 60:
+        print(f"warning: {max(left, 0) / 60:.1f} minutes left for training in a budget of {max_minutes:g}",
+              file=sys.stderr)
+    meta = train(corpus, out, base=base, batch_size=batch, seq_len=seq, learning_rate=None if state else learning_rate,
+                 epochs=epochs, steps_per_epoch=steps, max_minutes=max(left, 1) / 60, patience=PATIENCE,
+                 val_chars=VAL_CHARS, resume=bool(state), install=False, sample_every=0, verbose=verbose)
+
+    # Complete the model dir: the base's policy and project weights; the match weights fitted on
+    # val where it saw enough, the base's elsewhere.
+    meta["match"] = merged_match(meta["match"], base_meta.get("match"))
+    for key in ("policy", "project_match"):
+        if key in base_meta:
+            meta[key] = base_meta[key]
+    modeldir.write_meta(work, meta, pending=True)
+    loaded_meta, vocab, weights = modeldir.load(work, pending=True)
+    tuned = Completer(Stepper(*weights), vocab, loaded_meta)
+    if policy_on_val:
+        fitted = fit_policy_on_val(Completer.load(base), tuned, held_out_files(record.get("val_files", {})),
+                                   record["positions"], record["seed"], progress_bar(show_progress))
+        if fitted is not None:
+            meta["policy"] = {**fitted, "base_policy": base_meta.get("policy")}
+            modeldir.write_meta(work, meta, pending=True)
+            tuned = Completer(Stepper(*weights), vocab, meta)
+    measured = time.time()
+    after = summary(measure(tuned, held_out_files(record["held_out"]), record["positions"], record["seed"],
+                            progress_bar(show_progress), only=MEASURED))
+    print(f"\nheld-out files: {len(record['held_out'])} ({record['before']['chars']:,} chars), "
+          f"{record['before']['positions']['ident']} identifier and {record['before']['positions']['line']} line "
+          f"positions; completions through the server's defaults\n{table(record['before'], after)}")
+    meta["project"] = {"root": project, "base": base, "base_created": base_meta.get("created"),
+                       "files": record["files"], "splits": record["splits"], "skipped": record["skipped"],
+                       "held_out": sorted(record["held_out"]), "before": record["before"], "after": after,
+                       "seconds": {**seconds, "train": meta["training"]["train_seconds"],
+                                   "measure_after": round(time.time() - measured, 1),
+                                   "total_last_run": round(time.time() - started, 1)}}
+    modeldir.write_meta(work, meta, pending=True)
+    reasons = worse(record["before"], after)
+    if reasons:
+        raise LearnError(f"the tuned model is worse than the base on the held-out files ({'; '.join(reasons)}), "
+                         f"so {out} was not written; the run stays in {work}")
+    modeldir.install(work, out, drop=("corpus", RECORD, modeldir.CHECKPOINTS))
+    return meta
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m model.learn", description=__doc__.split("\n\n")[0])
+    p.add_argument("project", metavar="PROJECT_DIR", help="the project to learn (a directory of source code)")
+    p.add_argument("--out", required=True, help="model dir to write (worked on in OUT.partial, renamed into place)")
+    p.add_argument("--base", default=modeldir.DEFAULT, help="model dir to start from (default: the shipped model)")
+    p.add_argument("--max-minutes", type=float, default=10.0,
+                   help="time for the whole run, both measurements included (default 10)")
+    p.add_argument("--positions", type=int, default=200, help="completion positions of each kind to measure")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
+    p.add_argument("--restart", action="store_true", help="discard an unfinished run in OUT.partial")
+    p.add_argument("--policy-on-val", action="store_true",
+                   help="refit the completion policy's floors on the val files, for the most keystrokes saved "
+                        "at the precision the base's policy gets there (default: keep the base's policy)")
+    p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras progress: 0 none, 1 bar, 2 line")
+    args = p.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.max_minutes <= 0 or args.positions < 1:
+        p.error("--max-minutes and --positions must be positive")
+    try:
+        meta = learn(args.project, args.out, base=args.base, max_minutes=args.max_minutes, positions=args.positions,
+                     seed=args.seed, restart=args.restart, learning_rate=args.learning_rate,
+                     show_progress=args.verbose != 0, verbose=args.verbose, policy_on_val=args.policy_on_val)
+    except (LearnError, ProjectError, TrainingError, ModelDirError, CorpusError) as err:
+        raise SystemExit(f"error: {err}")
+    root = meta["project"]["root"]
+    print(f"\nwrote {args.out}: a model of {root} (project root recorded in its meta.json)\n"
+          f"serve it beside the default model: put it in the server's models dir (TABCOMPLETE_MODELS, or "
+          f"python -m server --models DIR); requests whose path lies under {root} are completed by it")
+
+
+if __name__ == "__main__":
+    main()

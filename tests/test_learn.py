@@ -1,0 +1,151 @@
+"""model.learn on tiny real projects from a tiny real base model: one file, three files, 20 kB
+(killed with a real SIGKILL mid-training, then resumed), and a model that got worse."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from model import modeldir
+from model.learn import LearnError, learn, worse
+from model.modeldir import ModelDirError
+from model.sample import Completer
+from test_small import project
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+QUICK = {"positions": 10, "show_progress": False, "verbose": 0}
+
+
+@pytest.fixture(scope="module")
+def base(tiny_model, tmp_path_factory):
+    """The tiny model with a policy and project weights of its own, as a fitted model dir has."""
+    path = str(tmp_path_factory.mktemp("base") / "python")
+    shutil.copytree(tiny_model, path)
+    meta = json.load(open(os.path.join(path, "meta.json")))
+    meta["policy"] = {"ident_floor": 0.01, "line_floor": 0.3, "fitted_on": "dev"}
+    meta["project_match"] = {**meta["match"], "fitted_on": "dev"}
+    modeldir.write_meta(path, meta)
+    return path
+
+
+def test_one_file_is_refused_and_nothing_is_written(base, tmp_path):
+    src = project(str(tmp_path / "one"), 1)
+    out = str(tmp_path / "out")
+    with pytest.raises(LearnError, match=r"1 \.py file\(s\) found; 1 file\(s\) of code kept: a corpus needs at "
+                                         r"least 3"):
+        learn(src, out, base=base, **QUICK)
+    assert not os.path.exists(out) and not os.path.exists(out + ".partial")
+
+
+def test_three_files_learn_and_install_a_complete_model_dir(base, tmp_path):
+    src = project(str(tmp_path / "three"), 3)
+    out = str(tmp_path / "models" / "three")
+    meta = learn(src, out, base=base, learning_rate=1e-2, max_minutes=3, **QUICK)
+    p = meta["project"]
+    assert p["root"] == os.path.abspath(src) and p["base"] == os.path.abspath(base)
+    assert [p["splits"][s]["files"] for s in ("train", "val", "test")] == [1, 1, 1] and len(p["held_out"]) == 1
+    assert p["after"]["completer_bits_per_char"] < p["before"]["completer_bits_per_char"]
+    assert not worse(p["before"], p["after"])
+    base_meta = json.load(open(os.path.join(base, "meta.json")))
+    on_disk = json.load(open(os.path.join(out, "meta.json")))
+    assert on_disk["project"]["root"] == p["root"]
+    assert (on_disk["policy"], on_disk["project_match"]) == (base_meta["policy"], base_meta["project_match"])
+    assert on_disk["match"]["weights"] and on_disk["training"]["base"] == os.path.abspath(base)
+    assert sorted(os.listdir(out)) == ["curves.png", "history.csv", "meta.json", "model.keras", "vocab.json"]
+    assert not os.path.exists(out + ".partial")
+    Completer.load(out)
+
+
+def learn_cmd(src, out, base):
+    return [sys.executable, "-m", "model.learn", src, "--out", out, "--base", base, "--max-minutes", "4",
+            "--positions", "10", "--learning-rate", "1e-2", "--verbose", "2"]
+
+
+def test_kill_9_during_learn_then_resume(base, tmp_path):
+    src = project(str(tmp_path / "app"), 54)  # ~20 kB
+    models = str(tmp_path / "models")
+    out = os.path.join(models, "app")
+    proc = subprocess.Popen(learn_cmd(src, out, base), cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:  # ends at EOF if learn dies first, so the loop is bounded
+        if line.startswith("Epoch 2/"):
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.stdout.close()
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    work = out + ".partial"
+    assert not os.path.exists(out)  # never half a model dir in place
+    assert json.load(open(os.path.join(work, "checkpoints", "state.json")))["epoch"] == 0
+    with pytest.raises(ModelDirError, match="unfinished run's work dir"):
+        Completer.load(work)
+    from server.models import ModelsError, model_dirs
+
+    with pytest.raises(ModelsError, match="no model dirs"):
+        model_dirs(models)  # the server finds nothing to serve in the work dir
+
+    done = subprocess.run(learn_cmd(src, out, base), cwd=ROOT, env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "resuming the run in" in done.stderr and "after epoch 1" in done.stderr
+    assert "Epoch 1/" not in done.stdout and "Epoch 2/" in done.stdout
+    assert "bits/char, the Completer" in done.stdout and f"wrote {out}" in done.stdout
+    meta = json.load(open(os.path.join(out, "meta.json")))
+    assert meta["project"]["root"] == os.path.abspath(src)
+    assert meta["training"]["epochs_run"] >= 2
+    rows = modeldir.history(out)
+    assert [int(r["epoch"]) for r in rows] == list(range(len(rows)))  # epoch 1 once, then on
+    assert not os.path.exists(work)
+    assert model_dirs(models) == [out]
+
+
+def test_a_model_that_got_worse_is_not_installed(base, tmp_path):
+    src = project(str(tmp_path / "app"), 12)
+    out = str(tmp_path / "out")
+    # A learning rate this high wrecks the network: every epoch is worse than the base.
+    with pytest.raises(LearnError, match=r"the tuned model is worse than the base on the held-out files "
+                                         r"\(bits/char .*, so .* was not written; the run stays in"):
+        learn(src, out, base=base, learning_rate=3.0, max_minutes=2, **QUICK)
+    assert not os.path.exists(out) and os.path.exists(os.path.join(out + ".partial", "pending-meta.json"))
+
+
+def test_worse_weighs_savings_against_precision():
+    before = {"completer_bits_per_char": 1.09, "keystroke_savings": 0.052, "line_precision": 0.612}
+    better_trade = {"completer_bits_per_char": 1.03, "keystroke_savings": 0.050, "line_precision": 0.697}
+    assert worse(before, better_trade) == []
+    assert worse(before, {**better_trade, "line_precision": 0.6}) == [
+        "keystroke savings 0.052 -> 0.050 at line precision 0.612 -> 0.600"]
+    assert worse(before, {**before, "completer_bits_per_char": 1.2, "line_precision": 0.5}) == [
+        "bits/char 1.090 -> 1.200", "line precision 0.612 -> 0.500 at keystroke savings 0.052 -> 0.052"]
+    assert worse(before, {**better_trade, "keystroke_savings": 0.0, "line_precision": None}) == [
+        "keystroke savings 0.052 -> 0.000 at line precision 0.612 -> none answered"]
+
+
+def test_policy_on_val_keeps_the_base_precision_and_saves_no_less(base):
+    """Refitting the floors on val (--policy-on-val) for the same model: the fitted floors reach
+    the precision the base's own floors get on those files, and save at least as many keystrokes
+    (the base's floors are points of the sweep it searches)."""
+    from model.benchmark import draw_positions, run_positions, score
+    from model.evaluate import progress_bar
+    from model.learn import fit_policy_on_val
+    from model.policy import Policy
+
+    texts = [open(os.path.join(ROOT, "model", name)).read() for name in ("policy.py", "stop.py", "vocab.py")]
+    files = [(f"p/{i}.py", text, ROOT) for i, text in enumerate(texts)]
+    completer = Completer.load(base)
+    fitted = fit_policy_on_val(completer, completer, files, 40, 0, progress_bar(False))
+    assert fitted is not None and fitted["fitted_on"] == "project val"
+    idents, lines = draw_positions(files, 40, 0)
+
+    def server_defaults(policy):
+        completer.policy = policy
+        return score(run_positions(completer, files, idents, progress_bar(False), "i"), idents,
+                     run_positions(completer, files, lines, progress_bar(False), "l"), lines)
+    own = server_defaults(Policy(0.01, 0.3))
+    refit = server_defaults(Policy(fitted["ident_floor"], fitted["line_floor"]))
+    assert fitted["precision_target"] == pytest.approx(own["line_precision"], abs=1e-4)
+    assert refit["line_precision"] >= own["line_precision"] - 1e-9
+    assert refit["keystroke_savings"] >= own["keystroke_savings"] - 1e-9

@@ -300,11 +300,12 @@ def fit_project_match(completer, files, progress=progress_bar(False)):
     return fit_match_weights(predictions())
 
 
-def fit_policy(policy_rows, target=PRECISION_TARGET):
-    """The floors that save the most keystrokes with line precision and precision over all
-    answers >= target (ties: more identifiers right, then the lower floors)."""
+def fit_policy(policy_rows, target=PRECISION_TARGET, overall=None):
+    """The floors that save the most keystrokes with line precision >= target and precision over
+    all answers >= overall (default: target) (ties: more identifiers right, then lower floors)."""
+    overall = target if overall is None else overall
     ok = [r for r in policy_rows if r["line_precision"] is not None and r["line_precision"] >= target
-          and r["precision"] is not None and r["precision"] >= target]
+          and r["precision"] is not None and r["precision"] >= overall]
     if not ok:
         raise ValueError(f"no policy in the sweep reaches line precision {target}")
     best = max(ok, key=lambda r: (round(r["keystroke_savings"], 4), r["ident_exact"] or 0,

@@ -122,21 +122,26 @@ def fit_policy_on_val(base, tuned, files, positions, seed, progress):
     precision the base model's own policy gets there (model.benchmark's sweep and fit_policy, on
     val, never on the held-out files); None when no floors reach it."""
     idents, lines = draw_positions(files, positions, seed)
-    in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _ in lines]
+    in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _, _ in lines]
     ungated = {}
     for name, completer in (("base", base), ("tuned", tuned)):
         ungated[name] = (run_positions(completer, files, idents, progress, f"{name} val ident", min_prob=0.0),
                          run_positions(completer, files, lines, progress, f"{name} val line", min_prob=0.0))
 
-    def cut(results, marks):  # the base's own policy applied to its ungated completions
-        return [(tidy(c[:base.policy.cut(c, p, w)]), p, ms) for (c, p, ms), w in zip(results, marks)]
+    def cut(results, marks):  # the base's own policy applied to its ungated completions (uncut ones as they are)
+        out = []
+        for (c, p, ms), w in zip(results, marks):
+            keep = base.policy.cut(c, p, w)
+            out.append((c if keep == len(c) else tidy(c[:keep]), p, ms))
+        return out
     i, l = ungated["base"]
-    target = score(cut(i, [True] * len(i)), idents, cut(l, in_word), lines)["line_precision"]
-    if target is None:
+    own = score(cut(i, [True] * len(i)), idents, cut(l, in_word), lines)
+    target, overall = own["line_precision"], own["precision"]
+    if target is None or overall is None:
         return None
     tuned_i, tuned_l = ungated["tuned"]
     try:
-        policy, row = fit_policy(sweeps(tuned_i, idents, tuned_l, lines, in_word)[1], target)
+        policy, row = fit_policy(sweeps(tuned_i, idents, tuned_l, lines, in_word)[1], target, overall)
     except ValueError:
         return None
     return {**policy.as_meta(), "precision_target": round(target, 4), "fitted_on": "project val", "at_fit": row}

@@ -26,7 +26,7 @@ def base(tiny_model, tmp_path_factory):
     path = str(tmp_path_factory.mktemp("base") / "python")
     shutil.copytree(tiny_model, path)
     meta = json.load(open(os.path.join(path, "meta.json")))
-    meta["policy"] = {"ident_floor": 0.01, "line_floor": 0.3, "fitted_on": "dev"}
+    meta["policy"] = {"ident_floor": 0.01, "char_floor": 0.0, "line_floor": 0.3, "extend_floor": 0.0, "fitted_on": "dev"}
     meta["project_match"] = {**meta["match"], "fitted_on": "dev"}
     modeldir.write_meta(path, meta)
     return path
@@ -131,7 +131,7 @@ def test_policy_on_val_keeps_the_base_precision_and_saves_no_less(base):
     from model.benchmark import draw_positions, run_positions, score
     from model.evaluate import progress_bar
     from model.learn import fit_policy_on_val
-    from model.policy import Policy
+    from model.policy import FLOORS, Policy
 
     texts = [open(os.path.join(ROOT, "model", name)).read() for name in ("policy.py", "stop.py", "vocab.py")]
     files = [(f"p/{i}.py", text, ROOT) for i, text in enumerate(texts)]
@@ -144,8 +144,8 @@ def test_policy_on_val_keeps_the_base_precision_and_saves_no_less(base):
         completer.policy = policy
         return score(run_positions(completer, files, idents, progress_bar(False), "i"), idents,
                      run_positions(completer, files, lines, progress_bar(False), "l"), lines)
-    own = server_defaults(Policy(0.01, 0.3))
-    refit = server_defaults(Policy(fitted["ident_floor"], fitted["line_floor"]))
+    own = server_defaults(Policy(0.01, 0.0, 0.3, 0.0))
+    refit = server_defaults(Policy(*(fitted[name] for name in FLOORS)))
     assert fitted["precision_target"] == pytest.approx(own["line_precision"], abs=1e-4)
     assert refit["line_precision"] >= own["line_precision"] - 1e-9
     assert refit["keystroke_savings"] >= own["keystroke_savings"] - 1e-9

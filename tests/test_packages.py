@@ -167,10 +167,12 @@ def test_max_package_chars_caps_each_package_in_hash_order(tmp_path):
 def test_vendored_copies_are_dropped_as_duplicates(tmp_path):
     code = "def shared_helper(a, b):\n    return a * b + 1\n"
     write(str(tmp_path / "one" / "util.py"), code)
+    for i in range(3):  # a corpus needs a file for each split
+        write(str(tmp_path / "one" / f"m{i}.py"), f"value_{i} = {i}\n")
     write(str(tmp_path / "two" / "_vendor" / "one" / "util.py"), "# vendored\n" + code)
     m = corpus.build_corpus(str(tmp_path / "out"), [("one", str(tmp_path / "one")), ("two", str(tmp_path / "two"))],
                             progress=False)
-    assert m["files"]["duplicate"] == 1 and m["files"]["kept"] == 1
+    assert m["files"]["duplicate"] == 1 and m["files"]["kept"] == 4
 
 
 @pytest.mark.parametrize("name, text, reason", [

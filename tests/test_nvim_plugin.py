@@ -161,6 +161,23 @@ def test_path_and_files_reach_the_server(server, editor_for):
     assert ed.lines() == ["import o" + expected]
 
 
+def test_a_name_only_another_open_buffer_has_is_completed(server, editor_for):
+    """The completion comes from the second open file: greedy, no cut, so the answer is the
+    model's best guess with the other buffer's hints (and without them it is something else)."""
+    greedy = {"temperature": 0, "min_prob": 0}
+    other = "def padded_sum_of_points(a, b):\n    return a + b"
+    ed = editor_for(server_url=server.url, token=TOKEN, request_options=greedy)
+    ed.nvim.command("set hidden")
+    ed.open("/p/geometry.py", other)
+    ed.open("/p/main.py", "")
+    ed.type("iimport os<CR><CR><CR>def main(argv):<CR>return padd<Tab>")
+    ed.wait_settled()
+    assert ed.lua("require('tabcomplete').last.outcome") == "inserted"
+    assert ed.lines()[-1].strip().startswith("return padded_sum_of_points")
+    alone = post_complete(server.url, {**ed.lua("require('tabcomplete').last.request"), "files": []})["completion"]
+    assert not alone.startswith("ed_sum_of_points")
+
+
 def test_tab_in_indentation_indents_without_asking(server_url, editor_for):
     ed = editor_for(**settings_for(server_url))
     ed.type("iif x:<CR><Tab>pass<Esc>")

@@ -11,10 +11,13 @@
    completion metrics through the server's defaults, requests built as a plug-in sends them).
 3. Fine-tunes from the base model (model.train: its vocab and network, learning rate 5e-4,
    256-character windows, early stopping on val, the time left of --max-minutes).
-4. Measures the tuned model on the same files, positions and seed; refuses to install it when
-   it is worse (higher bits/char, or fewer keystrokes saved), else installs the model dir:
-   complete (match weights fitted on val, the base's policy and project match weights), with
-   meta.json "project" recording the project root, the held-out files and both measurements.
+4. Completes the model dir: match weights fitted on val (the base's for lengths val saw too
+   rarely), the base's project match weights, and the base's policy with its floors refitted on
+   the val files to save the most keystrokes at the precision the base's floors get there
+   (--keep-base-policy keeps them as they are).
+5. Measures the tuned model on the same files, positions and seed; refuses to install it when
+   it is worse (see worse()), else installs it, meta.json "project" recording the project root,
+   the held-out files and both measurements.
 Everything happens in OUT.partial beside OUT, renamed into place at the end. A killed run
 (kill -9 included) continues where it stopped when run again; --restart starts over.
 """
@@ -48,6 +51,7 @@ MAX_PASSES = 8             # over the train split; early stopping on val usually
 PATIENCE = 2
 VAL_CHARS = 150_000        # val is read after every epoch: its first this many characters
 MATCH_MIN_POSITIONS = 2000  # a match length bucket seen less than this in val keeps the base's weight
+MIN_POLICY_LINES = 100     # the policy is refitted on val only with this many line positions there
 MEASURED = ("server_defaults",)  # the request kinds measured: as the plug-ins send them, the server's defaults
 
 
@@ -120,8 +124,11 @@ def merged_match(fitted, base):
 def fit_policy_on_val(base, tuned, files, positions, seed, progress):
     """The tuned model's policy floors: the most keystrokes saved on the val files at the line
     precision the base model's own policy gets there (model.benchmark's sweep and fit_policy, on
-    val, never on the held-out files); None when no floors reach it."""
+    val, never on the held-out files); None when val has fewer than MIN_POLICY_LINES line
+    positions or no floors reach that precision."""
     idents, lines = draw_positions(files, positions, seed)
+    if len(lines) < MIN_POLICY_LINES:
+        return None
     in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _, _ in lines]
     ungated = {}
     for name, completer in (("base", base), ("tuned", tuned)):
@@ -177,10 +184,10 @@ def prepare(project, work, base, base_meta, positions, seed, show_progress):
 
 
 def learn(project, out, base=modeldir.DEFAULT, max_minutes=10.0, positions=200, seed=0, restart=False,
-          learning_rate=LEARNING_RATE, show_progress=True, verbose=1, policy_on_val=False):
+          learning_rate=LEARNING_RATE, show_progress=True, verbose=1, policy_on_val=True):
     """Fine-tune `base` on the project dir into the model dir `out`; returns its meta.
-    policy_on_val: refit the policy's floors on the val files (fit_policy_on_val) rather than
-    keep the base's.
+    policy_on_val: refit the policy's floors on the val files (fit_policy_on_val); False keeps
+    the base's.
     Raises LearnError (also when the tuned model is worse), ProjectError, TrainingError, ModelDirError."""
     started = time.time()
     project, base = os.path.abspath(project), os.path.abspath(base)
@@ -280,9 +287,9 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     p.add_argument("--restart", action="store_true", help="discard an unfinished run in OUT.partial")
-    p.add_argument("--policy-on-val", action="store_true",
-                   help="refit the completion policy's floors on the val files, for the most keystrokes saved "
-                        "at the precision the base's policy gets there (default: keep the base's policy)")
+    p.add_argument("--keep-base-policy", action="store_true",
+                   help="keep the base's completion policy as it is (by default its floors are refitted on the "
+                        "val files: the most keystrokes saved at the precision the base's policy gets there)")
     p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras progress: 0 none, 1 bar, 2 line")
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -291,7 +298,7 @@ def main(argv=None):
     try:
         meta = learn(args.project, args.out, base=args.base, max_minutes=args.max_minutes, positions=args.positions,
                      seed=args.seed, restart=args.restart, learning_rate=args.learning_rate,
-                     show_progress=args.verbose != 0, verbose=args.verbose, policy_on_val=args.policy_on_val)
+                     show_progress=args.verbose != 0, verbose=args.verbose, policy_on_val=not args.keep_base_policy)
     except (LearnError, ProjectError, TrainingError, ModelDirError, CorpusError) as err:
         raise SystemExit(f"error: {err}")
     root = meta["project"]["root"]

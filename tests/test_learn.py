@@ -125,7 +125,7 @@ def test_worse_weighs_savings_against_precision():
 
 
 def test_policy_on_val_keeps_the_base_precision_and_saves_no_less(base):
-    """Refitting the floors on val (--policy-on-val) for the same model: the fitted floors reach
+    """Refitting the floors on val (learn's default) for the same model: the fitted floors reach
     the precision the base's own floors get on those files, and save at least as many keystrokes
     (the base's floors are points of the sweep it searches)."""
     from model.benchmark import draw_positions, run_positions, score
@@ -136,9 +136,12 @@ def test_policy_on_val_keeps_the_base_precision_and_saves_no_less(base):
     texts = [open(os.path.join(ROOT, "model", name)).read() for name in ("policy.py", "stop.py", "vocab.py")]
     files = [(f"p/{i}.py", text, ROOT) for i, text in enumerate(texts)]
     completer = Completer.load(base)
-    fitted = fit_policy_on_val(completer, completer, files, 40, 0, progress_bar(False))
+    small = [("p/x.py", "import os\n\nx = os.path.join('a', 'b')\ny = len(x) + 2\n", ROOT)]
+    assert fit_policy_on_val(completer, completer, small, 150, 0, progress_bar(False)) is None  # < 100 lines
+    fitted = fit_policy_on_val(completer, completer, files, 150, 0, progress_bar(False))
     assert fitted is not None and fitted["fitted_on"] == "project val"
-    idents, lines = draw_positions(files, 40, 0)
+    idents, lines = draw_positions(files, 150, 0)
+    assert len(lines) == 150
 
     def server_defaults(policy):
         completer.policy = policy

@@ -122,10 +122,11 @@ def merged_match(fitted, base):
 
 
 def fit_policy_on_val(base, tuned, files, positions, seed, progress):
-    """The tuned model's policy floors: the most keystrokes saved on the val files at the line
-    precision the base model's own policy gets there (model.benchmark's sweep and fit_policy, on
-    val, never on the held-out files); None when val has fewer than MIN_POLICY_LINES line
-    positions or no floors reach that precision."""
+    """The tuned model's policy: the base's identifier floor, and the line floor that saves the
+    most keystrokes on the val files at the line precision the base model's own policy gets
+    there (model.benchmark's sweep and fit_policy, on val, never on the held-out files); None
+    when val has fewer than MIN_POLICY_LINES line positions, the base's identifier floor is not
+    one the sweep tries, or no line floor reaches that precision."""
     idents, lines = draw_positions(files, positions, seed)
     if len(lines) < MIN_POLICY_LINES:
         return None
@@ -147,8 +148,11 @@ def fit_policy_on_val(base, tuned, files, positions, seed, progress):
     if target is None or overall is None:
         return None
     tuned_i, tuned_l = ungated["tuned"]
+    # The other floors only: the identifier floor stays the base's, so identifiers are finished as often.
+    rows = [r for r in sweeps(tuned_i, idents, tuned_l, lines, in_word)[1]
+            if abs(r["ident_floor"] - base.policy.ident_floor) < 1e-9]
     try:
-        policy, row = fit_policy(sweeps(tuned_i, idents, tuned_l, lines, in_word)[1], target, overall)
+        policy, row = fit_policy(rows, target, overall)
     except ValueError:
         return None
     return {**policy.as_meta(), "precision_target": round(target, 4), "fitted_on": "project val", "at_fit": row}

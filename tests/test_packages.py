@@ -169,7 +169,7 @@ def test_vendored_copies_are_dropped_as_duplicates(tmp_path):
     write(str(tmp_path / "one" / "util.py"), code)
     write(str(tmp_path / "two" / "_vendor" / "one" / "util.py"), "# vendored\n" + code)
     m = corpus.build_corpus(str(tmp_path / "out"), [("one", str(tmp_path / "one")), ("two", str(tmp_path / "two"))],
-                            progress=False)
+                            val_frac=0.0, test_frac=0.0, progress=False)
     assert m["files"]["duplicate"] == 1 and m["files"]["kept"] == 1
 
 

@@ -40,8 +40,7 @@ learn: install
 	@test -n "$(PROJECT)" || { echo "usage: make learn PROJECT=path/to/your/project [MINUTES=10] [MODELS=models]"; exit 2; }
 	@test -d "$(MODELS)/python" || $(PY) -c "from model import modeldir; modeldir.copy('$(MODEL)', '$(MODELS)/python')"
 	$(PY) -m model.learn "$(PROJECT)" --out "$(MODELS)/$(notdir $(abspath $(PROJECT)))" --base "$(MODEL)" --max-minutes $(MINUTES)
-	@echo "serve it:  TABCOMPLETE_MODELS=$(MODELS) make serve   (or python -m server --models $(MODELS));"
-	@echo "a Tab in a file under $(abspath $(PROJECT)) is completed by its model, elsewhere by the default one"
+	@echo "serve it:  TABCOMPLETE_MODELS=$(MODELS)/$(notdir $(abspath $(PROJECT))) make serve   (the server does not yet pick a project's model by path beside the default one)"
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -5,6 +5,7 @@ The corpus builder runs clean() on every file and the Completer runs it on every
 with the extension the model dir records, so training and serving never disagree.
 """
 import io
+import keyword
 import re
 import tokenize
 from dataclasses import dataclass
@@ -128,22 +129,21 @@ def _clean_python(text, opts, partial):
 
     removals = []  # (start, end) character spans to delete
     in_removed = False
-    tokens = []
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            tokens.append(tok)
-    except tokenize.TokenError as err:
+    tokens, err = _tokenize(text, scaffold=partial)
+    if isinstance(err, tokenize.TokenError):
         if not partial:
-            raise CleaningError(f"tokenize: {err.args[0]}") from None
+            raise CleaningError(f"tokenize: {err.args[0]}")
         # Unfinished code at the cursor. An open triple-quoted string in statement position
         # is a docstring being typed; anything else (open brackets) is fine to complete.
         if "string" in err.args[0]:
+            rest = _after_cut_string(text, tokens)
+            if rest is not None:
+                return _clean_python(rest, opts, partial)
             prev = _last_significant(tokens)
             if opts["strip_docstrings"] and (prev is None or prev.type in _STATEMENT_START):
                 in_removed = True
-    except (IndentationError, SyntaxError) as err:
-        if not partial:
-            raise CleaningError(f"tokenize: {err}") from None
+    elif err is not None and not partial:
+        raise CleaningError(f"tokenize: {err}")
 
     # An unterminated '...' or "..." (typed at the cursor) makes tokenize go on reading the rest
     # of the line as code; it is string content, so nothing after the quote is a comment.
@@ -173,6 +173,64 @@ def _clean_python(text, opts, partial):
     if opts["max_literal_lines"]:
         removals += _big_literals(tokens, pos, opts["max_literal_lines"])
     return _apply_removals(text, removals), in_removed
+
+
+def _indent_scaffold(text):
+    """Lines to put before a buffer cut from the middle of a file (a request's window) so that it
+    tokenizes: the window may start indented and later dedent to a level it never opened, which
+    tokenize refuses. A chain of `if 1:` opens every level below the first line's."""
+    lines = text.split("\n")
+    first = next((line for line in lines if line.strip() and not line.lstrip().startswith("#")), "")
+    indent = len(first) - len(first.lstrip(" "))
+    if not indent:
+        return ""
+    levels = sorted({len(line) - len(line.lstrip(" ")) for line in lines if line.strip()} | {0})
+    return "".join(" " * level + "if 1:\n" for level in levels if level < indent)
+
+
+def _tokenize(text, scaffold=False):
+    """(tokens in the text's own rows, the error that stopped tokenize or None); scaffold: read a
+    partial buffer under _indent_scaffold's lines."""
+    prefix = _indent_scaffold(text) if scaffold else ""
+    k = prefix.count("\n")
+    tokens, err = [], None
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(prefix + text).readline):
+            if tok.start[0] > k:
+                tokens.append(tok._replace(start=(tok.start[0] - k, tok.start[1]), end=(tok.end[0] - k, tok.end[1])))
+    except (tokenize.TokenError, IndentationError, SyntaxError) as e:
+        err = e
+    return tokens, err
+
+
+def _prose_pairs(tokens):
+    """Names side by side that no code would write (`can be`, `the file`): prose read as code."""
+    name = [t.type == tokenize.NAME and not keyword.iskeyword(t.string) and not keyword.issoftkeyword(t.string)
+            for t in tokens]
+    return sum(1 for i in range(len(tokens) - 1)
+               if name[i] and name[i + 1] and tokens[i].end[0] == tokens[i + 1].start[0])
+
+
+def _after_cut_string(text, tokens):
+    """The buffer after its first closing triple quote, when the buffer (a window cut from a
+    file) starts inside a string; else None. Read from its start, such a buffer pairs each
+    docstring's closing quote with the next one's opening, so the code between them reads as
+    string, the docstrings' prose as code, and the cursor ends inside a string. Of the two
+    readings (`tokens`, ending in an open string; or a string from the start to the first
+    triple quote), the one with fewer names side by side is code read as code."""
+    best, best_pairs = None, _prose_pairs(tokens)
+    for quote in ('"""', "'''"):
+        first = text.find(quote)
+        if first < 0:
+            continue
+        rest = text[first + 3:]
+        rest_tokens, err = _tokenize(rest, scaffold=True)
+        if err is not None and (not isinstance(err, tokenize.TokenError) or "string" in err.args[0]):
+            continue  # no better: this reading ends inside a string too, or does not tokenize
+        pairs = _prose_pairs(rest_tokens)
+        if pairs < best_pairs:
+            best, best_pairs = rest, pairs
+    return best
 
 
 def _row_start(text):

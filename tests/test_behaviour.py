@@ -37,6 +37,12 @@ RAW = [
 ]
 
 
+# Cases whose recorded answer was a bug, fixed later on purpose (named here, never re-recorded):
+# a buffer whose window starts inside a string was read as ending inside one (clean.py,
+# _after_cut_string), so the cursor, in code after `test_6 = """..."""`, got no completion.
+CLEANING_FIXED = {185}
+
+
 def _probs(values):
     return [repr(float(p)) for p in values]
 
@@ -114,6 +120,12 @@ def test_shipped_model_completes_exactly_as_recorded():
     # Recorded before the words after the cursor joined the hints: replayed without them.
     completer = Completer.load(MODEL, words_after=False)
     for i, case in enumerate(cases):
+        if i in CLEANING_FIXED:  # recorded as "in a comment", wrongly: the cursor is in code
+            # (on its own Completer: the recording never ran the network here, so the caches' work
+            # that the later cases hold must not see it)
+            got = answer(Completer.load(MODEL, words_after=False), case)
+            assert case["expect"]["stop_reason"] == "in_comment" and got["stop_reason"] != "in_comment" and got["text"]
+            continue
         assert answer(completer, case) == case["expect"], f"case {i}: {case['options']} {case['text'][-60:]!r}"
     assert {"hits": completer.cache.hits, "misses": completer.cache.misses} == fixture["cache"]
 

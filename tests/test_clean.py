@@ -35,6 +35,30 @@ def test_partial_buffer_cursor_in_comment_or_docstring():
         assert c.text == text  # trailing spaces at the cursor are kept
 
 
+def test_window_cut_inside_a_docstring_reads_code_as_code():
+    # What a request carries from a long file: its window starts in a docstring's prose.
+    window = ('    the wrapped function is called with the context.\n\n    :param f: the function to wrap\n'
+              '    """\n    def new_func(*args, **kwargs):  # wraps f\n        return f(get_current_context(), *args)\n\n'
+              '    return update_wrapper(new_func, f)\n\n\ndef make_pass_decorator(object_type):\n'
+              '    """Given an object type this creates a decorator.\n    """\n    def decorator(f):\n        return f(ob')
+    c = clean(window, partial=True)
+    assert not c.cursor_in_removed
+    assert c.text.startswith("\n    def new_func(*args, **kwargs):\n")  # the prose before the quote, gone
+    assert "# wraps f" not in c.text and "Given an object" not in c.text and c.text.endswith("return f(ob")
+    # A docstring being typed at the cursor is still one, however much code comes before it.
+    typed = "def f(x):\n    y = x + 1\n    return y\n\n\ndef g(items):\n    \"\"\"Sum the items and"
+    assert clean(typed, partial=True).cursor_in_removed
+
+
+def test_window_starting_indented_still_strips_what_follows_a_dedent():
+    # The window opens at method level (8) and dedents to class level (4), a level it never
+    # opened: tokenize alone gives up there, and the comments after it would reach the model.
+    window = ("        return self.x\n\n    def size(self):  # how big\n        # count them\n"
+              "        return len(self.items)\n\n    def cle")
+    c = clean(window, partial=True)
+    assert c.text == "        return self.x\n\n    def size(self):\n        return len(self.items)\n\n    def cle"
+
+
 def test_other_languages_best_effort():
     src = 'int x; // note\n/* block\n comment */\nchar *s = "// not a comment";\n'
     assert clean(src, ".c").text == 'int x;\nchar *s = "// not a comment";\n'

@@ -9,6 +9,8 @@ PORT   ?= 8000
 MODEL  ?= model/pretrained/python
 MODELS ?= models
 MINUTES ?= 10
+# What make serve serves: the shipped models, and the project models make learn writes in $(MODELS)/.
+SERVED ?= model/pretrained:$(MODELS)
 
 # Debian packages the tests drive: a real browser, real editors, and what code-server builds with.
 SYSTEM_PACKAGES := chromium chromium-driver neovim curl ripgrep build-essential openjdk-17-jre-headless \
@@ -25,22 +27,25 @@ $(VENV)/.installed: requirements.txt server/requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-# Serve completions with the shipped default model (model/pretrained/) on 127.0.0.1:$(PORT);
-# gunicorn prints the URL when the workers are ready. Open it for the playground page.
+# Serve completions with the shipped default model (model/pretrained/) on 127.0.0.1:$(PORT), and
+# with the project models make learn wrote in $(MODELS)/ (none at first) for the files under their
+# projects; gunicorn prints the URL when the workers are ready, and the kill -HUP that serves a
+# model learned meanwhile. Open the URL for the playground page. TABCOMPLETE_MODELS, when set,
+# names the models dirs instead.
 serve: install
-	$(VENV)/bin/gunicorn -c server/gunicorn.conf.py --bind 127.0.0.1:$(PORT)
+	@mkdir -p $(MODELS)
+	TABCOMPLETE_MODELS="$${TABCOMPLETE_MODELS:-$(SERVED)}" $(VENV)/bin/gunicorn -c server/gunicorn.conf.py --bind 127.0.0.1:$(PORT)
 
 # One completion on the command line, no server.
 sample: install
 	$(PY) -m model.sample --model $(MODEL) --prime 'import os\n\n\ndef list_python_files(root):\n    for name in os.listdir(root):\n        if name.endswith(".py"):\n            yield os.path.join(root, '
 
 # Fine-tune the default model on your project: make learn PROJECT=~/code/app [MINUTES=10]
-# writes $(MODELS)/<project name> beside a copy of the default model, then says how to serve both.
+# writes $(MODELS)/<project name>, which make serve serves beside the default model.
 learn: install
 	@test -n "$(PROJECT)" || { echo "usage: make learn PROJECT=path/to/your/project [MINUTES=10] [MODELS=models]"; exit 2; }
-	@test -d "$(MODELS)/python" || $(PY) -c "from model import modeldir; modeldir.copy('$(MODEL)', '$(MODELS)/python')"
 	$(PY) -m model.learn "$(PROJECT)" --out "$(MODELS)/$(notdir $(abspath $(PROJECT)))" --base "$(MODEL)" --max-minutes $(MINUTES)
-	@echo "serve it:  TABCOMPLETE_MODELS=$(MODELS)/$(notdir $(abspath $(PROJECT))) make serve   (the server does not yet pick a project's model by path beside the default one)"
+	@echo "make serve serves it beside the default model (models dirs $(SERVED)); a make serve already running loads it on kill -HUP <master pid>, the command its start-up line printed"
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -305,10 +305,17 @@ def main(argv=None):
                      show_progress=args.verbose != 0, verbose=args.verbose, policy_on_val=not args.keep_base_policy)
     except (LearnError, ProjectError, TrainingError, ModelDirError, CorpusError) as err:
         raise SystemExit(f"error: {err}")
-    root = meta["project"]["root"]
-    print(f"\nwrote {args.out}: a model of {root} (project root recorded in its meta.json)\n"
-          f"serve it beside the default model: put it in the server's models dir (TABCOMPLETE_MODELS, or "
-          f"python -m server --models DIR); requests whose path lies under {root} are completed by it")
+    print(serving_note(args.out, meta["project"]["root"]))
+
+
+def serving_note(out, root):
+    """How to serve the model dir just written beside the default model (server/models.py)."""
+    models_dir = os.path.dirname(os.path.abspath(out))  # absolute: gunicorn runs from the repo root
+    return (f"\nwrote {out}: a model of {root} (project root recorded in its meta.json)\n"
+            f"serve it beside the default model (it completes the files under {root}, the default the rest):\n"
+            f"  TABCOMPLETE_MODELS=model/pretrained{os.pathsep}{models_dir} gunicorn -c server/gunicorn.conf.py\n"
+            f"  (make serve serves models/ beside model/pretrained); a server already serving {models_dir} "
+            f"loads it on kill -HUP <master pid>, the command its start-up line prints")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ FILES = (MODEL, VOCAB, META, HISTORY, CURVES)
 CHECKPOINTS = "checkpoints"
 PENDING = "pending-meta.json"  # a work dir's meta.json until install() puts it in place
 PARTIAL = ".partial"  # OUT's work dir is OUT + PARTIAL, beside it
+# Dirs a write leaves beside a model dir until it is done: a run's work dir (start_work), and the
+# new and old copies that copy() and install() swap. None of them is a model dir to serve.
+WORK_DIR_SUFFIXES = (PARTIAL, ".tmp", ".old")
 LAST, BEST, STATE = "last.keras", "best.keras", "state.json"  # in CHECKPOINTS
 DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained", "python")  # the shipped model
 

@@ -18,8 +18,8 @@ from server.models import default_language, load_models, warm_up
 
 
 def create_app(config=None):
-    """The Flask app, with its models loaded. config: settings overriding the environment's
-    (see server.config.DEFAULTS). Raises ModelsError / ConfigError with a clear message."""
+    """The Flask app, with its models loaded (a server.models.ModelSet). config: settings overriding
+    the environment's (see server.config.DEFAULTS). Raises ModelsError / ConfigError with a clear message."""
     hooks.setup_logging()
     settings = load_config(config)
     models = load_models(settings["MODELS_DIR"], settings["CONTEXT_CHARS"], settings["CACHE_ENTRIES"],
@@ -27,7 +27,7 @@ def create_app(config=None):
     default = default_language(models, settings["DEFAULT_LANGUAGE"])
     warm_up(models)
     metrics = Metrics()
-    metrics.observe_load(models.values())
+    metrics.observe_load(models.all())
 
     app = Flask(__name__, static_folder=None)  # the blueprint serves /static/
     app.config.update(settings, MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"])
@@ -35,7 +35,8 @@ def create_app(config=None):
     app.extensions["tabcomplete"] = {"models": models, "default": default, "metrics": metrics}
     hooks.init_app(app)
     app.register_blueprint(views.bp)
-    timings = {m.language: {"name": m.name, "load_seconds": round(m.load_seconds, 3),
-                            "warmup_seconds": round(m.warmup_seconds, 3)} for m in models.values()}
+    timings = {m.name: {"language": m.language, "project": m.root is not None,
+                        "load_seconds": round(m.load_seconds, 3), "warmup_seconds": round(m.warmup_seconds, 3)}
+               for m in models.all()}
     hooks.event(event="models_loaded", models=timings, default=default)
     return app

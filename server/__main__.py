@@ -4,6 +4,7 @@
     gunicorn -c server/gunicorn.conf.py --bind 127.0.0.1:8000
 """
 import argparse
+import os
 import sys
 
 from server import create_app
@@ -15,7 +16,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m server", description="tabcomplete completion server (development)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
-    p.add_argument("--models", help="models dir: one subdir with meta.json per language "
+    p.add_argument("--models", help="models dir (a subdir with meta.json per model), or several joined with "
+                                    f"{os.pathsep!r}: a default model per language and any project models "
                                     "(default $TABCOMPLETE_MODELS or model/pretrained)")
     p.add_argument("--token", help="require this bearer token on /complete and /models (default $TABCOMPLETE_TOKEN)")
     p.add_argument("--min-prob", type=float, help="default confidence gate (default $TABCOMPLETE_MIN_PROB)")

@@ -15,7 +15,9 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MIN_PROB = None
 
 DEFAULTS = {
-    "MODELS_DIR": os.path.join(REPO_ROOT, "model", "pretrained"),  # one subdir with meta.json per model
+    # One models dir (a subdir with meta.json per model), or several joined with os.pathsep
+    # ("model/pretrained:models": the shipped models beside the ones make learn writes); server.models.
+    "MODELS_DIR": os.path.join(REPO_ROOT, "model", "pretrained"),
     "DEFAULT_LANGUAGE": None,        # None: "python" if loaded, else the first language in name order
     "API_TOKEN": None,               # when set, /complete and /models need "Authorization: Bearer <token>"
     "MIN_PROB": DEFAULT_MIN_PROB,

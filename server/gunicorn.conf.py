@@ -1,8 +1,12 @@
 """gunicorn settings for the completion server. From the repo root:
 
-    gunicorn -c server/gunicorn.conf.py --bind 127.0.0.1:8000
+    gunicorn -c server/gunicorn.conf.py --bind 127.0.0.1:8000 [--pid FILE]
 
-Environment: TABCOMPLETE_MODELS (models dir, default model/pretrained), TABCOMPLETE_TOKEN,
+New or replaced model dirs (make learn): kill -HUP <master pid> (the ready line prints it; or
+--pid FILE writes it) reloads the models without dropping a request (on_reload below).
+
+Environment: TABCOMPLETE_MODELS (models dir, or several joined with os.pathsep; default
+model/pretrained), TABCOMPLETE_TOKEN,
 TABCOMPLETE_MIN_PROB, TABCOMPLETE_MAX_BODY_BYTES, TABCOMPLETE_ALLOWED_HOSTS (see server/config.py),
 TABCOMPLETE_WORKERS, TABCOMPLETE_HEADER_TIMEOUT, TABCOMPLETE_BODY_TIMEOUT,
 TABCOMPLETE_FORWARDED_ALLOW_IPS, TABCOMPLETE_WORKER_CLASS, TABCOMPLETE_THREADS, PROMETHEUS_MULTIPROC_DIR.
@@ -26,9 +30,9 @@ chdir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The app factory is called in each worker after the fork, so each worker loads the models
 # itself; it never preloads (state shared across a fork is not ours to share). What the workers
 # load is a private copy of the model dirs that the master made and verified at start-up
-# (on_starting below): a worker that restarts later reads exactly what was verified, even if
-# the model dir was changed or broken meanwhile, and a model that cannot load stops the server
-# at start with the file named.
+# (on_starting below) or at the last kill -HUP (on_reload): a worker that restarts later reads
+# exactly what was verified, even if a model dir was changed or broken meanwhile; a model that
+# cannot load stops the server at start with the file named, and is not served after a HUP.
 wsgi_app = "server:create_app()"
 preload_app = False
 
@@ -85,16 +89,20 @@ limit_request_fields = 100
 # would fight over it, and nothing here uses it.
 control_socket_disable = True
 
+# On kill -HUP gunicorn executes this file again (its globals start afresh), runs on_reload, starts
+# new workers and stops the old ones gracefully. What must outlive a reload is therefore kept in
+# the master's environment (which the workers inherit), under these names:
+MODELS_SOURCE = "TABCOMPLETE_MODELS_SOURCE"    # the models dirs as configured at start
+SNAPSHOT = "TABCOMPLETE_SNAPSHOT"              # the verified copy that workers started from now load
+RETIRED = "TABCOMPLETE_RETIRED_SNAPSHOTS"      # earlier copies (os.pathsep-joined), until their workers are gone
+OWN_METRICS_DIR = "TABCOMPLETE_OWN_METRICS_DIR"  # the metrics dir made here, removed at exit
+
 # Metrics across workers: prometheus_client's multiprocess mode keeps each worker's values in
 # files in this dir, and /metrics sums them whichever worker answers. It must be set before any
 # worker imports prometheus_client, so here, in the master, at config time.
-_own_metrics_dir = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    _own_metrics_dir = tempfile.mkdtemp(prefix="tabcomplete-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
-
-
-_snapshot_dir = None
+    os.environ[OWN_METRICS_DIR] = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="tabcomplete-metrics-")
 
 
 def on_starting(server):
@@ -106,15 +114,68 @@ def on_starting(server):
             os.remove(os.path.join(path, name))
     # Settings and models are checked here, in the master, before it binds or forks: a bad one
     # stops the server with its reason (exit status 1), never a worker's traceback.
-    global _snapshot_dir
+    from server.config import ConfigError, load_config
+    from server.hooks import setup_logging
+    from server.models import ModelsError, verified_snapshot
+
+    setup_logging()  # the notes on model dirs skipped
+    for name in (SNAPSHOT, RETIRED):
+        os.environ.pop(name, None)
+    try:
+        settings = load_config()
+        serve(verified_snapshot(settings))
+    except (ConfigError, ModelsError) as err:
+        on_exit(server)  # gunicorn does not run it when on_starting stops the server: the metrics dir
+        sys.exit(f"error: {err}")
+    os.environ[MODELS_SOURCE] = settings["MODELS_DIR"]  # TABCOMPLETE_MODELS now names the copy
+
+
+def on_reload(server):
+    # A new verified copy of the models dirs as configured at start (never of the copy in use):
+    # the new workers load it. When it cannot be made (a model dir that does not load, two
+    # defaults for a language...), the server keeps serving the copy in use and says why.
     from server.config import ConfigError, load_config
     from server.models import ModelsError, verified_snapshot
 
+    source = os.environ[MODELS_SOURCE]
     try:
-        _snapshot_dir, serve = verified_snapshot(load_config())
-    except (ConfigError, ModelsError) as err:
-        sys.exit(f"error: {err}")
-    os.environ["TABCOMPLETE_MODELS"] = serve  # the workers inherit it
+        serve(verified_snapshot(load_config({"MODELS_DIR": source})))
+    except Exception as err:  # noqa: BLE001 - gunicorn would stop the server on any error raised here
+        reason = err if isinstance(err, (ConfigError, ModelsError)) else f"{type(err).__name__}: {err}"
+        server.log.error("models not reloaded from %s, still serving the ones loaded before: %s", source, reason)
+        return
+    server.log.info("models reloaded from %s", source)
+    remove_unused_snapshots(server)
+
+
+def serve(snapshot):
+    """Make `snapshot` the models of every worker started from now on; retire the copy in use."""
+    if os.environ.get(SNAPSHOT):
+        os.environ[RETIRED] = os.pathsep.join(retired_snapshots() + [os.environ[SNAPSHOT]])
+    os.environ[SNAPSHOT] = snapshot
+    os.environ["TABCOMPLETE_MODELS"] = snapshot  # what each worker's create_app() loads
+
+
+def retired_snapshots():
+    return [path for path in os.environ.get(RETIRED, "").split(os.pathsep) if path]
+
+
+def pre_fork(server, worker):
+    worker.tabcomplete_snapshot = os.environ.get(SNAPSHOT)  # which copy it loads (remove_unused_snapshots)
+
+
+def remove_unused_snapshots(server):
+    """Remove the retired copies that no live worker loaded. An old worker may still be starting
+    from its copy when the reload comes (one that replaced a crashed worker): its copy stays until
+    it is gone (child_exit)."""
+    in_use = {getattr(worker, "tabcomplete_snapshot", None) for worker in server.WORKERS.values()}
+    kept = []
+    for path in retired_snapshots():
+        if path in in_use:
+            kept.append(path)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+    os.environ[RETIRED] = os.pathsep.join(kept)
 
 
 def when_ready(server):
@@ -130,17 +191,21 @@ def when_ready(server):
             if listener.sock.family in (socket.AF_INET, socket.AF_INET6):
                 listener.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 1)
     for listener in server.LISTENERS:
-        print(f"tabcomplete serving at {listener}/ ({server.cfg.workers} workers)", flush=True)
+        print(f"tabcomplete serving at {listener}/ ({server.cfg.workers} workers; "
+              f"kill -HUP {server.pid} reloads the models)", flush=True)
 
 
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # drop its per-worker gauges (model load time)
+    remove_unused_snapshots(server)  # the last worker of a reloaded copy gone: remove the copy
 
 
 def on_exit(server):
-    if _own_metrics_dir:
-        shutil.rmtree(_own_metrics_dir, ignore_errors=True)
-    if _snapshot_dir:
-        shutil.rmtree(_snapshot_dir, ignore_errors=True)
+    own_metrics_dir = os.environ.get(OWN_METRICS_DIR)
+    if own_metrics_dir and own_metrics_dir == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        shutil.rmtree(own_metrics_dir, ignore_errors=True)
+    for path in retired_snapshots() + [os.environ.get(SNAPSHOT)]:
+        if path:
+            shutil.rmtree(path, ignore_errors=True)

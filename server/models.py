@@ -1,7 +1,18 @@
-"""Find and load the model dirs of a models dir: one model per language.
+"""Find and load the model dirs a server serves, and pick the one that completes a request.
 
-Each subdirectory holding a meta.json is one model dir; its meta.json "language" names it.
-A models dir that is itself a model dir (has meta.json) serves that one model.
+The MODELS_DIR setting (TABCOMPLETE_MODELS, --models) names one models dir or several joined
+with os.pathsep ("model/pretrained:models"). Each subdirectory holding a meta.json is a model
+dir, named by its dir name (names are unique across the models dirs: answers and metrics name a
+model by it); a models dir that is itself a model dir (has meta.json) serves that one model.
+
+Per language: one default model (meta.json without "project") and any number of project models
+(meta.json "project" with the project's absolute "root", as python -m model.learn writes it). A
+request whose path lies under a project root is completed by that project's model of the
+request's language (the deepest root when roots nest), any other by the language's default. A
+language with project models only answers requests under their roots (404 otherwise).
+
+A run's work dir (NAME.partial) and the swap copies beside a model dir (NAME.tmp, NAME.old) are
+skipped with a logged note: a killed model.train or model.learn is never served.
 """
 import json
 import os
@@ -11,7 +22,9 @@ import time
 from dataclasses import dataclass
 
 from model.cache import CACHE_ENTRIES
+from model.modeldir import META, WORK_DIR_SUFFIXES
 from model.sample import Completer, ModelDirError
+from server.hooks import event
 
 
 class ModelsError(Exception):
@@ -26,15 +39,21 @@ class LoadedModel:
     completer: Completer
     load_seconds: float
     warmup_seconds: float = 0.0
+    root: str = None     # a project model's project root (normalised); None for a default model
+
+    @property
+    def root_parts(self):
+        return path_parts(self.root)
 
     def describe(self):
-        """What GET /models shows: the model's metadata, without server paths."""
+        """What GET /models shows: the model's metadata and project root, without server paths."""
         meta = self.completer.meta
         corpus = meta.get("corpus") or {}
         training = meta.get("training") or {}
         return {
             "name": self.name,
             "language": self.language,
+            "root": self.root,
             "network": meta.get("network"),
             "metrics": meta.get("metrics"),
             "training": {k: training[k] for k in ("epochs_run", "best_epoch", "train_chars", "seq_len", "batch_size")
@@ -48,39 +67,145 @@ class LoadedModel:
         }
 
 
-def model_dirs(models_dir):
-    if not os.path.isdir(models_dir):
-        raise ModelsError(f"{models_dir}: no such models dir (set TABCOMPLETE_MODELS or --models)")
-    if os.path.isfile(os.path.join(models_dir, "meta.json")):
-        return [models_dir]
-    found = sorted(os.path.join(models_dir, d) for d in os.listdir(models_dir)
-                   if os.path.isfile(os.path.join(models_dir, d, "meta.json")))
+def path_parts(path):
+    """An absolute path's components, normalised as text ('..' resolved, repeated and trailing
+    slashes dropped); None for a relative or empty path. The file system is not asked: a request's
+    path is the editor's, which may name a file on another machine."""
+    if not path or not os.path.isabs(path):
+        return None
+    return tuple(part for part in os.path.normpath(path).split(os.sep) if part)
+
+
+def holds(root_parts, parts):
+    """Whether a path lies under a root, component by component (/a/proj2 is not under /a/proj)."""
+    return parts is not None and parts[:len(root_parts)] == root_parts
+
+
+class ModelSet:
+    """The models a server serves: per language a default model and project models."""
+
+    def __init__(self, models):
+        self.defaults = {}   # language -> LoadedModel
+        self.projects = {}   # language -> [LoadedModel], the deepest root first
+        for model in models:
+            self.add(model)
+        for found in self.projects.values():
+            found.sort(key=lambda m: (-len(m.root_parts), m.name))
+
+    def add(self, model):
+        """Add a model; ModelsError naming both dirs when it would be a second default for its
+        language, or a second model of the same project root and language."""
+        language = model.language
+        if model.root is None:
+            other = self.defaults.get(language)
+            if other is not None:
+                raise ModelsError(f"{other.path} and {model.path} are both for language {language!r} as default "
+                                  f"models (no \"project\" in their meta.json): keep one per language")
+            self.defaults[language] = model
+            return
+        for other in self.projects.get(language, ()):
+            if other.root == model.root:
+                raise ModelsError(f"{other.path} and {model.path} are both for language {language!r} and "
+                                  f"project root {model.root}: keep one per project and language")
+        self.projects.setdefault(language, []).append(model)
+
+    def all(self):
+        """Every model: by language, the default first, then the projects by root."""
+        models = list(self.defaults.values()) + [m for found in self.projects.values() for m in found]
+        return sorted(models, key=lambda m: (m.language, m.root is not None, m.root or "", m.name))
+
+    def languages(self):
+        return sorted(set(self.defaults) | set(self.projects))
+
+    def pick(self, language, path=None):
+        """The model that completes a request of this language for the file at `path`; None if none does."""
+        parts = path_parts(path)
+        for model in self.projects.get(language, ()):
+            if holds(model.root_parts, parts):
+                return model
+        return self.defaults.get(language)
+
+
+def model_name(path):
+    return os.path.basename(os.path.normpath(path))
+
+
+def models_dirs(setting):
+    """The models dirs a MODELS_DIR setting names: a list, or one string of them joined with os.pathsep."""
+    listed = setting if isinstance(setting, (list, tuple)) else str(setting).split(os.pathsep)
+    found = [os.path.normpath(d) for d in listed if d]
     if not found:
-        raise ModelsError(f"{models_dir}: no model dirs in it (each needs a meta.json; train one with "
-                          f"python -m model.train --out {models_dir}/python)")
+        raise ModelsError("no models dir given (set TABCOMPLETE_MODELS or --models)")
     return found
 
 
-def load_models(models_dir, context_chars=Completer.CONTEXT_CHARS, cache_entries=CACHE_ENTRIES,
+def model_dirs_in(models_dir):
+    """The model dirs of one models dir (or the model dir it is), skipping work dirs with a note."""
+    if not os.path.isdir(models_dir):
+        raise ModelsError(f"{models_dir}: no such models dir (set TABCOMPLETE_MODELS or --models)")
+    if os.path.isfile(os.path.join(models_dir, META)):
+        return [models_dir]
+    found = []
+    for name in sorted(os.listdir(models_dir)):
+        path = os.path.join(models_dir, name)
+        if not os.path.isdir(path):
+            continue
+        if name.endswith(WORK_DIR_SUFFIXES):
+            event(event="model_dir_skipped", path=path,
+                  reason="the work dir of a run or copy that has not finished: never served")
+        elif os.path.isfile(os.path.join(path, META)):
+            found.append(path)
+    return found
+
+
+def model_dirs(setting):
+    """The model dirs of the models dirs a MODELS_DIR setting names, in name order, or
+    ModelsError: a models dir missing, none holding a model dir, or two model dirs of one name."""
+    dirs = models_dirs(setting)
+    found = {}
+    for models_dir in dirs:
+        for path in model_dirs_in(models_dir):
+            name = model_name(path)
+            if name in found:
+                raise ModelsError(f"{found[name]} and {path} are both named {name!r}: rename one (answers, "
+                                  f"/models and the metrics name a model by its dir's name)")
+            found[name] = path
+    if not found:
+        where = dirs[0] if len(dirs) == 1 else os.pathsep.join(dirs)
+        raise ModelsError(f"{where}: no model dirs in it (each needs a meta.json; train one with "
+                          f"python -m model.train --out {dirs[0]}/python)")
+    return [found[name] for name in sorted(found)]
+
+
+def project_root(path, meta):
+    """The normalised project root a project model's meta.json records; None for a default model."""
+    project = meta.get("project")
+    if project is None:
+        return None
+    root = project.get("root")  # modeldir.check_meta has made sure "project" is an object
+    if not (isinstance(root, str) and os.path.isabs(root)):
+        raise ModelsError(f"{os.path.join(path, META)}: 'project.root' must be an absolute path, not {root!r}")
+    return os.path.normpath(root)
+
+
+def load_model(path, context_chars, cache_entries, word_weight):
+    """One model dir as a LoadedModel, or ModelsError naming what is wrong."""
+    t0 = time.perf_counter()
+    try:
+        completer = Completer.load(path, context_chars=context_chars, cache_entries=cache_entries,
+                                   word_weight=word_weight)
+    except ModelDirError as err:
+        raise ModelsError(str(err)) from None
+    except Exception as err:  # a model dir the checks let through: still name it, never a bare traceback
+        raise ModelsError(unloadable(path, err)) from None
+    return LoadedModel(model_name(path), completer.language, path, completer, time.perf_counter() - t0,
+                       root=project_root(path, completer.meta))
+
+
+def load_models(setting, context_chars=Completer.CONTEXT_CHARS, cache_entries=CACHE_ENTRIES,
                 word_weight=Completer.WORD_WEIGHT):
-    """language -> LoadedModel, or ModelsError naming the dir that is wrong."""
-    models = {}
-    for path in model_dirs(models_dir):
-        t0 = time.perf_counter()
-        try:
-            completer = Completer.load(path, context_chars=context_chars, cache_entries=cache_entries,
-                                       word_weight=word_weight)
-        except ModelDirError as err:
-            raise ModelsError(str(err)) from None
-        except Exception as err:  # a model dir the checks let through: still name it, never a bare traceback
-            raise ModelsError(unloadable(path, err)) from None
-        loaded = LoadedModel(os.path.basename(os.path.normpath(path)), completer.language, path, completer,
-                             time.perf_counter() - t0)
-        if loaded.language in models:
-            raise ModelsError(f"{path} and {models[loaded.language].path} are both for language "
-                              f"{loaded.language!r}: keep one per language")
-        models[loaded.language] = loaded
-    return models
+    """The ModelSet of the models dirs a MODELS_DIR setting names, or ModelsError naming the dir that is wrong."""
+    return ModelSet([load_model(path, context_chars, cache_entries, word_weight) for path in model_dirs(setting)])
 
 
 def unloadable(path, err):
@@ -96,18 +221,19 @@ def unloadable(path, err):
             f"check its meta.json, vocab.json and model.keras")
 
 
-def snapshot(models_dir, into=None):
-    """Copy the files of each model dir under models_dir into a new private dir (mode 0700):
-    (that dir, the path that serves the same models from it, {copy's path: original path}).
-    What gunicorn's workers load, at start and whenever one restarts, so a model dir changed
-    (or broken) after start-up never reaches a worker. Only regular files at a model dir's top
-    level are copied (not checkpoints/). ModelsError as model_dirs() raises it."""
-    dirs = model_dirs(models_dir)
+def snapshot(setting, into=None):
+    """Copy the files of each model dir that a MODELS_DIR setting names into a new private dir
+    (mode 0700), one subdir per model dir under its own name: (that dir, which serves the same
+    models, {copy's path: original path}). What gunicorn's workers load, at start and whenever one
+    restarts, so a model dir changed (or broken) after start-up never reaches a worker. Only
+    regular files at a model dir's top level are copied (not checkpoints/). ModelsError as
+    model_dirs() raises it."""
+    dirs = model_dirs(setting)
     root = tempfile.mkdtemp(prefix="tabcomplete-models-", dir=into)
     originals = {}
     try:
         for src in dirs:
-            dst = os.path.join(root, os.path.basename(os.path.normpath(src)))
+            dst = os.path.join(root, model_name(src))
             os.mkdir(dst, 0o700)
             originals[dst] = os.path.normpath(src)
             for name in sorted(os.listdir(src)):
@@ -116,40 +242,40 @@ def snapshot(models_dir, into=None):
                     shutil.copyfile(path, os.path.join(dst, name))
     except OSError as err:
         shutil.rmtree(root, ignore_errors=True)
-        raise ModelsError(f"{models_dir}: cannot read it ({err})") from None
-    if os.path.isfile(os.path.join(models_dir, "meta.json")):  # a model dir served as the models dir
-        return root, next(iter(originals)), originals
-    return root, root, originals
+        raise ModelsError(f"{setting}: cannot read it ({err})") from None
+    return root, originals
 
 
 def verified_snapshot(settings, into=None):
     """snapshot() of settings["MODELS_DIR"], loaded once here to verify it (as each worker will
-    load it): (snapshot dir, path to serve). ModelsError names the original files."""
-    root, path, originals = snapshot(settings["MODELS_DIR"], into)
+    load it): the snapshot dir, to serve. ModelsError names the original files."""
+    root, originals = snapshot(settings["MODELS_DIR"], into)
     try:
-        models = load_models(path, settings["CONTEXT_CHARS"], settings["CACHE_ENTRIES"], float(settings["WORD_WEIGHT"]))
+        models = load_models(root, settings["CONTEXT_CHARS"], settings["CACHE_ENTRIES"], float(settings["WORD_WEIGHT"]))
         default_language(models, settings["DEFAULT_LANGUAGE"])
     except ModelsError as err:
         shutil.rmtree(root, ignore_errors=True)
         message = str(err)
-        for copy, original in originals.items():
-            message = message.replace(copy, original)
+        for copy in sorted(originals, key=len, reverse=True):  # root/proj_sub before root/proj
+            message = message.replace(copy, originals[copy])
         raise ModelsError(message) from None
-    return root, path
+    return root
 
 
 def warm_up(models):
     """One completion per model, timed: the first compiles the LSTM kernel (numba), at worker
     start rather than in a user's first request."""
-    for m in models.values():
+    for m in models.all():
         t0 = time.perf_counter()
         m.completer.complete("def f(x):\n    return x", max_chars=4)
         m.warmup_seconds = time.perf_counter() - t0
 
 
 def default_language(models, wanted=None):
+    """The language of requests that name none: `wanted`, else python, else the first in name order."""
+    languages = models.languages()
     if wanted:
-        if wanted not in models:
-            raise ModelsError(f"default language {wanted!r} has no model (loaded: {', '.join(sorted(models))})")
+        if wanted not in languages:
+            raise ModelsError(f"default language {wanted!r} has no model (loaded: {', '.join(languages)})")
         return wanted
-    return "python" if "python" in models else sorted(models)[0]
+    return "python" if "python" in languages else languages[0]

@@ -23,7 +23,7 @@ def run_completion(completer, req, min_prob):
 
 
 def served():
-    """{"models": language -> LoadedModel, "default": language, "metrics": Metrics}, set by create_app."""
+    """{"models": ModelSet, "default": language, "metrics": Metrics}, set by create_app."""
     return current_app.extensions["tabcomplete"]
 
 
@@ -42,10 +42,9 @@ def complete():
     config, models = current_app.config, served()["models"]
     req = parse_complete(json_body(), text_chars(config["CONTEXT_CHARS"]), config["MAX_FILES"])
     language = req.language or served()["default"]
-    loaded = models.get(language)
+    loaded = models.pick(language, req.path)
     if loaded is None:
-        raise ApiError(404, "unknown_language", f"no model for language {language!r} "
-                       f"(loaded: {', '.join(sorted(models))})", "language")
+        raise ApiError(404, "unknown_language", no_model(models, language), "language")
     t0 = time.perf_counter()
     result = run_completion(loaded.completer, req, req.min_prob if req.min_prob is not None else config["MIN_PROB"])
     elapsed_ms = (time.perf_counter() - t0) * 1000
@@ -58,15 +57,23 @@ def complete():
                     "model": loaded.name, "elapsed_ms": round(elapsed_ms, 3)})
 
 
+def no_model(models, language):
+    """Why no model completes a request of this language (never quoting its path)."""
+    if language in models.projects:
+        return (f"no model for language {language!r} serves this path: its models are project models, each "
+                f"for files under its project root (GET /models lists them), and it has no default model")
+    return f"no model for language {language!r} (loaded: {', '.join(models.languages())})"
+
+
 @bp.get("/health")
 def health():
-    return jsonify({"status": "ok", "models": sorted(served()["models"]), "default": served()["default"]})
+    return jsonify({"status": "ok", "models": served()["models"].languages(), "default": served()["default"]})
 
 
 @bp.get("/models")
 def list_models():
     models = served()["models"]
-    return jsonify({"default": served()["default"], "models": [models[k].describe() for k in sorted(models)]})
+    return jsonify({"default": served()["default"], "models": [m.describe() for m in models.all()]})
 
 
 @bp.get("/metrics")

@@ -1,4 +1,5 @@
-"""Helpers for the server tests: a models dir from the tiny model, a real HTTP server in a thread."""
+"""Helpers for the server tests: models dirs and project models made of the tiny model, and a real
+HTTP server in a thread."""
 import json
 import os
 import shutil
@@ -21,6 +22,21 @@ def make_models_dir(tiny_model, root, languages=("python",)):
             with open(meta_path, "w") as f:
                 json.dump(meta, f)
     return root
+
+
+def make_project_model(tiny_model, models_dir, name, root, language="python"):
+    """A project model in models_dir/name: a copy of the tiny model whose meta.json records the
+    project root, as python -m model.learn writes it."""
+    path = os.path.join(models_dir, name)
+    shutil.copytree(tiny_model, path, ignore=shutil.ignore_patterns("checkpoints"))
+    meta_path = os.path.join(path, "meta.json")
+    with open(meta_path) as f:
+        meta = json.load(f)
+    meta["language"] = language
+    meta["project"] = {"root": root, "base": "model/pretrained/python", "files": 1}
+    with open(meta_path, "w") as f:
+        json.dump(meta, f)
+    return path
 
 
 class LiveServer:

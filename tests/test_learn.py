@@ -100,6 +100,14 @@ def test_kill_9_during_learn_then_resume(base, tmp_path):
     assert [int(r["epoch"]) for r in rows] == list(range(len(rows)))  # epoch 1 once, then on
     assert not os.path.exists(work)
     assert model_dirs(models) == [out]
+    # Served beside the default model (as make serve serves models/), it completes the project's files.
+    assert f"TABCOMPLETE_MODELS=model/pretrained{os.pathsep}{models} gunicorn" in done.stdout
+    from server.models import load_models
+
+    served = load_models(os.pathsep.join([base, models]))
+    assert [(m.name, m.root) for m in served.all()] == [("python", None), ("app", os.path.abspath(src))]
+    assert served.pick("python", os.path.join(src, "pkg", "new.py")).name == "app"
+    assert served.pick("python", str(tmp_path / "elsewhere.py")).name == "python"
 
 
 def test_a_model_that_got_worse_is_not_installed(base, tmp_path):

@@ -2,6 +2,7 @@
 import json
 import logging
 import os
+import shutil
 
 import pytest
 import requests
@@ -12,7 +13,7 @@ from model.sample import carried
 from server.config import DEFAULT_MIN_PROB, ConfigError, load_config
 from server.models import ModelsError
 from server.validation import MAX_FILES, parse_complete, text_chars
-from tests.server_helpers import LiveServer, make_models_dir
+from tests.server_helpers import LiveServer, make_models_dir, make_project_model
 
 PRIME = "def add(a, b):\n    return a"
 
@@ -60,7 +61,7 @@ def test_complete_answers_what_the_completer_says(server):
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"completion", "alternatives", "model", "elapsed_ms"}
-    completer = server.app.extensions["tabcomplete"]["models"]["python"].completer
+    completer = server.app.extensions["tabcomplete"]["models"].defaults["python"].completer
     expected = completer.complete(PRIME, max_chars=40)
     assert body["completion"] == expected.text
     assert body["alternatives"] == expected.alternatives
@@ -75,7 +76,7 @@ def test_every_field_is_passed_on(server):
     assert first["completion"] == second["completion"]  # the seed makes sampling reproducible
     assert len(first["completion"]) <= 7
     assert 1 <= len(first["alternatives"]) <= 3 or first["completion"] == ""
-    completer = server.app.extensions["tabcomplete"]["models"]["python"].completer
+    completer = server.app.extensions["tabcomplete"]["models"].defaults["python"].completer
     expected = completer.complete(PRIME, suffix=")\n", max_chars=7, stop="none", temperature=0.9, n=3, min_prob=0.0,
                                   seed=42)
     assert first["completion"] == expected.text and first["alternatives"] == expected.alternatives
@@ -97,7 +98,7 @@ def test_long_text_is_capped_to_the_context(server):
     text = ("x = 1\n" * 50_000) + PRIME  # 300 kB: under the body limit, far over the context
     response = post(server, {"text": text, "max_chars": 20})
     assert response.status_code == 200
-    completer = server.app.extensions["tabcomplete"]["models"]["python"].completer
+    completer = server.app.extensions["tabcomplete"]["models"].defaults["python"].completer
     capped, _ = carried(text, limit=context)
     assert response.json()["completion"] == completer.complete(capped, max_chars=20).text
     assert len(capped) <= context and text.endswith(capped) and capped.startswith("x = 1\n")
@@ -479,7 +480,7 @@ def test_a_model_dir_itself_can_be_the_models_dir(tiny_model):
     from server import create_app
 
     app = create_app({"MODELS_DIR": tiny_model})
-    assert list(app.extensions["tabcomplete"]["models"]) == ["python"]
+    assert app.extensions["tabcomplete"]["models"].languages() == ["python"]
 
 
 def test_a_model_dir_that_fails_to_load_is_named(tmp_path, tiny_model):
@@ -500,19 +501,159 @@ def test_snapshot_serves_what_was_verified_whatever_happens_to_the_model_dir(tmp
     from server.models import load_models, verified_snapshot
 
     models = make_models_dir(tiny_model, str(tmp_path / "models"), ("python", "javascript"))
-    root, path = verified_snapshot(load_config({"MODELS_DIR": models}), into=str(tmp_path))
-    assert oct(os.stat(root).st_mode & 0o777) == "0o700" and path == root
+    root = verified_snapshot(load_config({"MODELS_DIR": models}), into=str(tmp_path))
+    assert oct(os.stat(root).st_mode & 0o777) == "0o700"
     for name in ("model.keras", "meta.json"):
         with open(os.path.join(models, "python", name), "wb") as f:
             f.write(b"broken after start-up")
-    assert sorted(load_models(path)) == ["javascript", "python"]
+    assert load_models(root).languages() == ["javascript", "python"]
     # A model dir served as the models dir keeps its name.
-    root, path = verified_snapshot(load_config({"MODELS_DIR": os.path.join(models, "javascript")}), into=str(tmp_path))
-    assert os.path.basename(path) == "javascript" and sorted(load_models(path)) == ["javascript"]
+    root = verified_snapshot(load_config({"MODELS_DIR": os.path.join(models, "javascript")}), into=str(tmp_path))
+    assert [m.name for m in load_models(root).all()] == ["javascript"]
     # Refusals name the original files, not the copy.
     with pytest.raises(ModelsError) as refused:
         verified_snapshot(load_config({"MODELS_DIR": models}), into=str(tmp_path))
     assert os.path.join(models, "python") in str(refused.value) and "tabcomplete-models-" not in str(refused.value)
+
+
+# -- project models ------------------------------------------------------------------------------
+
+PROJECT_MODELS = {"proj": ("/srv/code/proj", "python"), "proj_sub": ("/srv/code/proj/sub", "python"),
+                  "webapp": ("/srv/code/web", "javascript")}  # javascript: project models only
+
+
+@pytest.fixture(scope="module")
+def project_app(tiny_model, tmp_path_factory):
+    from server import create_app
+
+    models = make_models_dir(tiny_model, str(tmp_path_factory.mktemp("project_models")))
+    for name, (root, language) in PROJECT_MODELS.items():
+        make_project_model(tiny_model, models, name, root, language)
+    return create_app({"MODELS_DIR": models, "MIN_PROB": 0.0})
+
+
+@pytest.mark.parametrize("path, language, model", [
+    ("/srv/code/proj/app/main.py", None, "proj"),
+    ("/srv/code/proj/sub/deep/x.py", None, "proj_sub"),       # nested roots: the deepest wins
+    ("/srv/code/proj/subway/x.py", "python", "proj"),         # /proj/subway is not under /proj/sub
+    ("/srv/code/proj2/main.py", None, "python"),              # nor /proj2 under /proj
+    ("/srv/code/proj/../proj2/main.py", None, "python"),
+    ("//srv/code/proj/./sub/../main.py", None, "proj"),
+    ("srv/code/proj/main.py", None, "python"),                # relative: under no root
+    ("", None, "python"),
+    (None, None, "python"),
+    ("/srv/code/web/app.py", "python", "python"),             # a project model serves its own language only
+    ("/srv/code/web/src/app.js", "javascript", "webapp"),
+])
+def test_a_project_model_completes_the_files_under_its_root(project_app, path, language, model):
+    response = project_app.test_client().post("/complete", json={"text": PRIME, "path": path, "language": language})
+    assert response.status_code == 200, response.json
+    assert response.json["model"] == model
+
+
+@pytest.mark.parametrize("path", ["/srv/code/proj/main.js", "/srv/code/webapp/app.js", None])
+def test_a_language_with_project_models_only_answers_404_outside_their_roots(project_app, path):
+    response = project_app.test_client().post("/complete", json={"text": "x = ", "path": path,
+                                                                  "language": "javascript"})
+    assert response.status_code == 404
+    error = response.json["error"]
+    assert error["code"] == "unknown_language" and error["field"] == "language"
+    assert "project models" in error["message"] and "/srv" not in error["message"]  # the path is not quoted
+
+
+def test_models_lists_every_model_with_its_root(project_app):
+    client = project_app.test_client()
+    listed = client.get("/models").json
+    assert listed["default"] == "python"
+    assert [(m["name"], m["language"], m["root"]) for m in listed["models"]] == [
+        ("webapp", "javascript", "/srv/code/web"), ("python", "python", None),
+        ("proj", "python", "/srv/code/proj"), ("proj_sub", "python", "/srv/code/proj/sub")]
+    assert all(m["network"]["units"] == 24 for m in listed["models"])
+    assert client.get("/health").json == {"status": "ok", "models": ["javascript", "python"], "default": "python"}
+
+
+def test_the_access_log_names_the_model_that_answered(project_app):
+    handler = LogLines()
+    access = logging.getLogger("tabcomplete.access")
+    access.addHandler(handler)
+    try:
+        client = project_app.test_client()
+        for path in ("/srv/code/proj/sub/a.py", "/srv/code/other/a.py"):
+            assert client.post("/complete", json={"text": PRIME, "path": path}).status_code == 200
+    finally:
+        access.removeHandler(handler)
+    assert [json.loads(line)["model"] for line in handler.lines] == ["proj_sub", "python"]
+    assert not any("/srv/code" in line for line in handler.lines)  # the path is never logged
+
+
+def test_several_models_dirs_serve_together(tiny_model, tmp_path):
+    from server import create_app
+
+    shipped = make_models_dir(tiny_model, str(tmp_path / "shipped"))
+    learned = str(tmp_path / "learned")
+    make_project_model(tiny_model, learned, "proj", "/srv/code/proj")
+    (tmp_path / "empty").mkdir()
+    setting = os.pathsep.join([shipped, learned, str(tmp_path / "empty")])
+    models = create_app({"MODELS_DIR": setting}).extensions["tabcomplete"]["models"]
+    assert [(m.name, m.root) for m in models.all()] == [("python", None), ("proj", "/srv/code/proj")]
+    make_models_dir(tiny_model, learned)  # learned/python: a second dir named python
+    with pytest.raises(ModelsError, match="both named 'python'") as refused:
+        create_app({"MODELS_DIR": setting})
+    assert all(os.path.join(d, "python") in str(refused.value) for d in (shipped, learned))
+
+
+def test_two_defaults_or_two_models_of_one_project_are_refused_naming_both(tiny_model, tmp_path):
+    from server import create_app
+
+    models = make_models_dir(tiny_model, str(tmp_path / "models"))
+    make_project_model(tiny_model, models, "proj", "/srv/code/proj")
+    make_project_model(tiny_model, models, "proj_js", "/srv/code/proj", "javascript")  # another language: fine
+    create_app({"MODELS_DIR": models})
+    make_project_model(tiny_model, models, "proj_again", "/srv/code/./proj/")  # the same root, normalised
+    with pytest.raises(ModelsError, match="both for language 'python' and project root /srv/code/proj") as refused:
+        create_app({"MODELS_DIR": models})
+    assert f"{os.path.join(models, 'proj')} and {os.path.join(models, 'proj_again')} are both" in str(refused.value)
+    shutil.rmtree(os.path.join(models, "proj_again"))
+    make_models_dir(tiny_model, models, ("python2",))
+    meta_path = os.path.join(models, "python2", "meta.json")
+    meta = json.loads(open(meta_path).read())
+    with open(meta_path, "w") as f:
+        json.dump({**meta, "language": "python"}, f)
+    with pytest.raises(ModelsError, match="both for language 'python' as default models") as refused:
+        create_app({"MODELS_DIR": models})
+    assert os.path.join(models, "python2") in str(refused.value)
+
+
+def test_work_dirs_are_skipped_with_a_note(tiny_model, tmp_path):
+    from server import create_app
+
+    models = make_models_dir(tiny_model, str(tmp_path / "models"))
+    for name in ("mine.partial", "mine.tmp", "mine.old"):  # meta.json and all: skipped by their names
+        make_project_model(tiny_model, models, name, "/srv/code/mine")
+    handler = LogLines()
+    log = logging.getLogger("tabcomplete")
+    log.addHandler(handler)
+    try:
+        app = create_app({"MODELS_DIR": models})
+    finally:
+        log.removeHandler(handler)
+    assert [m.name for m in app.extensions["tabcomplete"]["models"].all()] == ["python"]
+    notes = [json.loads(line) for line in handler.lines if '"model_dir_skipped"' in line]
+    assert sorted(os.path.basename(n["path"]) for n in notes) == ["mine.old", "mine.partial", "mine.tmp"]
+
+
+def test_an_incomplete_project_model_dir_is_refused(tiny_model, tmp_path):
+    from server import create_app
+
+    models = make_models_dir(tiny_model, str(tmp_path / "models"))
+    proj = make_project_model(tiny_model, models, "proj", "/srv/code/proj")
+    os.remove(os.path.join(proj, "model.keras"))
+    with pytest.raises(ModelsError, match=f"{proj}: missing model.keras"):
+        create_app({"MODELS_DIR": models})
+    shutil.rmtree(proj)
+    proj = make_project_model(tiny_model, models, "proj", "code/proj")
+    with pytest.raises(ModelsError, match=r"proj/meta\.json: 'project.root' must be an absolute path, not 'code/proj'"):
+        create_app({"MODELS_DIR": models})
 
 
 # -- Host names ----------------------------------------------------------------------------------

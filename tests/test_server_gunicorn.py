@@ -1,17 +1,21 @@
 """A real gunicorn (server/gunicorn.conf.py, 2 workers) started by the test, over real sockets."""
+import contextlib
 import json
 import os
 import re
 import select
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 import requests
 
-from tests.server_helpers import make_models_dir
+from tests.server_helpers import make_models_dir, make_project_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
@@ -127,7 +131,8 @@ def test_access_log_is_json_without_the_code(gunicorn):
                                            "files": [{"path": SECRET, "text": f"{SECRET}\x00"}]}, timeout=30)
     requests.get(url + "/health", timeout=10)  # a later line, so the lines above are flushed
     lines = gunicorn["access_log"].read_text().splitlines()
-    assert lines[0] == f"tabcomplete serving at {url}/ ({WORKERS} workers)"  # gunicorn's ready line
+    pid = gunicorn["proc"].pid  # the master's
+    assert lines[0] == f"tabcomplete serving at {url}/ ({WORKERS} workers; kill -HUP {pid} reloads the models)"
     records = [json.loads(line) for line in lines[1:]]  # the access log: every line is JSON
     assert any(r["path"] == "/complete" and r["status"] == 200 for r in records)
     assert any(r["path"] == "/complete" and r.get("error") == "invalid_field" for r in records)
@@ -148,8 +153,122 @@ def test_short_load_test_has_no_5xx_and_no_dropped_connections(gunicorn):
 
 
 def test_bad_models_dir_stops_gunicorn_with_the_reason(tmp_path):
-    env = {**os.environ, "TABCOMPLETE_MODELS": str(tmp_path / "missing")}
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "TABCOMPLETE_MODELS": str(tmp_path / "missing"), "TMPDIR": str(tmp_path / "tmp")}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     proc = subprocess.run([GUNICORN, "-c", "server/gunicorn.conf.py", "--bind", "127.0.0.1:0", "--workers", "1"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     assert "no such models dir" in proc.stderr
+    assert os.listdir(tmp_path / "tmp") == []  # nor is its metrics dir left behind
+
+
+# -- reloading the models on kill -HUP ------------------------------------------------------------
+
+def wait_for(condition, what, seconds=90):
+    """Poll condition() until it is true, or fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Traffic(threading.Thread):
+    """POST /complete on fresh connections, one after another, until stopped: every status and error."""
+
+    def __init__(self, url):
+        super().__init__(daemon=True)
+        self.url, self.statuses, self.errors, self.stopped = url, [], [], threading.Event()
+
+    def run(self):
+        while not self.stopped.is_set():
+            try:
+                answer = requests.post(self.url + "/complete", json={"text": "def add(a, b):\n    return a"},
+                                       headers={"Connection": "close"}, timeout=30)
+                self.statuses.append(answer.status_code)
+            except requests.RequestException as err:
+                self.errors.append(repr(err))
+
+    def stop(self):
+        self.stopped.set()
+        self.join(timeout=60)
+
+
+@contextlib.contextmanager
+def reloadable_gunicorn(models, tmp_path):
+    """A gunicorn of its own on the models dir `models`, its temp dirs (the models' copies, the
+    metrics) in tmp_path/tmp, its log in tmp_path/gunicorn.log."""
+    temp, log = tmp_path / "tmp", tmp_path / "gunicorn.log"
+    temp.mkdir()
+    env = {**os.environ, "TABCOMPLETE_MODELS": models, "TABCOMPLETE_MIN_PROB": "0", "TMPDIR": str(temp)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with open(log, "w") as err:
+        proc = subprocess.Popen([GUNICORN, "-c", "server/gunicorn.conf.py", "--bind", "127.0.0.1:0",
+                                 "--workers", str(WORKERS)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    server = {"proc": proc, "log": log, "temp": temp}
+    try:
+        wait_for(lambda: logged(server).count('"event": "models_loaded"') >= WORKERS, "the workers to load")
+        port = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", logged(server)).group(1)
+        yield {**server, "url": f"http://127.0.0.1:{port}"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def logged(server):
+    return server["log"].read_text()
+
+
+def copies(server):
+    """The verified copies of the models dir that exist now."""
+    return sorted(p.name for p in server["temp"].iterdir() if p.name.startswith("tabcomplete-models-"))
+
+
+def listed(server):
+    return [m["name"] for m in requests.get(server["url"] + "/models", timeout=10).json()["models"]]
+
+
+def test_kill_hup_serves_a_new_project_model_without_dropping_a_request(tiny_model, tmp_path):
+    models = make_models_dir(tiny_model, str(tmp_path / "models"))
+    root = str(tmp_path / "code" / "proj")
+    in_project = {"text": "x = ", "path": os.path.join(root, "main.py")}
+    with reloadable_gunicorn(models, tmp_path) as server:
+        first_copy = copies(server)
+        assert listed(server) == ["python"] and len(first_copy) == 1
+        traffic = Traffic(server["url"])
+        traffic.start()
+        try:
+            # What model.learn leaves: a killed run's work dir, and a finished model dir.
+            make_project_model(tiny_model, models, "half.partial", root)
+            make_project_model(tiny_model, models, "proj", root)
+            os.kill(server["proc"].pid, signal.SIGHUP)
+            wait_for(lambda: "proj" in listed(server), "the new model in GET /models")
+            # The old workers gone, so is their copy: one copy left, the new one.
+            wait_for(lambda: len(copies(server)) == 1, "the old copy to be removed")
+            assert copies(server) != first_copy and listed(server) == ["python", "proj"]
+            answer = requests.post(server["url"] + "/complete", json=in_project, timeout=30)
+            assert answer.status_code == 200 and answer.json()["model"] == "proj"
+            assert '"event": "model_dir_skipped"' in logged(server) and "half.partial" in logged(server)
+
+            # A model dir that cannot load, added before the next HUP: refused, the server keeps
+            # serving what it served (its workers are still replaced, from the same copy).
+            broken = make_project_model(tiny_model, models, "broken", str(tmp_path / "code" / "other"))
+            os.remove(os.path.join(broken, "model.keras"))
+            loads = logged(server).count('"event": "models_loaded"')
+            os.kill(server["proc"].pid, signal.SIGHUP)
+            wait_for(lambda: "models not reloaded" in logged(server), "the reload's error")
+            wait_for(lambda: logged(server).count('"event": "models_loaded"') >= loads + WORKERS, "new workers")
+            assert f"{broken}: missing model.keras" in logged(server)
+            assert listed(server) == ["python", "proj"] and len(copies(server)) == 1
+            answer = requests.post(server["url"] + "/complete", json=in_project, timeout=30)
+            assert answer.status_code == 200 and answer.json()["model"] == "proj"
+        finally:
+            traffic.stop()
+        assert server["proc"].poll() is None
+    assert traffic.statuses and set(traffic.statuses) == {200} and traffic.errors == []
+    assert os.listdir(server["temp"]) == []  # the copies and the metrics dir are removed at exit

@@ -23,7 +23,6 @@ after the cursor), Jedi (top 1, with the package as its project), and xz for bit
 import argparse
 import itertools
 import json
-import math
 import os
 import sys
 import time
@@ -34,7 +33,7 @@ import numpy as np
 from model import modeldir, packages
 from model.clean import FILE_START, CleaningError, clean
 from model.corpus import read_source
-from model.evaluate import ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
+from model.evaluate import buffer_word, ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
 from model.hints import WORD, fit_match_weights, mix_match
 from model.policy import FLOORS, PRECISION_TARGET, Policy, gate_cut, tidy
 from model.benchmark_report import plot, table
@@ -141,24 +140,6 @@ def project_files(files, f, max_files=16, budget=256_000):
 
 
 # -- Baselines -----------------------------------------------------------------------------
-
-def buffer_word(before, after, prefix):
-    """The editor's word completion: the most frequent word of the file (before the cursor, less
-    the word being typed, and after the current line) that starts with prefix; nearest on ties."""
-    counts, nearest = {}, {}
-    typed_from = len(before) - len(prefix)
-    for text, offset in ((before[:typed_from], -len(before)), (after, 0)):
-        for m in WORD.finditer(text):
-            w = m.group()
-            if w.startswith(prefix) and len(w) > len(prefix):
-                counts[w] = counts.get(w, 0) + 1
-                distance = abs(m.start() + offset) if offset == 0 else typed_from - m.start()
-                nearest[w] = min(nearest.get(w, math.inf), distance)
-    if not counts:
-        return ""
-    best = max(counts, key=lambda w: (counts[w], -nearest[w]))
-    return best[len(prefix):]
-
 
 def jedi_completion(raw, pos, suffix, path, root):
     """Jedi's first completion at the cursor, given the same text as the model (the file before
@@ -269,8 +250,8 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
     files_ident, files_line = runs["with_files_ungated"]
     result["files_gate_sweep"], result["files_policy_sweep"] = sweeps(files_ident, idents, files_line, lines, in_word)
     if baselines:
-        words_i = [buffer_word(*editor_request(files[f][1], pos), files[f][1][pos - 2:pos]) for f, pos, _, _ in idents]
-        words_l = [buffer_word(*editor_request(files[f][1], pos), "") for f, pos, _, _ in lines]
+        words_i = [buffer_word(*editor_request(files[f][1], pos), prefix=files[f][1][pos - 2:pos]) for f, pos, _, _ in idents]
+        words_l = [buffer_word(*editor_request(files[f][1], pos), prefix="") for f, pos, _, _ in lines]
         jedi_i = [jedi_completion(files[f][1], pos, editor_request(files[f][1], pos)[1], files[f][0], files[f][2])
                   for f, pos, _, _ in progress(idents, desc="jedi", unit="pos")]
         result["baselines"] = {

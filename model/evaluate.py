@@ -22,12 +22,12 @@ import glob
 import io
 import json
 import lzma
+import math
 import os
 import re
 import sys
 import time
 import tokenize
-from collections import Counter
 
 import numpy as np
 
@@ -175,17 +175,21 @@ def draw_positions(docs, n, seed):
     return pick(idents), pick(lines)
 
 
-def buffer_word(before, prefix):
-    """The editor's word completion: most frequent word before the cursor starting with prefix."""
-    counts, last_seen = Counter(), {}
-    for m in WORD.finditer(before):
-        w = m.group()
-        if w.startswith(prefix) and len(w) > len(prefix):
-            counts[w] += 1
-            last_seen[w] = m.start()
+def buffer_word(before, after="", prefix=""):
+    """The editor's word completion: the most frequent word of the file (before the cursor, less
+    the word being typed, and after the cursor) that starts with prefix; nearest on ties."""
+    counts, nearest = {}, {}
+    typed_from = len(before) - len(prefix)
+    for text, offset in ((before[:typed_from], -len(before)), (after, 0)):
+        for m in WORD.finditer(text):
+            w = m.group()
+            if w.startswith(prefix) and len(w) > len(prefix):
+                counts[w] = counts.get(w, 0) + 1
+                distance = abs(m.start() + offset) if offset == 0 else typed_from - m.start()
+                nearest[w] = min(nearest.get(w, math.inf), distance)
     if not counts:
         return ""
-    best = max(counts, key=lambda w: (counts[w], last_seen[w]))
+    best = max(counts, key=lambda w: (counts[w], -nearest[w]))
     return best[len(prefix):]
 
 
@@ -224,10 +228,10 @@ def completion_metrics(completer, docs, idents, lines, min_prob, gates, progress
     ident_results, line_results = [], []
     for d, pos, truth in progress(idents, desc="identifiers", unit="pos"):
         text, probs = complete(d, pos, max(len(truth) + 8, 24))
-        ident_results.append((text, probs, truth, buffer_word(docs[d][:pos], docs[d][pos - 2:pos])))
+        ident_results.append((text, probs, truth, buffer_word(docs[d][:pos], prefix=docs[d][pos - 2:pos])))
     for d, pos, truth in progress(lines, desc="lines", unit="pos"):
         text, probs = complete(d, pos, 80)
-        line_results.append((text, probs, truth, buffer_word(docs[d][:pos], "")))
+        line_results.append((text, probs, truth, buffer_word(docs[d][:pos])))
 
     def at_gate(g):
         ident = [ident_part(gate(t, p, g)) == truth for t, p, truth, _ in ident_results]

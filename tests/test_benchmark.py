@@ -55,13 +55,6 @@ def test_editor_request_is_what_a_plugin_sends_while_writing_the_line():
     assert "+ value" not in suffix[:20]
 
 
-def test_buffer_word_uses_the_words_before_and_after_less_the_one_typed():
-    before, after = "alpha = 1\nalphabet = 2\nal", "\nprint(alphabet, alphabet)\n"
-    assert benchmark.buffer_word(before, after, "al") == "phabet"  # 3 against 1
-    assert benchmark.buffer_word("x = alp", "", "alp") == ""  # the word being typed is not a candidate
-    assert benchmark.buffer_word("zeta\nzed\nze", "", "ze") == "d"  # a tie goes to the nearest
-
-
 def test_fit_policy_takes_the_most_savings_at_the_precision_target():
     def row(i, c, l, precision, savings, ident, everywhere=0.9):
         return {"ident_floor": i, "char_floor": c, "line_floor": l, "extend_floor": 0.9, "line_precision": precision,

@@ -34,9 +34,16 @@ def test_confidence_gate_and_identifier_cut():
 
 
 def test_buffer_words_most_frequent_then_nearest():
-    assert buffer_word("alpha alpine alpha", "al") == "pha"
-    assert buffer_word("alpine alpha", "al") == "pha"  # a tie: the nearest
-    assert buffer_word("nothing here", "zz") == ""
+    assert buffer_word("alpha alpine alpha al", prefix="al") == "pha"
+    assert buffer_word("alpine alpha al", prefix="al") == "pha"  # a tie: the nearest
+    assert buffer_word("nothing here zz", prefix="zz") == ""
+
+
+def test_buffer_word_uses_the_words_before_and_after_less_the_one_typed():
+    before, after = "alpha = 1\nalphabet = 2\nal", "\nprint(alphabet, alphabet)\n"
+    assert buffer_word(before, after, prefix="al") == "phabet"  # 3 against 1
+    assert buffer_word("x = alp", prefix="alp") == ""  # the word being typed is not a candidate
+    assert buffer_word("zeta\nzed\nze", prefix="ze") == "d"  # a tie goes to the nearest
 
 
 def test_xz_on_one_repeated_line_is_nearly_free():

@@ -183,11 +183,13 @@ def _hash_order(doc):
 
 def hold_out(splits, fractions):
     """Give each held-out split (val, test) whose fraction is above 0 at least one file and half
-    its share of the characters, and train at least one file, whatever the hash split gave a
-    small corpus: files move from train in hash order (passing over any that would take the
-    split past twice its share; the smallest if all would), and a missing file may come from
-    another split with more than one. A big corpus is left as hashed. Returns the files moved
-    into each split; CorpusError when there are too few files for one a split."""
+    its share of the characters, and at most twice its share where train has files that fit,
+    and train at least one file, whatever the hash split gave a small corpus: a held-out split's
+    largest files go back to train while it is over twice its share, then files move from train
+    in hash order (passing over any that would take the split past twice its share; the smallest
+    if all would), and a missing file may come from another split with more than one. A big
+    corpus is left as hashed. Returns the files moved into each split; CorpusError when there
+    are too few files for one a split."""
     held = [name for name in ("val", "test") if fractions[name] > 0]
     count = sum(len(docs) for docs in splits.values())
     if count < 1 + len(held):
@@ -212,6 +214,14 @@ def hold_out(splits, fractions):
         move(max(held, key=lambda n: len(splits[n])), "train")
     for name in held:
         share = fractions[name] * total
+        # A held-out split the hash made far too big (one large file of a small project) would
+        # leave too little to learn from: its largest files go back to train, and files that
+        # fit come from there (never the ones just sent back, which do not fit).
+        while chars(splits[name]) > 2 * share and any(len(d[2]) <= 2 * share for d in splits["train"]):
+            biggest = max(splits[name], key=lambda d: len(d[2]))
+            splits[name].remove(biggest)
+            splits["train"].append(biggest)
+            moved["train"] = moved.get("train", 0) + 1
         while True:
             if not splits[name]:
                 move(next(d for d in ("train", *held) if d != name and len(splits[d]) > 1), name)

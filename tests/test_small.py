@@ -72,6 +72,21 @@ def test_20_kB_always_has_val_and_test_files_of_half_their_share(tmp_path, prefi
     assert m["splits"]["train"]["files"] >= 44
 
 
+def test_one_large_file_is_not_the_whole_held_out_split():
+    # A ten-file project whose hash split put its one large file (60% of the code) in test and
+    # half its files in val (arrow 1.4.0 did that to model.learn): 4 files left to learn from.
+    big = ("h0", "pkg/arrow.py", "x" * 138_000)
+    small = [(f"h{i}", f"pkg/m{i}.py", "y" * 9_000) for i in range(1, 10)]
+    splits = {"train": small[:4], "val": small[4:], "test": [big]}
+    hold_out(splits, {"val": 0.1, "test": 0.15})
+    total = 138_000 + 9 * 9_000
+    assert big in splits["train"]
+    for name, fraction in (("val", 0.1), ("test", 0.15)):
+        chars = sum(len(d[2]) for d in splits[name])
+        assert splits[name] and fraction * total / 2 <= chars <= 2 * fraction * total, name
+    assert sum(len(d[2]) for d in splits["train"]) > 0.6 * total
+
+
 def test_a_big_corpus_keeps_its_hash_split():
     docs = [("x" * 64, f"pkg/mod_{i}.py", "code " * 100) for i in range(600)]
     splits = {name: [] for name in ("train", "val", "test")}

@@ -224,7 +224,8 @@ def hold_out(splits, fractions):
             moved["train"] = moved.get("train", 0) + 1
         while True:
             if not splits[name]:
-                move(next(d for d in ("train", *held) if d != name and len(splits[d]) > 1), name)
+                src = next(d for d in ("train", *held) if d != name and len(splits[d]) > 1)
+                move(src, name, room=2 * share if src == "train" else None)
             elif chars(splits[name]) < share / 2 and len(splits["train"]) > 1:
                 move("train", name, room=2 * share - chars(splits[name]))
             else:

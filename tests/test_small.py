@@ -1,4 +1,5 @@
 """Small corpora: one file, three files, 20 kB of code, through model.corpus and model.train (real tiny Keras runs)."""
+import hashlib
 import json
 import os
 import random
@@ -75,8 +76,10 @@ def test_20_kB_always_has_val_and_test_files_of_half_their_share(tmp_path, prefi
 def test_one_large_file_is_not_the_whole_held_out_split():
     # A ten-file project whose hash split put its one large file (60% of the code) in test and
     # half its files in val (arrow 1.4.0 did that to model.learn): 4 files left to learn from.
-    big = ("h0", "pkg/arrow.py", "x" * 138_000)
-    small = [(f"h{i}", f"pkg/m{i}.py", "y" * 9_000) for i in range(1, 10)]
+    # The large file comes first in hash order, so it is the one the hash order would pick back.
+    names = sorted((f"pkg/m{i}.py" for i in range(10)), key=lambda n: hashlib.sha256(n.encode()).digest())
+    big = ("h0", names[0], "x" * 138_000)
+    small = [(f"h{i}", name, "y" * 9_000) for i, name in enumerate(names[1:], 1)]
     splits = {"train": small[:4], "val": small[4:], "test": [big]}
     hold_out(splits, {"val": 0.1, "test": 0.15})
     total = 138_000 + 9 * 9_000

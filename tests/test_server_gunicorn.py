@@ -23,6 +23,15 @@ SECRET = "very_private_code_marker"
 WORKERS = 2
 
 
+def stop(proc):
+    """Stop a gunicorn master the way an operator would, killing it if it hangs."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
 def read_until(proc, pattern, count=1, seconds=90):
     """Read proc.stderr lines until `count` lines matched `pattern`; return the matches."""
     matches, seen, deadline = [], [], time.monotonic() + seconds
@@ -72,12 +81,7 @@ def gunicorn(tiny_model, tmp_path_factory):
         yield {"url": f"http://127.0.0.1:{port}", "port": int(port), "access_log": log_dir / "access.log",
                "proc": proc}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         access_log.close()
 
 
@@ -212,12 +216,7 @@ def reloadable_gunicorn(models, tmp_path):
         port = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", logged(server)).group(1)
         yield {**server, "url": f"http://127.0.0.1:{port}"}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def logged(server):

@@ -119,6 +119,24 @@ _STATEMENT_START = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize
 
 
 def _clean_python(text, opts, partial):
+    in_removed = False
+    tokens, err = _tokenize(text, scaffold=partial)
+    if isinstance(err, tokenize.TokenError):
+        if not partial:
+            raise CleaningError(f"tokenize: {err.args[0]}")
+        # Unfinished code at the cursor. An open triple-quoted string in statement position
+        # is a docstring being typed; anything else (open brackets) is fine to complete.
+        if "string" in err.args[0]:
+            cut = _after_cut_string(text, tokens)
+            if cut is not None:  # a window cut inside a string: what follows its end, read as code
+                text, tokens = cut
+            else:
+                prev = _last_significant(tokens)
+                if opts["strip_docstrings"] and (prev is None or prev.type in _STATEMENT_START):
+                    in_removed = True
+    elif err is not None and not partial:
+        raise CleaningError(f"tokenize: {err}")
+
     lines = text.split("\n")
     offsets = [0]
     for line in lines:
@@ -128,22 +146,6 @@ def _clean_python(text, opts, partial):
         return offsets[rc[0] - 1] + rc[1]
 
     removals = []  # (start, end) character spans to delete
-    in_removed = False
-    tokens, err = _tokenize(text, scaffold=partial)
-    if isinstance(err, tokenize.TokenError):
-        if not partial:
-            raise CleaningError(f"tokenize: {err.args[0]}")
-        # Unfinished code at the cursor. An open triple-quoted string in statement position
-        # is a docstring being typed; anything else (open brackets) is fine to complete.
-        if "string" in err.args[0]:
-            rest = _after_cut_string(text, tokens)
-            if rest is not None:
-                return _clean_python(rest, opts, partial)
-            prev = _last_significant(tokens)
-            if opts["strip_docstrings"] and (prev is None or prev.type in _STATEMENT_START):
-                in_removed = True
-    elif err is not None and not partial:
-        raise CleaningError(f"tokenize: {err}")
 
     # An unterminated '...' or "..." (typed at the cursor) makes tokenize go on reading the rest
     # of the line as code; it is string content, so nothing after the quote is a comment.
@@ -196,8 +198,11 @@ def _tokenize(text, scaffold=False):
     tokens, err = [], None
     try:
         for tok in tokenize.generate_tokens(io.StringIO(prefix + text).readline):
-            if tok.start[0] > k:
-                tokens.append(tok._replace(start=(tok.start[0] - k, tok.start[1]), end=(tok.end[0] - k, tok.end[1])))
+            if not k:
+                tokens.append(tok)
+            elif tok.start[0] > k:
+                tokens.append(tokenize.TokenInfo(tok.type, tok.string, (tok.start[0] - k, tok.start[1]),
+                                                 (tok.end[0] - k, tok.end[1]), tok.line))
     except (tokenize.TokenError, IndentationError, SyntaxError) as e:
         err = e
     return tokens, err
@@ -212,8 +217,8 @@ def _prose_pairs(tokens):
 
 
 def _after_cut_string(text, tokens):
-    """The buffer after its first closing triple quote, when the buffer (a window cut from a
-    file) starts inside a string; else None. Read from its start, such a buffer pairs each
+    """(the buffer after its first closing triple quote, its tokens) when the buffer (a window
+    cut from a file) starts inside a string; else None. Read from its start, such a buffer pairs each
     docstring's closing quote with the next one's opening, so the code between them reads as
     string, the docstrings' prose as code, and the cursor ends inside a string. Of the two
     readings (`tokens`, ending in an open string; or a string from the start to the first
@@ -229,7 +234,7 @@ def _after_cut_string(text, tokens):
             continue  # no better: this reading ends inside a string too, or does not tokenize
         pairs = _prose_pairs(rest_tokens)
         if pairs < best_pairs:
-            best, best_pairs = rest, pairs
+            best, best_pairs = (rest, rest_tokens), pairs
     return best
 
 

@@ -200,10 +200,11 @@ def hold_out(splits, fractions):
     def chars(docs):
         return sum(len(d[2]) for d in docs)
 
-    def move(src, dest, room=None):
-        docs = sorted(splits[src], key=_hash_order)
-        fits = [d for d in docs if room is None or len(d[2]) <= room]
-        doc = fits[0] if fits else min(docs, key=lambda d: len(d[2]))
+    def move(src, dest, room=None, doc=None):
+        if doc is None:
+            docs = sorted(splits[src], key=_hash_order)
+            fits = [d for d in docs if room is None or len(d[2]) <= room]
+            doc = fits[0] if fits else min(docs, key=lambda d: len(d[2]))
         splits[src].remove(doc)
         splits[dest].append(doc)
         moved[dest] = moved.get(dest, 0) + 1
@@ -218,10 +219,7 @@ def hold_out(splits, fractions):
         # leave too little to learn from: its largest files go back to train, and files that
         # fit come from there (never the ones just sent back, which do not fit).
         while chars(splits[name]) > 2 * share and any(len(d[2]) <= 2 * share for d in splits["train"]):
-            biggest = max(splits[name], key=lambda d: len(d[2]))
-            splits[name].remove(biggest)
-            splits["train"].append(biggest)
-            moved["train"] = moved.get("train", 0) + 1
+            move(name, "train", doc=max(splits[name], key=lambda d: len(d[2])))
         while True:
             if not splits[name]:
                 src = next(d for d in ("train", *held) if d != name and len(splits[d]) > 1)

@@ -14,6 +14,7 @@ language with project models only answers requests under their roots (404 otherw
 A run's work dir (NAME.partial) and the swap copies beside a model dir (NAME.tmp, NAME.old) are
 skipped with a logged note: a killed model.train or model.learn is never served.
 """
+import functools
 import json
 import os
 import shutil
@@ -41,8 +42,8 @@ class LoadedModel:
     warmup_seconds: float = 0.0
     root: str = None     # a project model's project root (normalised); None for a default model
 
-    @property
-    def root_parts(self):
+    @functools.cached_property
+    def root_parts(self):  # read at every request that names a path: computed once
         return path_parts(self.root)
 
     def describe(self):

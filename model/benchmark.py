@@ -195,6 +195,14 @@ def score(ident_results, idents, line_results, lines):
                 "keystroke_savings"]}
 
 
+def cut_ceiling(ident_results, idents, line_results, lines):
+    """Keystroke savings if every completion were cut at its longest right prefix: what the best
+    possible cutting rule could save from these (ungated) proposals."""
+    pairs = [(c, truth) for (c, _, _), (_, _, truth, _) in zip(ident_results + line_results, idents + lines)]
+    saved = sum(len(os.path.commonprefix([c, t])) for c, t in pairs)
+    return saved / max(sum(len(t) for _, t in pairs), 1)
+
+
 def sweeps(ident_raw, idents, line_raw, lines, in_word):
     """Precision/savings of the per-character gate and of the policy at each threshold, derived
     from the ungated completions (each rule only ever cuts the greedy proposal)."""
@@ -245,6 +253,9 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
     if only is not None:
         return result
     result["old_gate"]["min_prob"] = OLD_GATE
+    for served, ungated in (("server_defaults", "ungated"), ("with_files", "with_files_ungated")):
+        ident_raw, line_raw = runs[ungated]  # what the policy cut its answers from
+        result[served]["cut_ceiling_savings"] = cut_ceiling(ident_raw, idents, line_raw, lines)
     in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _, _ in lines]
     result["gate_sweep"], result["policy_sweep"] = sweeps(runs["ungated"][0], idents, runs["ungated"][1], lines, in_word)
     files_ident, files_line = runs["with_files_ungated"]

@@ -17,6 +17,7 @@ def table(results):
             ("line precision", lambda c, r: f(c["line_precision"])),
             ("line answered", lambda c, r: f(c["answered"], 2)),
             ("keystroke savings", lambda c, r: f(c["keystroke_savings"])),
+            ("savings of the best possible cut", lambda c, r: f(c.get("cut_ceiling_savings"))),
             ("p50 / p95 ms", lambda c, r: f"{c['p50_ms']:.1f} / {c['p95_ms']:.1f}"),
             ("bits/char: network / Completer", lambda c, r: f"{r['network']['bpc']:.3f} / {r['completer']['bpc']:.3f}"
              if r else ""),

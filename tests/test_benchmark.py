@@ -67,6 +67,13 @@ def test_fit_policy_takes_the_most_savings_at_the_precision_target():
         benchmark.fit_policy(rows, target=0.99)
 
 
+def test_cut_ceiling_counts_each_completions_longest_right_prefix():
+    idents = [(0, 0, "lue)", "lue"), (0, 9, "tal(x)", "tal")]  # (file, offset, rest of the line, of the name)
+    lines = [(0, 20, " = 1", None)]
+    results = [("lue)", [], 0), ("tally", [], 0), ("", [], 0)]  # all 4 right, the first 3 right, none
+    assert benchmark.cut_ceiling(results[:2], idents, results[2:], lines) == pytest.approx(7 / (4 + 6 + 4))
+
+
 def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
     """model.benchmark end to end: a package list, the cache, the Completer, Jedi, the report."""
     cache = str(tmp_path / "cache")
@@ -89,6 +96,8 @@ def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
     for run in ("server_defaults", "with_files"):
         assert 0 <= r[run]["line_savings"] <= 1 and (r[run]["precision"] is None or 0 <= r[run]["precision"] <= 1)
     assert r["network"]["bpc"] > 0 and r["baselines"]["xz_bpc"] > 0
+    for run in ("server_defaults", "with_files"):  # no cut of the same proposals saves more than the best one
+        assert r[run]["keystroke_savings"] <= r[run]["cut_ceiling_savings"] + 1e-12
     # ungated, the gate sweep's first row is the ungated run itself
     assert r["gate_sweep"][0]["min_prob"] == 0.0
     assert r["gate_sweep"][0]["keystroke_savings"] == pytest.approx(r["ungated"]["keystroke_savings"])

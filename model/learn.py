@@ -47,7 +47,7 @@ VAL_FRACTION, TEST_FRACTION = 0.1, 0.15
 LEARNING_RATE = 5e-4
 SHAPE = (64, 256)          # streams x window a fine-tuning run starts from (fewer streams for a small project)
 EPOCH_STEPS = 48           # an epoch is at most this many steps, so val is checked often on a big project
-MAX_PASSES = 8             # over the train split; early stopping on val usually ends a run far sooner
+MAX_PASSES = 40            # over the train split; the time budget or early stopping on val ends a run sooner
 PATIENCE = 2
 VAL_CHARS = 150_000        # val is read after every epoch: its first this many characters
 MATCH_MIN_POSITIONS = 2000  # a match length bucket seen less than this in val keeps the base's weight
@@ -188,8 +188,10 @@ def prepare(project, work, base, base_meta, positions, seed, show_progress):
 
 
 def learn(project, out, base=modeldir.DEFAULT, max_minutes=10.0, positions=200, seed=0, restart=False,
-          learning_rate=LEARNING_RATE, show_progress=True, verbose=1, policy_on_val=True):
+          learning_rate=LEARNING_RATE, max_passes=MAX_PASSES, show_progress=True, verbose=1, policy_on_val=True):
     """Fine-tune `base` on the project dir into the model dir `out`; returns its meta.
+    max_passes: over the train split at most (the time left of max_minutes and early stopping
+    on val usually end the run first).
     policy_on_val: refit the policy's floors on the val files (fit_policy_on_val); False keeps
     the base's.
     Raises LearnError (also when the tuned model is worse), ProjectError, TrainingError, ModelDirError."""
@@ -233,7 +235,7 @@ def learn(project, out, base=modeldir.DEFAULT, max_minutes=10.0, positions=200, 
         raise LearnError(f"{project}: too little code to learn from ({err})") from None
     pass_steps = (split["train"]["chars"] - 1) // batch // seq
     steps = min(EPOCH_STEPS, pass_steps)
-    epochs = math.ceil(MAX_PASSES * pass_steps / steps)
+    epochs = math.ceil(max_passes * pass_steps / steps)
     if state and left <= 0:
         epochs = state["epoch"] + 1  # the budget is spent: write the best epoch so far
     if left < 60:
@@ -290,6 +292,8 @@ def main(argv=None):
     p.add_argument("--positions", type=int, default=200, help="completion positions of each kind to measure")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
+    p.add_argument("--max-passes", type=int, default=MAX_PASSES,
+                   help=f"over the train split at most (default {MAX_PASSES}; time and early stopping end most runs)")
     p.add_argument("--restart", action="store_true", help="discard an unfinished run in OUT.partial")
     p.add_argument("--keep-base-policy", action="store_true",
                    help="keep the base's completion policy as it is (by default its floors are refitted on the "
@@ -297,11 +301,12 @@ def main(argv=None):
     p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras progress: 0 none, 1 bar, 2 line")
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if args.max_minutes <= 0 or args.positions < 1:
-        p.error("--max-minutes and --positions must be positive")
+    if args.max_minutes <= 0 or args.positions < 1 or args.max_passes < 1:
+        p.error("--max-minutes, --positions and --max-passes must be positive")
     try:
         meta = learn(args.project, args.out, base=args.base, max_minutes=args.max_minutes, positions=args.positions,
                      seed=args.seed, restart=args.restart, learning_rate=args.learning_rate,
+                     max_passes=args.max_passes,
                      show_progress=args.verbose != 0, verbose=args.verbose, policy_on_val=not args.keep_base_policy)
     except (LearnError, ProjectError, TrainingError, ModelDirError, CorpusError) as err:
         raise SystemExit(f"error: {err}")

@@ -17,7 +17,7 @@ from test_small import project
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-QUICK = {"positions": 10, "show_progress": False, "verbose": 0}
+QUICK = {"positions": 10, "show_progress": False, "verbose": 0, "max_passes": 8}
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,16 @@ def test_three_files_learn_and_install_a_complete_model_dir(base, tmp_path):
 
 def learn_cmd(src, out, base):
     return [sys.executable, "-m", "model.learn", src, "--out", out, "--base", base, "--max-minutes", "4",
-            "--positions", "10", "--learning-rate", "1e-2", "--verbose", "2"]
+            "--positions", "10", "--learning-rate", "1e-2", "--max-passes", "8", "--verbose", "2"]
+
+
+@pytest.mark.parametrize("flag", ["--max-passes", "--positions", "--max-minutes"])
+def test_learn_refuses_a_count_that_is_not_positive(flag, tmp_path, capsys):
+    from model.learn import main
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path), "--out", str(tmp_path / "out"), flag, "0"])
+    assert exit_info.value.code == 2 and "must be positive" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "out.partial")
 
 
 def test_kill_9_during_learn_then_resume(base, tmp_path):

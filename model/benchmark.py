@@ -182,23 +182,26 @@ def run_positions(completer, files, positions, progress, desc, with_files=False,
     return out
 
 
+def answer_pairs(ident_results, idents, line_results, lines):
+    """(completion, truth: the rest of the line) at every position of both kinds."""
+    return [(c, truth) for (c, _, _), (_, _, truth, _) in zip(ident_results + line_results, idents + lines)]
+
+
 def score(ident_results, idents, line_results, lines):
     """Identifier exact (ident positions); line exact, precision, answered (line positions);
     keystroke savings and precision over both."""
     ident = [ident_part(c) == name for (c, _, _), (_, _, _, name) in zip(ident_results, idents)]
-    both = [(c, truth) for (c, _, _), (_, _, truth, _) in zip(ident_results + line_results, idents + lines)]
-    everywhere = score_lines(both)
-    return {"ident_exact": float(np.mean(ident)) if ident else None,
-            **score_lines([(c, truth) for (c, _, _), (_, _, truth, _) in zip(line_results, lines)]),
+    everywhere = score_lines(answer_pairs(ident_results, idents, line_results, lines))
+    at_lines = score_lines(answer_pairs([], [], line_results, lines))
+    return {"ident_exact": float(np.mean(ident)) if ident else None, **at_lines,
             "keystroke_savings": everywhere["keystroke_savings"], "precision": everywhere["line_precision"],
-            "line_savings": score_lines([(c, t) for (c, _, _), (_, _, t, _) in zip(line_results, lines)])[
-                "keystroke_savings"]}
+            "line_savings": at_lines["keystroke_savings"]}
 
 
 def cut_ceiling(ident_results, idents, line_results, lines):
     """Keystroke savings if every completion were cut at its longest right prefix: what the best
     possible cutting rule could save from these (ungated) proposals."""
-    pairs = [(c, truth) for (c, _, _), (_, _, truth, _) in zip(ident_results + line_results, idents + lines)]
+    pairs = answer_pairs(ident_results, idents, line_results, lines)
     saved = sum(len(os.path.commonprefix([c, t])) for c, t in pairs)
     return saved / max(sum(len(t) for _, t in pairs), 1)
 

@@ -32,6 +32,7 @@ def stop(proc):
         proc.kill()
         proc.wait()
 
+
 def read_until(proc, pattern, count=1, seconds=90):
     """Read proc.stderr lines until `count` lines matched `pattern`; return the matches."""
     matches, seen, deadline = [], [], time.monotonic() + seconds

@@ -198,6 +198,50 @@ def score(ident_results, idents, line_results, lines):
             "line_savings": at_lines["keystroke_savings"]}
 
 
+def per_position(ident_results, idents, line_results, lines):
+    """What each position contributed, for comparing two models on the same positions:
+    characters saved and the truth's length (both kinds), and at line positions whether it
+    answered and whether the answer was right."""
+    pairs = answer_pairs(ident_results, idents, line_results, lines)
+    at_lines = pairs[len(ident_results):]
+    return {"saved": [len(c) if c and t.startswith(c) else 0 for c, t in pairs],
+            "truth": [len(t) for _, t in pairs],
+            "answered": [bool(c) for c, _ in at_lines],
+            "right": [bool(c) and t.startswith(c) for c, t in at_lines]}
+
+
+def paired_difference(before, after, rounds=2000, seed=0, level=0.95):
+    """after - before in keystroke savings and line precision, with a paired bootstrap interval
+    over the positions (both measured on the same ones, per_position()): {figure: (difference,
+    low, high)}; an interval that holds 0 is a difference the positions cannot tell from noise."""
+    saved0, saved1, truth = (np.asarray(x, dtype=float) for x in (before["saved"], after["saved"], before["truth"]))
+    right0, right1 = np.asarray(before["right"], dtype=float), np.asarray(after["right"], dtype=float)
+    answered0, answered1 = np.asarray(before["answered"], dtype=float), np.asarray(after["answered"], dtype=float)
+    if len(saved1) != len(saved0) or len(right1) != len(right0):
+        raise ValueError("paired_difference: the two measurements are not on the same positions")
+
+    def savings(i):
+        return (saved1[i].sum() - saved0[i].sum()) / max(truth[i].sum(), 1)
+
+    def precision(j):
+        a0, a1 = answered0[j].sum(), answered1[j].sum()
+        return right1[j].sum() / a1 - right0[j].sum() / a0 if a0 and a1 else np.nan
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, figure, n in (("keystroke_savings", savings, len(saved0)), ("line_precision", precision, len(right0))):
+        if n == 0:
+            continue
+        whole = figure(np.arange(n))
+        draws = np.array([figure(rng.integers(0, n, n)) for _ in range(rounds)])
+        draws = draws[~np.isnan(draws)]
+        if np.isnan(whole) or not len(draws):
+            continue
+        low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+        out[name] = (float(whole), float(low), float(high))
+    return out
+
+
 def cut_ceiling(ident_results, idents, line_results, lines):
     """Keystroke savings if every completion were cut at its longest right prefix: what the best
     possible cutting rule could save from these (ungated) proposals."""
@@ -230,10 +274,11 @@ def sweeps(ident_raw, idents, line_raw, lines, in_word):
     return gate_rows, policy_rows
 
 
-def measure(completer, files, positions=300, seed=0, progress=progress_bar(False), baselines=True, only=None):
+def measure(completer, files, positions=300, seed=0, progress=progress_bar(False), baselines=True, only=None,
+            positions_detail=False):
     """Every figure of the benchmark for one Completer on raw files [(name, text, root)]
     (`only`: the names of the request kinds to run, e.g. ("server_defaults",), and no sweeps or
-    baselines; default: all of them)."""
+    baselines; default: all of them; `positions_detail`: each run's per_position() too)."""
     idents, lines = draw_positions(files, positions, seed)
     docs = load_cleaned(completer, files)
     result = {"files": len(files), "chars": sum(len(d) for d in docs),
@@ -253,6 +298,8 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
         ms = [r[2] for r in i + l]
         result[name] = {**score(i, idents, l, lines), "p50_ms": float(np.percentile(ms, 50)),
                         "p95_ms": float(np.percentile(ms, 95))}
+        if positions_detail:
+            result[name]["per_position"] = per_position(i, idents, l, lines)
     if only is not None:
         return result
     result["old_gate"]["min_prob"] = OLD_GATE

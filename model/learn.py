@@ -30,7 +30,7 @@ import sys
 import time
 
 from model import modeldir, network
-from model.benchmark import draw_positions, fit_policy, measure, run_positions, score, sweeps
+from model.benchmark import draw_positions, fit_policy, measure, paired_difference, run_positions, score, sweeps
 from model.clean import extension_of
 from model.corpus import CorpusError, build_corpus, read_source
 from model.evaluate import progress_bar
@@ -72,9 +72,10 @@ def held_out_files(paths):
 
 
 def summary(result):
-    """The figures learn prints and records, from a measure() result."""
+    """The figures learn prints and records, from a measure() result (what each position
+    contributed under "per_position", kept in the run's record, not in the model's meta)."""
     d = result["server_defaults"]
-    return {"chars": result["chars"], "positions": result["positions"],
+    return {"per_position": d["per_position"], "chars": result["chars"], "positions": result["positions"],
             "bits_per_char": result["network"]["bpc"], "completer_bits_per_char": result["completer"]["bpc"],
             "accuracy": result["network"]["accuracy"], "completer_accuracy": result["completer"]["accuracy"],
             **{k: d[k] for k in ("ident_exact", "line_precision", "answered", "keystroke_savings", "line_exact",
@@ -98,6 +99,27 @@ def worse(before, after):
     elif p0 is not None and (p1 is None or p1 < p0) and s1 <= s0:
         reasons.append(f"line precision {p0:.3f} -> {precision} at keystroke savings {s0:.3f} -> {s1:.3f}")
     return reasons
+
+
+def brief(figures):
+    """A summary() without its per-position lists: what meta.json records."""
+    return {k: v for k, v in figures.items() if k != "per_position"}
+
+
+def difference(before, after):
+    """The change in keystroke savings and line precision with its paired bootstrap interval over
+    the held-out positions (model.benchmark.paired_difference), as meta.json records it."""
+    if "per_position" not in before:  # a run prepared by a learn that did not keep them
+        return {}
+    diff = paired_difference(before["per_position"], after["per_position"])
+    return {k: dict(zip(("after_minus_before", "low", "high"), v)) for k, v in diff.items()}
+
+
+def differences(diff):
+    """Lines that say how sure the held-out positions make the change in savings and precision."""
+    names = {"keystroke_savings": "keystroke savings", "line_precision": "line precision"}
+    return "\n".join(f"{names[k]:17} {v['after_minus_before']:+.3f} tuned - base (95% paired bootstrap over the "
+                     f"positions: {v['low']:+.3f} to {v['high']:+.3f})" for k, v in diff.items())
 
 
 def table(before, after):
@@ -179,7 +201,8 @@ def prepare(project, work, base, base_meta, positions, seed, show_progress):
     val_files = {name: by_name[name] for name in manifest["splits"]["val"]["paths"]}
     files = held_out_files(held_out)
     prepared = time.time()
-    before = measure(Completer.load(base), files, positions, seed, progress_bar(show_progress), only=MEASURED)
+    before = measure(Completer.load(base), files, positions, seed, progress_bar(show_progress), only=MEASURED,
+                     positions_detail=True)
     record = {"project": project, "base": base, "skipped": skipped, "files": manifest["files"],
               "splits": {k: {"files": v["files"], "chars": v["chars"]} for k, v in manifest["splits"].items()},
               "held_out": held_out, "val_files": val_files, "positions": positions, "seed": seed,
@@ -265,13 +288,16 @@ def learn(project, out, base=modeldir.DEFAULT, max_minutes=10.0, positions=POSIT
             tuned = Completer(Stepper(*weights), vocab, meta)
     measured = time.time()
     after = summary(measure(tuned, held_out_files(record["held_out"]), record["positions"], record["seed"],
-                            progress_bar(show_progress), only=MEASURED))
+                            progress_bar(show_progress), only=MEASURED, positions_detail=True))
+    diff = difference(record["before"], after)
     print(f"\nheld-out files: {len(record['held_out'])} ({record['before']['chars']:,} chars), "
           f"{record['before']['positions']['ident']} identifier and {record['before']['positions']['line']} line "
-          f"positions; completions through the server's defaults\n{table(record['before'], after)}")
+          f"positions; completions through the server's defaults\n{table(record['before'], after)}\n"
+          f"{differences(diff)}")
     meta["project"] = {"root": project, "base": base, "base_created": base_meta.get("created"),
                        "files": record["files"], "splits": record["splits"], "skipped": record["skipped"],
-                       "held_out": sorted(record["held_out"]), "before": record["before"], "after": after,
+                       "held_out": sorted(record["held_out"]), "before": brief(record["before"]), "after": brief(after),
+                       "difference": diff,
                        "seconds": {**seconds, "train": meta["training"]["train_seconds"],
                                    "measure_after": round(time.time() - measured, 1),
                                    "total_last_run": round(time.time() - started, 1)}}

@@ -2,6 +2,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from model import benchmark
@@ -72,6 +73,42 @@ def test_cut_ceiling_counts_each_completions_longest_right_prefix():
     lines = [(0, 20, " = 1", None)]
     results = [("lue)", [], 0), ("tally", [], 0), ("", [], 0)]  # all 4 right, the first 3 right, none
     assert benchmark.cut_ceiling(results[:2], idents, results[2:], lines) == pytest.approx(7 / (4 + 6 + 4))
+
+
+def test_per_position_agrees_with_score():
+    idents = [(0, 0, "lue)", "lue"), (0, 9, "tal(x)", "tal")]
+    lines = [(0, 20, " = 1", None), (0, 30, "x + y", None), (0, 40, "z", None)]
+    results = [("lue)", [], 0), ("tally", [], 0)], [(" = 1", [], 0), ("x -", [], 0), ("", [], 0)]
+    each, whole = benchmark.per_position(*results[:1], idents, results[1], lines), \
+        benchmark.score(results[0], idents, results[1], lines)
+    assert each["saved"] == [4, 0, 4, 0, 0] and each["truth"] == [4, 6, 4, 5, 1]
+    assert each["answered"] == [True, True, False] and each["right"] == [True, False, False]
+    assert sum(each["saved"]) / sum(each["truth"]) == pytest.approx(whole["keystroke_savings"])
+    assert sum(each["right"]) / sum(each["answered"]) == pytest.approx(whole["line_precision"])
+
+
+def test_paired_difference_tells_a_real_gain_from_noise():
+    rng = np.random.default_rng(1)
+    n = 400
+    truth = rng.integers(5, 30, n).tolist()
+    saved = [int(t * rng.random() * (rng.random() < 0.3)) for t in truth]
+    right = (rng.random(n) < 0.7).tolist()
+    before = {"saved": saved, "truth": truth, "answered": [True] * n, "right": right}
+    same = benchmark.paired_difference(before, before)
+    assert same["keystroke_savings"] == (0.0, 0.0, 0.0) and same["line_precision"] == (0.0, 0.0, 0.0)
+    # The tuned model saves 3 more characters at a tenth of the positions and is right at 40 more lines.
+    better = {**before, "saved": [min(s + 3 * (i % 10 == 0), t) for i, (s, t) in enumerate(zip(saved, truth))],
+              "right": [r or i < 80 and not r for i, r in enumerate(right)]}
+    d, low, high = benchmark.paired_difference(before, better)["keystroke_savings"]
+    assert 0 < low < d < high
+    d, low, high = benchmark.paired_difference(before, better)["line_precision"]
+    assert 0 < low <= d <= high
+    # Shuffling which positions gained or lost gives an interval around zero.
+    shuffled = {**before, "saved": [saved[(i + 1) % n] for i in range(n)]}
+    d, low, high = benchmark.paired_difference(before, shuffled)["keystroke_savings"]
+    assert low < 0 < high and abs(d) < 1e-9
+    with pytest.raises(ValueError):
+        benchmark.paired_difference(before, {**before, "saved": saved[:-1]})
 
 
 def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):

@@ -50,6 +50,11 @@ def test_three_files_learn_and_install_a_complete_model_dir(base, tmp_path):
     assert [p["splits"][s]["files"] for s in ("train", "val", "test")] == [1, 1, 1] and len(p["held_out"]) == 1
     assert p["after"]["completer_bits_per_char"] < p["before"]["completer_bits_per_char"]
     assert not worse(p["before"], p["after"])
+    # meta.json records the change and how sure the positions make it, not the positions themselves.
+    assert "per_position" not in p["before"] and "per_position" not in p["after"]
+    savings = p["difference"]["keystroke_savings"]
+    assert savings["after_minus_before"] == pytest.approx(p["after"]["keystroke_savings"] - p["before"]["keystroke_savings"])
+    assert savings["low"] <= savings["after_minus_before"] <= savings["high"]
     base_meta = json.load(open(os.path.join(base, "meta.json")))
     on_disk = json.load(open(os.path.join(out, "meta.json")))
     assert on_disk["project"]["root"] == p["root"]

@@ -159,6 +159,10 @@ def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sampl
                 modeldir.save_keras(self.model, modeldir.checkpoint(out, modeldir.BEST))
             modeldir.save_keras(self.model, modeldir.checkpoint(out, modeldir.LAST))
             state["epoch"] = epoch
+            # The rate each epoch ran at (the plateau schedule and a resume's --learning-rate change
+            # it); None for epochs of a run checkpointed before this was kept.
+            rates = state.get("learning_rates", [])
+            state["learning_rates"] = (rates + [None] * epoch)[:epoch] + [self.rate]
             state["early_stopping"] = {"wait": early.wait, "best": float(early.best)}
             state["plateau"] = {"wait": plateau.wait, "best": float(plateau.best),
                                 "cooldown_counter": plateau.cooldown_counter}
@@ -168,6 +172,7 @@ def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sampl
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch_started = time.time()
+            self.rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
     class StopOnNaN(keras.callbacks.TerminateOnNaN):
         def on_batch_end(self, batch, logs=None):
@@ -341,7 +346,7 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
         "language": language,
         "extension": extension,  # what the Completer cleans requests as: what the corpus was cleaned as
         "network": net,
-        "training": {**tc, "epochs_run": state["epoch"] + 1, "best_epoch": state.get("best_epoch", 0) + 1,
+        "training": {**tc, "learning_rates": state.get("learning_rates"), "epochs_run": state["epoch"] + 1, "best_epoch": state.get("best_epoch", 0) + 1,
                      "stopped_by": state.get("stopped_by", "epochs_or_early_stopping"),
                      "train_seconds": round(state.get("train_seconds", 0.0), 1),
                      "chars_per_second_last_run": round(chars_per_second) if chars_per_second else None,

@@ -58,7 +58,8 @@ def test_resume_after_kill_9(tiny_corpus, tmp_path):
     with pytest.raises(subprocess.CalledProcessError):  # refuses to clobber a run without --resume
         subprocess.run(_train_cmd(tiny_corpus, out, "--epochs", "4"), cwd=ROOT, check=True, capture_output=True)
     # Resumed with no --epochs or --steps-per-epoch: the run keeps its own.
-    resume_cmd = [a for a in _train_cmd(tiny_corpus, out) if a not in ("--steps-per-epoch", "15")] + ["--resume"]
+    resume_cmd = [a for a in _train_cmd(tiny_corpus, out) if a not in ("--steps-per-epoch", "15")] + [
+        "--resume", "--learning-rate", "5e-4"]
     done = subprocess.run(resume_cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert "15 steps of 4x32 per epoch" in done.stderr
     assert "resuming" in done.stderr or "resuming" in done.stdout
@@ -67,6 +68,11 @@ def test_resume_after_kill_9(tiny_corpus, tmp_path):
     assert [r["epoch"] for r in rows] == ["0", "1", "2", "3"]
     meta = json.load(open(os.path.join(out, "meta.json")))
     assert meta["training"]["epochs_run"] == 4 and meta["match"]["weights"]
+    # The rate each epoch ran at: the default at first (the plateau schedule may halve it), the
+    # resume's from epoch 3.
+    rates = meta["training"]["learning_rates"]
+    assert len(rates) == 4 and rates[0] == pytest.approx(meta["training"]["learning_rate"]) == pytest.approx(2e-3)
+    assert rates[2] == pytest.approx(5e-4) and rates[3] <= rates[2]
     assert not os.path.exists(out + ".partial")
     Completer.load(out)
 

@@ -355,6 +355,19 @@ def fit_policy(policy_rows, target=PRECISION_TARGET, overall=None):
     return Policy(*(best[name] for name in FLOORS)), best
 
 
+def versus_first(results, runs=("server_defaults", "with_files")):
+    """Each later model's change from the first in savings and line precision, with the paired
+    bootstrap interval over the positions they share (r["versus_first"]); the per-position
+    lists are dropped from the results after."""
+    for r in results[1:]:
+        r["versus_first"] = {run: paired_difference(results[0][run]["per_position"], r[run]["per_position"])
+                             for run in runs}
+    for r in results:
+        for run in r.values():
+            if isinstance(run, dict):
+                run.pop("per_position", None)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m model.benchmark", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", action="append", required=True, help="model dir (repeat to compare in one run)")
@@ -386,7 +399,7 @@ def main(argv=None):
                 modeldir.write_meta(model_dir, completer.meta)
                 completer = Completer.load(model_dir)
             r = measure(completer, files, args.positions, args.seed, progress_bar(True), baselines=not args.no_baselines
-                        and model_dir == args.model[0])
+                        and model_dir == args.model[0], positions_detail=len(args.model) > 1)
             try:
                 best, row = fit_policy(r["policy_sweep"])
                 fitted = row
@@ -403,6 +416,7 @@ def main(argv=None):
             results.append(r)
     except (packages.PackageError, ModelDirError, ValueError) as err:
         raise SystemExit(f"error: {err}")
+    versus_first(results)
     os.makedirs(args.out, exist_ok=True)
     report = {"set": args.set, "packages": [f"{p.name}=={p.version}" for p in packages.read_package_list(
         args.packages or SETS[args.set])], "positions": args.positions, "seed": args.seed, "results": results}

@@ -7,10 +7,17 @@ def table(results):
     def f(x, digits=3):
         return "" if x is None else f"{x:.{digits}f}"
 
+    def change(c, figure):  # from versus_first(): only a later model's server-default columns have one
+        d = c.get("versus_first", {}).get(figure)
+        return "" if d is None else f"{d[0]:+.3f} ({d[1]:+.3f} to {d[2]:+.3f})"
+
     cols = []
     for r in results:
-        cols.append((f"{r['name']} (server defaults)", r["server_defaults"], r))
-        cols.append((f"{r['name']} (server defaults, with files)", r["with_files"], None))
+        versus = r.get("versus_first", {})
+        cols.append((f"{r['name']} (server defaults)", {**r["server_defaults"], "versus_first": versus.get(
+            "server_defaults", {})}, r))
+        cols.append((f"{r['name']} (server defaults, with files)", {**r["with_files"], "versus_first": versus.get(
+            "with_files", {})}, None))
         cols.append((f"{r['name']} (gate {r['old_gate']['min_prob']})", r["old_gate"], None))
     base = results[0].get("baselines")
     rows = [("identifier exact (top 1)", lambda c, r: f(c["ident_exact"])),
@@ -22,6 +29,10 @@ def table(results):
             ("bits/char: network / Completer", lambda c, r: f"{r['network']['bpc']:.3f} / {r['completer']['bpc']:.3f}"
              if r else ""),
             ("next-char accuracy: network", lambda c, r: f(r["network"]["accuracy"]) if r else "")]
+    if len(results) > 1:  # the later models against the first, on the same positions
+        rows[5:5] = [(f"savings - {results[0]['name']}'s (95% paired interval)",
+                      lambda c, r: change(c, "keystroke_savings")),
+                     (f"line precision - {results[0]['name']}'s", lambda c, r: change(c, "line_precision"))]
     head = ["", *[c[0] for c in cols]] + (["buffer words", "Jedi 0.20", "xz"] if base else [])
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for label, get in rows:

@@ -1,6 +1,7 @@
 """The unseen-code benchmark's pieces on hand-made files, and one real run on a tiny package."""
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -119,8 +120,10 @@ def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
     plist = tmp_path / "list.txt"
     plist.write_text("tinypkg==1.0\n")
     out = str(tmp_path / "out")
-    benchmark.main(["--model", tiny_model, "--packages", str(plist), "--cache", cache, "--positions", "12",
-                    "--out", out, "--json"])
+    again = str(tmp_path / "again")  # a second model, the same network: no change, on the same positions
+    shutil.copytree(tiny_model, again)
+    benchmark.main(["--model", tiny_model, "--model", again, "--packages", str(plist), "--cache", cache,
+                    "--positions", "12", "--out", out, "--json"])
     with open(os.path.join(out, "benchmark.json")) as f:
         report = json.load(f)
     r = report["results"][0]
@@ -140,6 +143,13 @@ def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
     assert r["gate_sweep"][0]["keystroke_savings"] == pytest.approx(r["ungated"]["keystroke_savings"])
     assert os.path.getsize(os.path.join(out, "benchmark.png")) > 10_000
     assert "identifier exact" in open(os.path.join(out, "benchmark.md")).read()
+    second = report["results"][1]
+    for run in ("server_defaults", "with_files"):
+        assert second["versus_first"][run]["keystroke_savings"] == [0.0, 0.0, 0.0]
+        assert second[run]["keystroke_savings"] == r[run]["keystroke_savings"]
+        assert "per_position" not in r[run] and "per_position" not in second[run]
+    assert "versus_first" not in r
+    assert "| savings - " in open(os.path.join(out, "benchmark.md")).read()
 
 
 def test_fit_policy_stores_the_project_weights_and_the_policy(tmp_path, repeat_model, capsys):

@@ -167,6 +167,20 @@ def load_cleaned(completer, files):
     return [d for d in docs if d.strip()]
 
 
+def first_chars(docs, max_chars):
+    """The documents' first max_chars characters in all, in order (the last one cut); all of
+    them when max_chars is None."""
+    if max_chars is None:
+        return docs
+    out, left = [], max_chars
+    for d in docs:
+        if left <= 0:
+            break
+        out.append(d[:left])
+        left -= len(out[-1])
+    return out
+
+
 # -- Measuring -----------------------------------------------------------------------------
 
 def run_positions(completer, files, positions, progress, desc, with_files=False, **options):
@@ -275,12 +289,14 @@ def sweeps(ident_raw, idents, line_raw, lines, in_word):
 
 
 def measure(completer, files, positions=300, seed=0, progress=progress_bar(False), baselines=True, only=None,
-            positions_detail=False):
+            positions_detail=False, max_chars=None):
     """Every figure of the benchmark for one Completer on raw files [(name, text, root)]
     (`only`: the names of the request kinds to run, e.g. ("server_defaults",), and no sweeps or
-    baselines; default: all of them; `positions_detail`: each run's per_position() too)."""
+    baselines; default: all of them; `positions_detail`: each run's per_position() too;
+    `max_chars`: bits/char on the files' first this many cleaned characters, in order, so a big
+    project's measurement takes bounded time; the positions are drawn from all of them)."""
     idents, lines = draw_positions(files, positions, seed)
-    docs = load_cleaned(completer, files)
+    docs = first_chars(load_cleaned(completer, files), max_chars)
     result = {"files": len(files), "chars": sum(len(d) for d in docs),
               "positions": {"ident": len(idents), "line": len(lines)}}
     nc = next_char_metrics(completer, docs, progress)

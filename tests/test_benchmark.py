@@ -88,6 +88,14 @@ def test_per_position_agrees_with_score():
     assert sum(each["right"]) / sum(each["answered"]) == pytest.approx(whole["line_precision"])
 
 
+def test_first_chars_caps_what_bits_per_char_reads():
+    docs = ["a" * 10, "b" * 10, "c" * 10]
+    assert benchmark.first_chars(docs, None) == docs
+    assert benchmark.first_chars(docs, 15) == ["a" * 10, "b" * 5]
+    assert benchmark.first_chars(docs, 20) == ["a" * 10, "b" * 10]
+    assert benchmark.first_chars(docs, 100) == docs
+
+
 def test_paired_difference_tells_a_real_gain_from_noise():
     rng = np.random.default_rng(1)
     n = 400

@@ -41,11 +41,13 @@ def test_one_file_is_refused_and_nothing_is_written(base, tmp_path):
     assert not os.path.exists(out) and not os.path.exists(out + ".partial")
 
 
-def test_three_files_learn_and_install_a_complete_model_dir(base, tmp_path):
+def test_three_files_learn_and_install_a_complete_model_dir(base, tmp_path, monkeypatch):
     src = project(str(tmp_path / "three"), 3)
     out = str(tmp_path / "models" / "three")
+    monkeypatch.setattr("model.learn.MEASURE_CHARS", 200)  # bits/char on the held-out file's first 200 chars
     meta = learn(src, out, base=base, learning_rate=1e-2, max_minutes=3, **QUICK)
     p = meta["project"]
+    assert p["splits"]["test"]["chars"] > 200 and p["before"]["chars"] == p["after"]["chars"] == 200
     assert p["root"] == os.path.abspath(src) and p["base"] == os.path.abspath(base)
     assert [p["splits"][s]["files"] for s in ("train", "val", "test")] == [1, 1, 1] and len(p["held_out"]) == 1
     assert p["after"]["completer_bits_per_char"] < p["before"]["completer_bits_per_char"]

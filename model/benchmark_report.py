@@ -7,7 +7,7 @@ def table(results):
     def f(x, digits=3):
         return "" if x is None else f"{x:.{digits}f}"
 
-    def change(c, figure):  # from versus_first(): only a later model's server-default columns have one
+    def change(c, figure):  # from versus_first(): only a later model's two server-default columns have one
         d = c.get("versus_first", {}).get(figure)
         return "" if d is None else f"{d[0]:+.3f} ({d[1]:+.3f} to {d[2]:+.3f})"
 

@@ -346,7 +346,8 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
         "language": language,
         "extension": extension,  # what the Completer cleans requests as: what the corpus was cleaned as
         "network": net,
-        "training": {**tc, "learning_rates": state.get("learning_rates"), "epochs_run": state["epoch"] + 1, "best_epoch": state.get("best_epoch", 0) + 1,
+        "training": {**tc, "learning_rates": state.get("learning_rates"), "epochs_run": state["epoch"] + 1,
+                     "best_epoch": state.get("best_epoch", 0) + 1,
                      "stopped_by": state.get("stopped_by", "epochs_or_early_stopping"),
                      "train_seconds": round(state.get("train_seconds", 0.0), 1),
                      "chars_per_second_last_run": round(chars_per_second) if chars_per_second else None,

@@ -105,9 +105,10 @@ def test_paired_difference_tells_a_real_gain_from_noise():
     before = {"saved": saved, "truth": truth, "answered": [True] * n, "right": right}
     same = benchmark.paired_difference(before, before)
     assert same["keystroke_savings"] == (0.0, 0.0, 0.0) and same["line_precision"] == (0.0, 0.0, 0.0)
-    # The tuned model saves 3 more characters at a tenth of the positions and is right at 40 more lines.
+    # The tuned model saves up to 3 more characters at a tenth of the positions, and is right at
+    # every one of the first 80 lines (those the base got wrong there, about 24, turn right).
     better = {**before, "saved": [min(s + 3 * (i % 10 == 0), t) for i, (s, t) in enumerate(zip(saved, truth))],
-              "right": [r or i < 80 and not r for i, r in enumerate(right)]}
+              "right": [r or i < 80 for i, r in enumerate(right)]}
     d, low, high = benchmark.paired_difference(before, better)["keystroke_savings"]
     assert 0 < low < d < high
     d, low, high = benchmark.paired_difference(before, better)["line_precision"]

@@ -177,6 +177,9 @@ def _clean_python(text, opts, partial):
     return _apply_removals(text, removals), in_removed
 
 
+MAX_RESTARTS = 100  # readings of one window; a window dedents to a new level at most a few times
+
+
 def _indent_scaffold(text):
     """Lines to put before a buffer cut from the middle of a file (a request's window) so that it
     tokenizes: the window may start indented and later dedent to a level it never opened, which
@@ -192,20 +195,61 @@ def _indent_scaffold(text):
 
 def _tokenize(text, scaffold=False):
     """(tokens in the text's own rows, the error that stopped tokenize or None); scaffold: read a
-    partial buffer under _indent_scaffold's lines."""
+    partial buffer (a window cut from a file, mid-line or inside a bracket) under
+    _indent_scaffold's lines, and read on from a new line, under a scaffold of its own, where it
+    closes a bracket it never opened (tokenize would read the code after it as inside brackets,
+    and the call arguments' strings as docstrings) or dedents to a level it never opened (tokenize
+    stops there, and the comments and docstrings after it would reach the model)."""
+    tokens, row = [], 0  # row: where the reading starts, in the text's rows (0-based)
+    lines = text.split("\n")
+    for _ in range(MAX_RESTARTS):
+        part, err = _tokenize_once("\n".join(lines[row:]), scaffold)
+        part = _shifted(part, row) if row else part
+        if isinstance(err, SyntaxError) and err.lineno:
+            err.lineno += row
+        closer = _unmatched_closer(part) if scaffold else None
+        if closer is not None and closer.end[0] < len(lines):
+            tokens += [t for t in part if t.start[0] <= closer.end[0]]
+            row = closer.end[0]  # the line after it
+            continue
+        tokens += part
+        if not (scaffold and isinstance(err, IndentationError) and err.lineno and err.lineno > row + 1):
+            return tokens, err
+        row = err.lineno - 1  # the line tokenize refused
+    return tokens, err
+
+
+def _unmatched_closer(tokens):
+    """The first bracket that closes one opened before the tokens, or None."""
+    depth = 0
+    for t in tokens:
+        if t.type == tokenize.OP and t.string in "([{":
+            depth += 1
+        elif t.type == tokenize.OP and t.string in ")]}":
+            depth -= 1
+            if depth < 0:
+                return t
+    return None
+
+
+def _tokenize_once(text, scaffold):
     prefix = _indent_scaffold(text) if scaffold else ""
     k = prefix.count("\n")
     tokens, err = [], None
     try:
         for tok in tokenize.generate_tokens(io.StringIO(prefix + text).readline):
-            if not k:
+            if tok.start[0] > k:
                 tokens.append(tok)
-            elif tok.start[0] > k:
-                tokens.append(tokenize.TokenInfo(tok.type, tok.string, (tok.start[0] - k, tok.start[1]),
-                                                 (tok.end[0] - k, tok.end[1]), tok.line))
     except (tokenize.TokenError, IndentationError, SyntaxError) as e:
         err = e
-    return tokens, err
+        if isinstance(e, SyntaxError) and e.lineno:
+            e.lineno -= k  # in the text's own rows
+    return _shifted(tokens, -k) if k else tokens, err
+
+
+def _shifted(tokens, rows):
+    return [tokenize.TokenInfo(t.type, t.string, (t.start[0] + rows, t.start[1]), (t.end[0] + rows, t.end[1]), t.line)
+            for t in tokens]
 
 
 def _prose_pairs(tokens):

@@ -59,6 +59,34 @@ def test_window_starting_indented_still_strips_what_follows_a_dedent():
     assert c.text == "        return self.x\n\n    def size(self):\n        return len(self.items)\n\n    def cle"
 
 
+
+FILE = ('class Stream:\n    def open(self, path):\n        if path is None:\n            return self.default\n'
+        '        self.handle = open(path)\n\n    # Default errors to replace\n    def read(self, n=-1):\n'
+        '        """Read up to n characters."""\n        return self.handle.read(n)  # all of it\n\n\n'
+        'def get_stream(\n    path: str,\n    mode: str = "r",\n) -> Stream:\n    raise ValueError(\n'
+        '        "Appending is not supported, because that"\n        " would copy the file."\n    )\n'
+        '    # never reached\n    return Stream()\n')
+
+
+def test_window_cut_mid_line_cleans_as_the_whole_file_does():
+    # A plug-in sends the last characters of a file: the window starts mid-line, so its first
+    # line's indentation says nothing; from the first start it dedents to a level it never
+    # opened (tokenize stops there), from the second it reads through at once.
+    whole = clean(FILE).text
+    for start in (FILE.index("rn self.default"), FILE.index("ndle = open")):
+        c = clean(FILE[start:], partial=True)
+        body = c.text[c.text.index("\n") + 1:]
+        assert whole.endswith(body) and "#" not in c.text and "Read up to" not in c.text
+
+
+def test_window_inside_a_bracket_keeps_call_arguments_and_strips_comments():
+    # The window opens inside the def's parentheses: read as it is, `)` closes a bracket it
+    # never opened, tokenize reads everything after as inside brackets, and the error
+    # message's strings look like docstrings.
+    c = clean(FILE[FILE.index('ode: str = "r"'):], partial=True)
+    assert c.text.endswith('    raise ValueError(\n        "Appending is not supported, because that"\n'
+                           '        " would copy the file."\n    )\n    return Stream()\n')
+
 def test_other_languages_best_effort():
     src = 'int x; // note\n/* block\n comment */\nchar *s = "// not a comment";\n'
     assert clean(src, ".c").text == 'int x;\nchar *s = "// not a comment";\n'

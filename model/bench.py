@@ -11,6 +11,7 @@ other files of --files-chars characters in all with the warm request: once new (
 cleaned and indexed), then unchanged (a hash of each); both beside the same request without them.
 """
 import argparse
+import gc
 import glob
 import json
 import os
@@ -106,6 +107,7 @@ def bench(model_dir, files=None, buffers=20, context=REQUEST_CHARS, chars=80, ty
     completer = Completer.load(model_dir, context_chars=model_context)
     load_ms = (time.perf_counter() - t0) * 1000
     completer.complete("import os\n", max_chars=chars)  # first-call costs (imports, allocations)
+    gc.freeze()  # as a server worker does once the app is loaded (gunicorn.conf.py, post_worker_init)
     rss_loaded = rss_mb()
 
     cold, warm, lengths, read = [], [], [], []

@@ -203,10 +203,7 @@ def _tokenize(text, scaffold=False):
     tokens, row = [], 0  # row: where the reading starts, in the text's rows (0-based)
     lines = text.split("\n")
     for _ in range(MAX_RESTARTS):
-        part, err = _tokenize_once("\n".join(lines[row:]), scaffold)
-        part = _shifted(part, row) if row else part
-        if isinstance(err, SyntaxError) and err.lineno:
-            err.lineno += row
+        part, err = _tokenize_once("\n".join(lines[row:]), scaffold, row)
         closer = _unmatched_closer(part) if scaffold else None
         if closer is not None and closer.end[0] < len(lines):
             tokens += [t for t in part if t.start[0] <= closer.end[0]]
@@ -232,7 +229,9 @@ def _unmatched_closer(tokens):
     return None
 
 
-def _tokenize_once(text, scaffold):
+def _tokenize_once(text, scaffold, row=0):
+    """One reading (under a scaffold if asked): its tokens and the error that stopped it, in the
+    rows of a text of which `text` is the part from `row` on."""
     prefix = _indent_scaffold(text) if scaffold else ""
     k = prefix.count("\n")
     tokens, err = [], None
@@ -243,13 +242,12 @@ def _tokenize_once(text, scaffold):
     except (tokenize.TokenError, IndentationError, SyntaxError) as e:
         err = e
         if isinstance(e, SyntaxError) and e.lineno:
-            e.lineno -= k  # in the text's own rows
-    return _shifted(tokens, -k) if k else tokens, err
-
-
-def _shifted(tokens, rows):
-    return [tokenize.TokenInfo(t.type, t.string, (t.start[0] + rows, t.start[1]), (t.end[0] + rows, t.end[1]), t.line)
-            for t in tokens]
+            e.lineno += row - k
+    shift = row - k
+    if shift:
+        tokens = [tokenize.TokenInfo(t.type, t.string, (t.start[0] + shift, t.start[1]), (t.end[0] + shift, t.end[1]),
+                                     t.line) for t in tokens]
+    return tokens, err
 
 
 def _prose_pairs(tokens):

@@ -206,3 +206,17 @@ def softmax(logits, temperature=1.0):
     z -= z.max()
     p = np.exp(z)
     return p / p.sum()
+
+
+def generate(stepper, ids, chars=200, temperature=0.8, seed=None):
+    """Plain sampling after the ids (greedy at temperature 0): the ids generated. For watching a
+    model learn."""
+    rng = np.random.default_rng(seed)
+    state = stepper.run(ids, stepper.zero_state())
+    out = []
+    for _ in range(chars):
+        p = stepper.probs(state, temperature) if temperature > 0 else None
+        next_id = int(np.argmax(stepper.logits(state))) if p is None else int(rng.choice(len(p), p=p))
+        out.append(next_id)
+        state = stepper.step(next_id, state)
+    return out

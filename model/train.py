@@ -23,7 +23,7 @@ from model import modeldir, network
 from model.clean import FILE_START, extension_of
 from model.corpus import CorpusError
 from model.hints import fit_match_weights
-from model.lstm import Stepper
+from model.lstm import Stepper, generate
 from model.modeldir import ModelDirError
 from model.sample import Completer
 from model.vocab import Vocab
@@ -36,74 +36,60 @@ class TrainingError(Exception):
     """Training cannot start or produced no model; the message says why."""
 
 
-def stream_dataset(ids, batch_size, seq_len, start_step=0, steps=None):
-    """tf.data over stateful streams: `batch_size` contiguous rows of the text, cut in windows.
+def stream_dataset(ids, batch_size, seq_len, start_step=0, steps=None, mix_ids=None, mix_rows=0):
+    """tf.data over stateful streams: `batch_size` contiguous rows of the text, cut in windows;
+    the last `mix_rows` of them rows of `mix_ids` instead (another corpus, mixed in).
 
     Step k yields (x, y) with x[b] = stream b [k*T : (k+1)*T] and y the same shifted by one.
-    Steps wrap around, so training can go on for any number of steps and resume at any step.
+    Steps wrap around (each part on its own), so training can go on for any number of steps and
+    resume at any step. The number of windows returned is the main text's: a pass over it.
     """
     import tensorflow as tf
 
-    per_row = (len(ids) - 1) // batch_size
-    n_windows = per_row // seq_len
-    if n_windows < 1:
-        raise TrainingError(f"split of {len(ids)} chars is too small for batch {batch_size} x seq {seq_len}")
-    x = tf.constant(ids[: per_row * batch_size].reshape(batch_size, per_row))
-    y = tf.constant(ids[1: per_row * batch_size + 1].reshape(batch_size, per_row))
+    def rows(text_ids, n):
+        per_row = (len(text_ids) - 1) // n
+        n_windows = per_row // seq_len
+        if n_windows < 1:
+            raise TrainingError(f"split of {len(text_ids)} chars is too small for {n} streams x seq {seq_len}")
+        return (tf.constant(text_ids[: per_row * n].reshape(n, per_row)),
+                tf.constant(text_ids[1: per_row * n + 1].reshape(n, per_row)), n_windows)
+
+    parts = [rows(ids, batch_size - mix_rows)] + ([rows(mix_ids, mix_rows)] if mix_rows else [])
 
     def window(k):
-        s = tf.cast(k % n_windows, tf.int32) * seq_len
-        return x[:, s:s + seq_len], y[:, s:s + seq_len]
+        xs, ys = [], []
+        for x, y, n_windows in parts:
+            s = tf.cast(k % n_windows, tf.int32) * seq_len
+            xs.append(x[:, s:s + seq_len])
+            ys.append(y[:, s:s + seq_len])
+        return (tf.concat(xs, 0), tf.concat(ys, 0)) if mix_rows else (xs[0], ys[0])
 
+    n_windows = parts[0][2]
     steps = n_windows if steps is None else steps
     ds = tf.data.Dataset.range(start_step, start_step + steps).map(window)
     return ds.prefetch(tf.data.AUTOTUNE), n_windows
+
+
+def mix_config(mix, corpus_manifest, batch_size):
+    """The run's record of a corpus mixed in: (corpus dir, share of the streams) -> its dir, share
+    and number of streams; None for no mix. Raises TrainingError for a mix that cannot be."""
+    if not mix:
+        return None
+    path, share = mix
+    manifest, sha = corpus_dir.read_manifest(path)
+    if corpus_dir.cleaned_as(manifest) != corpus_dir.cleaned_as(corpus_manifest) or \
+            manifest["cleaning"] != corpus_manifest["cleaning"]:
+        raise TrainingError(f"--mix {path}: cleaned differently from the corpus (language, extension or options)")
+    streams = round(share * batch_size)
+    if not 0 < streams < batch_size:
+        raise TrainingError(f"--mix share {share:g} of {batch_size} streams leaves no stream to one of the corpora")
+    return {"corpus": os.path.abspath(path), "manifest_sha256": sha, "share": share, "streams": streams}
 
 
 def reset_lstm_states(model):
     for layer in model.layers:
         if getattr(layer, "stateful", False):
             layer.reset_state()
-
-
-def generate(stepper, vocab, prime, chars=200, temperature=0.8, seed=None):
-    """Plain sampling, for watching a model learn."""
-    rng = np.random.default_rng(seed)
-    state = stepper.run(vocab.encode(prime), stepper.zero_state())
-    out = []
-    for _ in range(chars):
-        p = stepper.probs(state, temperature) if temperature > 0 else None
-        next_id = int(np.argmax(stepper.logits(state))) if p is None else int(rng.choice(len(p), p=p))
-        out.append(next_id)
-        state = stepper.step(next_id, state)
-    return vocab.decode(out)
-
-
-def plot_curves(out):
-    """curves.png: loss (bits/char) and accuracy per epoch, train and val, from history.csv."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = modeldir.history(out)
-    if not rows:
-        return
-    epochs = [int(r["epoch"]) + 1 for r in rows]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label in (("loss", "train"), ("val_loss", "val")):
-        if key in rows[0]:
-            ax1.plot(epochs, [float(r[key]) / LN2 for r in rows], marker="o", label=label)
-    ax1.set(xlabel="epoch", ylabel="bits / char", title="loss")
-    for key, label in (("accuracy", "train"), ("val_accuracy", "val")):
-        if key in rows[0]:
-            ax2.plot(epochs, [float(r[key]) for r in rows], marker="o", label=label)
-    ax2.set(xlabel="epoch", ylabel="next-char accuracy", title="accuracy")
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, modeldir.CURVES), dpi=100)
-    plt.close(fig)
 
 
 def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sample_chars, min_delta=0.0):
@@ -131,7 +117,8 @@ def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sampl
 
         def on_epoch_end(self, epoch, logs=None):
             if sample_every and (epoch + 1) % sample_every == 0:
-                text = generate(Stepper.from_keras(self.model), vocab, PRIME, sample_chars, 0.5, seed=epoch)
+                text = vocab.decode(generate(Stepper.from_keras(self.model), vocab.encode(PRIME), sample_chars, 0.5,
+                                                     seed=epoch))
                 print(f"\n----- sample after epoch {epoch + 1} (temperature 0.5) -----\n"
                       f"{PRIME.lstrip(FILE_START)}{text}\n-----", flush=True)
 
@@ -168,7 +155,7 @@ def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sampl
                                 "cooldown_counter": plateau.cooldown_counter}
             state["train_seconds"] = state.get("train_seconds", 0.0) + time.time() - self.epoch_started
             modeldir.write_json(modeldir.checkpoint(out, modeldir.STATE), state)
-            plot_curves(out)
+            modeldir.plot_curves(out)
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch_started = time.time()
@@ -231,12 +218,14 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
           dropout=None, batch_size=None, seq_len=None, learning_rate=None, epochs=None,
           steps_per_epoch=None, max_minutes=None, patience=3, resume=False, mixed_precision=False, min_count=20,
           seed=1337, sample_every=1, sample_chars=240, verbose=1, val_chars=None, base=None, install=True,
-          min_delta=0.002):
+          min_delta=0.002, mix=None):
     """Train on the corpus dir `corpus` into the model dir `out`; returns its meta. The run works
     in OUT.partial (checkpoints in OUT.partial/checkpoints) and, with `install`, renames it into
     place as `out` once complete (else the caller installs it: modeldir.install).
     base: a model dir to fine-tune (its network, vocab and weights). batch_size, seq_len: None
-    fits them to the corpus (fit_shape). Raises TrainingError, CorpusError or ModelDirError."""
+    fits them to the corpus (fit_shape). mix: (corpus dir, share): that share of the streams reads
+    the other corpus's train split (share 0: none; a resumed run keeps its own unless given one).
+    Raises TrainingError, CorpusError or ModelDirError."""
     import keras
     import tensorflow as tf
 
@@ -284,19 +273,27 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
     steps_per_epoch = tc["steps_per_epoch"] = steps_per_epoch or tc.get("steps_per_epoch")
     batch_size, seq_len = tc["batch_size"], tc["seq_len"]
     val_chars = tc["val_chars"] = val_chars or tc.get("val_chars")
+    if mix is not None:
+        tc["mix"] = mix_config(mix, manifest, batch_size) if mix[1] > 0 else None
+    mixed = tc.get("mix")
 
     train_ids = vocab.encode(train_text)
     # A big corpus's val split can take as long to read as an epoch to train: its first
     # val_chars (files in hash order, so a fair sample) are enough to see where training is.
     val_ids = vocab.encode(val_text[:val_chars])
     del train_text, val_text
-    _, n_windows = stream_dataset(train_ids, batch_size, seq_len)
+    streams = {"mix_ids": vocab.encode(corpus_dir.read_split(mixed["corpus"], "train")) if mixed else None,
+               "mix_rows": mixed["streams"] if mixed else 0}
+    if mixed:
+        print(f"{mixed['streams']} of {batch_size} streams read {mixed['corpus']} "
+              f"({len(streams['mix_ids']):,} train chars)", file=sys.stderr)
+    _, n_windows = stream_dataset(train_ids, batch_size, seq_len, **streams)
     per_epoch = min(steps_per_epoch or n_windows, n_windows)
     initial_epoch = state["epoch"] + 1
     if initial_epoch >= epochs:
         print(f"already trained {initial_epoch} epochs (--epochs {epochs}); writing the model dir", file=sys.stderr)
     train_ds, _ = stream_dataset(train_ids, batch_size, seq_len, start_step=initial_epoch * per_epoch,
-                                 steps=max(epochs - initial_epoch, 0) * per_epoch)
+                                 steps=max(epochs - initial_epoch, 0) * per_epoch, **streams)
     val_ds, _ = stream_dataset(val_ids, batch_size, seq_len)
 
     with network.distribution_strategy().scope():
@@ -367,7 +364,7 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
     # now, so the model dir is complete.
     meta["match"] = fit_match(work, corpus_dir.documents(corpus, "val"), show_progress=verbose != 0,
                               fitted_on=f"{os.path.abspath(corpus)}:val", pending=True)
-    plot_curves(work)
+    modeldir.plot_curves(work)
     if install:
         modeldir.install(work, out)
     return meta
@@ -417,16 +414,28 @@ def main(argv=None):
     p.add_argument("--mixed-precision", action="store_true", help="float16 compute on a GPU")
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--val-chars", type=int, default=None, help="validate on the val split's first N chars (default all)")
+    p.add_argument("--mix", metavar="CORPUS=SHARE", default=None,
+                   help="a second corpus dir, read by this share of the streams (e.g. data/stdlib=0.25); "
+                        "a resumed run keeps its own unless given one (=0: none)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras progress: 0 none, 1 bar, 2 line")
     args = p.parse_args(argv)
+    mix = None
+    if args.mix is not None:
+        path, _, share = args.mix.rpartition("=")
+        try:
+            mix = (path, float(share))
+        except ValueError:
+            p.error(f"--mix {args.mix}: expected CORPUS=SHARE, e.g. data/stdlib=0.25")
+        if not path or not 0 <= mix[1] < 1:
+            p.error(f"--mix {args.mix}: expected CORPUS=SHARE with a share from 0 up to (not) 1")
     try:
         meta = train(args.corpus, args.out, layers=args.layers, units=args.units, embedding_dim=args.embedding_dim,
                      dropout=args.dropout, batch_size=args.batch_size, seq_len=args.seq_len,
                      learning_rate=args.learning_rate, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
                      max_minutes=args.max_minutes, patience=args.patience, resume=args.resume,
                      mixed_precision=args.mixed_precision, min_count=args.min_count, seed=args.seed,
-                     verbose=args.verbose, val_chars=args.val_chars, min_delta=args.min_delta)
+                     verbose=args.verbose, val_chars=args.val_chars, min_delta=args.min_delta, mix=mix)
     except (TrainingError, CorpusError, ModelDirError) as err:
         raise SystemExit(f"error: {err}")
     print(json.dumps({"out": args.out, "metrics": meta["metrics"], "training": meta["training"]}))

@@ -5,12 +5,13 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from model.corpus import CorpusError
 from model.modeldir import ModelDirError
 from model.sample import Completer
-from model.train import main, train
+from model.train import TrainingError, main, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -85,3 +86,37 @@ def test_a_missing_corpus_raises_and_only_the_cli_exits(tmp_path):
     with pytest.raises(SystemExit, match="error: .* is not a corpus dir"):
         main(["--corpus", str(tmp_path / "nope"), "--out", out])
 
+
+
+def test_streams_mix_in_a_second_text_in_the_last_rows():
+    from model.train import stream_dataset
+
+    main_ids, mix_ids = np.arange(1000, dtype=np.int32), np.arange(5000, 5300, dtype=np.int32)
+    ds, n_windows = stream_dataset(main_ids, 4, 10, mix_ids=mix_ids, mix_rows=1)
+    assert n_windows == 33  # a pass over the main text, in its 3 rows of 333
+    x, y = [(a.numpy(), b.numpy()) for a, b in ds.take(31)][30]  # step 30: the mixed row has wrapped
+    assert x[:3, 0].tolist() == [300, 633, 966] and (y == x + 1).all()
+    assert x[3, 0] == 5000 + (30 % 29) * 10  # its own 299 chars are 29 windows
+
+
+def test_a_run_mixes_in_a_second_corpus_and_a_resume_keeps_it(tiny_corpus, tmp_path):
+    from model.corpus import build_corpus
+
+    src = tmp_path / "other"
+    src.mkdir()
+    for i in range(6):
+        (src / f"o{i}.py").write_text("".join(f"def f{j}_{i}(x):\n    return x * {j + i}\n\n\n" for j in range(40)))
+    other = str(tmp_path / "other-corpus")
+    build_corpus(other, [("other", str(src))], val_frac=0.2, test_frac=0.2, progress=False)
+    out = str(tmp_path / "run")
+    train(tiny_corpus, out, units=16, embedding_dim=8, batch_size=4, seq_len=32, epochs=1, steps_per_epoch=5,
+          min_count=1, sample_every=0, verbose=0, mix=(other, 0.25), install=False)
+    state = json.load(open(os.path.join(out + ".partial", "checkpoints", "state.json")))
+    assert state["config"]["training"]["mix"]["streams"] == 1
+    meta = train(tiny_corpus, out, epochs=2, resume=True, verbose=0, sample_every=0)
+    assert meta["training"]["mix"] == {**state["config"]["training"]["mix"], "corpus": os.path.abspath(other)}
+    assert meta["training"]["epochs_run"] == 2
+    with pytest.raises(TrainingError, match="leaves no stream"):
+        train(tiny_corpus, str(tmp_path / "b"), batch_size=4, seq_len=32, epochs=1, verbose=0, mix=(other, 0.05))
+    with pytest.raises(SystemExit):  # the CLI names the form it wants
+        main(["--corpus", tiny_corpus, "--out", str(tmp_path / "c"), "--mix", "no-share"])

@@ -117,8 +117,8 @@ def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sampl
 
         def on_epoch_end(self, epoch, logs=None):
             if sample_every and (epoch + 1) % sample_every == 0:
-                text = vocab.decode(generate(Stepper.from_keras(self.model), vocab.encode(PRIME), sample_chars, 0.5,
-                                                     seed=epoch))
+                ids = generate(Stepper.from_keras(self.model), vocab.encode(PRIME), sample_chars, 0.5, seed=epoch)
+                text = vocab.decode(ids)
                 print(f"\n----- sample after epoch {epoch + 1} (temperature 0.5) -----\n"
                       f"{PRIME.lstrip(FILE_START)}{text}\n-----", flush=True)
 

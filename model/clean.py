@@ -177,7 +177,7 @@ def _clean_python(text, opts, partial):
     return _apply_removals(text, removals), in_removed
 
 
-MAX_RESTARTS = 100  # readings of one window; a window dedents to a new level at most a few times
+MAX_RESTARTS = 100  # readings of one window (each starts at least a line further on)
 
 
 def _indent_scaffold(text):
@@ -220,9 +220,9 @@ def _unmatched_closer(tokens):
     """The first bracket that closes one opened before the tokens, or None."""
     depth = 0
     for t in tokens:
-        if t.type == tokenize.OP and t.string in "([{":
+        if t.type == tokenize.OP and t.string in ("(", "[", "{"):
             depth += 1
-        elif t.type == tokenize.OP and t.string in ")]}":
+        elif t.type == tokenize.OP and t.string in (")", "]", "}"):
             depth -= 1
             if depth < 0:
                 return t

@@ -116,6 +116,7 @@ def _tidy_lines(text, max_blank, partial):
 
 _LITERAL_NAMES = {"True", "False", "None"}
 _STATEMENT_START = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
+MAX_RESTARTS = 100  # readings of one window by _tokenize (each starts at least a line further on)
 
 
 def _clean_python(text, opts, partial):
@@ -177,9 +178,6 @@ def _clean_python(text, opts, partial):
     return _apply_removals(text, removals), in_removed
 
 
-MAX_RESTARTS = 100  # readings of one window (each starts at least a line further on)
-
-
 def _indent_scaffold(text):
     """Lines to put before a buffer cut from the middle of a file (a request's window) so that it
     tokenizes: the window may start indented and later dedent to a level it never opened, which
@@ -200,17 +198,19 @@ def _tokenize(text, scaffold=False):
     closes a bracket it never opened (tokenize would read the code after it as inside brackets,
     and the call arguments' strings as docstrings) or dedents to a level it never opened (tokenize
     stops there, and the comments and docstrings after it would reach the model)."""
+    if not scaffold:
+        return _tokenize_once(text, False)
     tokens, row = [], 0  # row: where the reading starts, in the text's rows (0-based)
     lines = text.split("\n")
     for _ in range(MAX_RESTARTS):
-        part, err = _tokenize_once("\n".join(lines[row:]), scaffold, row)
-        closer = _unmatched_closer(part) if scaffold else None
+        part, err = _tokenize_once("\n".join(lines[row:]) if row else text, True, row)
+        closer = _unmatched_closer(part)
         if closer is not None and closer.end[0] < len(lines):
             tokens += [t for t in part if t.start[0] <= closer.end[0]]
             row = closer.end[0]  # the line after it
             continue
         tokens += part
-        if not (scaffold and isinstance(err, IndentationError) and err.lineno and err.lineno > row + 1):
+        if not (isinstance(err, IndentationError) and err.lineno and err.lineno > row + 1):
             return tokens, err
         row = err.lineno - 1  # the line tokenize refused
     return tokens, err

@@ -72,8 +72,8 @@ def stream_dataset(ids, batch_size, seq_len, start_step=0, steps=None, mix_ids=N
 
 def mix_config(mix, corpus_manifest, batch_size):
     """The run's record of a corpus mixed in: (corpus dir, share of the streams) -> its dir, share
-    and number of streams; None for no mix. Raises TrainingError for a mix that cannot be."""
-    if not mix:
+    and number of streams; None for no mix (share 0). Raises TrainingError for a mix that cannot be."""
+    if mix[1] == 0:
         return None
     path, share = mix
     manifest, sha = corpus_dir.read_manifest(path)
@@ -274,7 +274,7 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
     batch_size, seq_len = tc["batch_size"], tc["seq_len"]
     val_chars = tc["val_chars"] = val_chars or tc.get("val_chars")
     if mix is not None:
-        tc["mix"] = mix_config(mix, manifest, batch_size) if mix[1] > 0 else None
+        tc["mix"] = mix_config(mix, manifest, batch_size)
     mixed = tc.get("mix")
 
     train_ids = vocab.encode(train_text)

@@ -36,6 +36,14 @@ class TrainingError(Exception):
     """Training cannot start or produced no model; the message says why."""
 
 
+def stream_windows(n_ids, n_rows, seq_len):
+    """How many windows of `seq_len` each of `n_rows` streams over `n_ids` ids holds (a pass over them)."""
+    n_windows = (n_ids - 1) // n_rows // seq_len
+    if n_windows < 1:
+        raise TrainingError(f"split of {n_ids} chars is too small for {n_rows} streams x seq {seq_len}")
+    return n_windows
+
+
 def stream_dataset(ids, batch_size, seq_len, start_step=0, steps=None, mix_ids=None, mix_rows=0):
     """tf.data over stateful streams: `batch_size` contiguous rows of the text, cut in windows;
     the last `mix_rows` of them rows of `mix_ids` instead (another corpus, mixed in).
@@ -48,11 +56,8 @@ def stream_dataset(ids, batch_size, seq_len, start_step=0, steps=None, mix_ids=N
 
     def rows(text_ids, n):
         per_row = (len(text_ids) - 1) // n
-        n_windows = per_row // seq_len
-        if n_windows < 1:
-            raise TrainingError(f"split of {len(text_ids)} chars is too small for {n} streams x seq {seq_len}")
         return (tf.constant(text_ids[: per_row * n].reshape(n, per_row)),
-                tf.constant(text_ids[1: per_row * n + 1].reshape(n, per_row)), n_windows)
+                tf.constant(text_ids[1: per_row * n + 1].reshape(n, per_row)), stream_windows(len(text_ids), n, seq_len))
 
     parts = [rows(ids, batch_size - mix_rows)] + ([rows(mix_ids, mix_rows)] if mix_rows else [])
 
@@ -287,7 +292,7 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
     if mixed:
         print(f"{mixed['streams']} of {batch_size} streams read {mixed['corpus']} "
               f"({len(streams['mix_ids']):,} train chars)", file=sys.stderr)
-    _, n_windows = stream_dataset(train_ids, batch_size, seq_len, **streams)
+    n_windows = stream_windows(len(train_ids), batch_size - streams["mix_rows"], seq_len)
     per_epoch = min(steps_per_epoch or n_windows, n_windows)
     initial_epoch = state["epoch"] + 1
     if initial_epoch >= epochs:

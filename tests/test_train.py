@@ -87,6 +87,15 @@ def test_a_missing_corpus_raises_and_only_the_cli_exits(tmp_path):
         main(["--corpus", str(tmp_path / "nope"), "--out", out])
 
 
+def test_stream_windows_counts_a_pass_without_building_it():
+    from model.train import stream_dataset, stream_windows
+
+    assert stream_windows(1000, 3, 10) == 33  # 3 rows of 333 ids, 33 whole windows each
+    assert stream_dataset(np.arange(1000, dtype=np.int32), 3, 10)[1] == 33
+    assert stream_windows(31, 3, 10) == 1  # 30 shifted ids: one window per row, just
+    with pytest.raises(TrainingError, match="too small for 3 streams x seq 10"):
+        stream_windows(30, 3, 10)
+
 
 def test_streams_mix_in_a_second_text_in_the_last_rows():
     from model.train import stream_dataset

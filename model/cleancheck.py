@@ -1,0 +1,86 @@
+"""Do request windows clean like whole files? A plug-in sends the last 4000 characters before the
+cursor, so a window starts mid-file (mid-line, mid-docstring, inside brackets); the network should
+still read it as it read its training files, which were cleaned whole.
+
+    python -m model.cleancheck --json               # the unseen-code benchmark's positions
+    python -m model.cleancheck --set dev --json
+
+At each of the benchmark's positions (model.benchmark's draw, same seed), the request is built and
+cut as the server cuts it (model.benchmark.editor_request, model.sample.carried) and cleaned as a
+buffer (clean(partial=True)). Its first line, cut at the window's start, is dropped and the last
+`context_chars` (what the network reads) are kept. The window matches when that text is exactly the
+tail of the whole file cleaned up to the cursor. clean() is timed on each window (a second pass, so
+warm), the cost each request pays.
+"""
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from model import benchmark, packages
+from model.clean import clean
+from model.sample import CONTEXT_CHARS, carried
+
+
+def window_matches(raw, pos, context_chars=CONTEXT_CHARS):
+    """(the window's cleaned text as the network reads it, the whole file's cleaned tail of the same
+    length): equal when the window is cleaned as the whole file is."""
+    text, _ = carried(*benchmark.editor_request(raw, pos))
+    seen = clean(text, partial=True).text
+    seen = seen[seen.find("\n") + 1:][-context_chars:]
+    whole = clean(raw[:pos], partial=True).text
+    return seen, whole[len(whole) - len(seen):] if seen else ""
+
+
+def check(files, positions=300, seed=0, context_chars=CONTEXT_CHARS):
+    """Share of windows that match, the positions that do not, and clean()'s time per window."""
+    idents, lines = benchmark.draw_positions(files, positions, seed)
+    points = idents + lines
+    mismatched = []
+    for f, pos, _, _ in points:
+        seen, whole = window_matches(files[f][1], pos, context_chars)
+        if seen != whole:
+            mismatched.append(f"{files[f][0]}:{pos}")
+    windows = [carried(*benchmark.editor_request(files[f][1], pos))[0] for f, pos, _, _ in points]
+    ms = []
+    for window in windows * 2:  # the first pass warms caches and imports; the second is timed
+        t = time.perf_counter()
+        clean(window, partial=True)
+        ms.append((time.perf_counter() - t) * 1000)
+    ms = ms[len(windows):]
+    return {"windows": len(points), "matching": len(points) - len(mismatched),
+            "share_matching": round((len(points) - len(mismatched)) / max(len(points), 1), 4),
+            "clean_ms": {"p50": round(float(np.percentile(ms, 50)), 2) if ms else None,
+                         "p95": round(float(np.percentile(ms, 95)), 2) if ms else None},
+            "mismatched": mismatched}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m model.cleancheck", description=__doc__.split("\n\n")[0])
+    p.add_argument("--set", default="benchmark", choices=sorted(benchmark.SETS))
+    p.add_argument("--packages", default=None, help="a package list instead of the set's")
+    p.add_argument("--positions", type=int, default=300, help="positions of each kind")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache", default=packages.DEFAULT_CACHE)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    args = p.parse_args(argv)
+    if args.positions < 1:
+        p.error("--positions must be positive")
+    try:
+        files = benchmark.package_files(args.packages or benchmark.SETS[args.set], args.cache)
+    except packages.PackageError as err:
+        raise SystemExit(f"error: {err}")
+    result = {"set": args.set, **check(files, args.positions, args.seed)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['matching']} of {result['windows']} windows clean like their whole file; "
+              f"clean() p50 {result['clean_ms']['p50']} ms, p95 {result['clean_ms']['p95']} ms", file=sys.stderr)
+        for where in result["mismatched"]:
+            print(f"  differs: {where}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -116,6 +116,7 @@ def _tidy_lines(text, max_blank, partial):
 
 _LITERAL_NAMES = {"True", "False", "None"}
 _STATEMENT_START = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
+_BRACKET_DEPTH = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
 MAX_RESTARTS = 100  # readings of one window by _tokenize (each starts at least a line further on)
 
 
@@ -199,12 +200,11 @@ def _tokenize(text, scaffold=False):
     and the call arguments' strings as docstrings) or dedents to a level it never opened (tokenize
     stops there, and the comments and docstrings after it would reach the model)."""
     if not scaffold:
-        return _tokenize_once(text, False)
+        return _tokenize_once(text, False)[:2]
     tokens, row = [], 0  # row: where the reading starts, in the text's rows (0-based)
     lines = text.split("\n")
     for _ in range(MAX_RESTARTS):
-        part, err = _tokenize_once("\n".join(lines[row:]) if row else text, True, row)
-        closer = _unmatched_closer(part)
+        part, err, closer = _tokenize_once("\n".join(lines[row:]) if row else text, True, row)
         if closer is not None and closer.end[0] < len(lines):
             tokens += [t for t in part if t.start[0] <= closer.end[0]]
             row = closer.end[0]  # the line after it
@@ -216,38 +216,32 @@ def _tokenize(text, scaffold=False):
     return tokens, err
 
 
-def _unmatched_closer(tokens):
-    """The first bracket that closes one opened before the tokens, or None."""
-    depth = 0
-    for t in tokens:
-        if t.type == tokenize.OP and t.string in ("(", "[", "{"):
-            depth += 1
-        elif t.type == tokenize.OP and t.string in (")", "]", "}"):
-            depth -= 1
-            if depth < 0:
-                return t
-    return None
-
-
 def _tokenize_once(text, scaffold, row=0):
-    """One reading (under a scaffold if asked): its tokens and the error that stopped it, in the
-    rows of a text of which `text` is the part from `row` on."""
+    """One reading (under a scaffold if asked): its tokens, the error that stopped it and, when
+    scaffolded, the first bracket that closes one opened before the text (the reading then ends
+    with that bracket's line unless it is the last), in the rows of a text of which `text` is
+    the part from `row` on."""
     prefix = _indent_scaffold(text) if scaffold else ""
-    k = prefix.count("\n")
-    tokens, err = [], None
+    k, n_lines = prefix.count("\n"), text.count("\n") + 1
+    tokens, err, closer, depth = [], None, None, 0  # closer: its index in tokens
     try:
         for tok in tokenize.generate_tokens(io.StringIO(prefix + text).readline):
+            if closer is not None and tok.start[0] > tokens[closer].end[0] and tokens[closer].end[0] - k < n_lines:
+                break  # the caller reads on from the next line anyway
             if tok.start[0] > k:
                 tokens.append(tok)
+                if scaffold and closer is None and tok.type == tokenize.OP and tok.string in _BRACKET_DEPTH:
+                    depth += _BRACKET_DEPTH[tok.string]
+                    closer = len(tokens) - 1 if depth < 0 else None
     except (tokenize.TokenError, IndentationError, SyntaxError) as e:
         err = e
         if isinstance(e, SyntaxError) and e.lineno:
             e.lineno += row - k
     shift = row - k
-    if shift:
-        tokens = [tokenize.TokenInfo(t.type, t.string, (t.start[0] + shift, t.start[1]), (t.end[0] + shift, t.end[1]),
-                                     t.line) for t in tokens]
-    return tokens, err
+    if shift:  # (tuple.__new__: namedtuple's own constructor costs a call more per token)
+        tokens = [tuple.__new__(tokenize.TokenInfo, (t[0], t[1], (t[2][0] + shift, t[2][1]), (t[3][0] + shift, t[3][1]),
+                                                     t[4])) for t in tokens]
+    return tokens, err, None if closer is None else tokens[closer]
 
 
 def _prose_pairs(tokens):

@@ -10,15 +10,14 @@ Positions are drawn with a fixed seed, in code (never in comments or strings):
   ident   the cursor after the first 2 characters of a name of 5 or more; identifier exact
           when the completion, cut at the end of the name, is the rest of the name
   line    the cursor at a token start inside a code line
-At every position the truth is the rest of the line (less a trailing comment); a completion
-is right when it is a prefix of it. Keystroke savings: the characters of right completions
-over all the truths' characters, both kinds of position together; line precision and the
-share answered: over the line positions.
-Each request carries what a plug-in sends while the user writes that line: the last 4000
-characters before the cursor and, as `suffix`, the file after the current line; the
-Completer runs it as the server does (model.sample.carried, then the server's defaults).
-Baselines on the same positions: the editor's word completion (the file's words before and
-after the cursor), Jedi (top 1, with the package as its project), and xz for bits/char.
+At every position the truth is the rest of the line (less a trailing comment); a completion is right
+when it is a prefix of it. Keystroke savings: the characters of right completions over all the
+truths' characters, both kinds of position together; line precision and the share answered: over the
+line positions. Each request carries what a plug-in sends while the user writes that line: the last
+4000 characters before the cursor and, as `suffix`, the file after the current line; the Completer
+runs it as the server does (model.sample.carried, then the server's defaults). Baselines on the same
+positions: the editor's word completion (the file's words before and after the cursor), Jedi (top 1,
+with the package as its project), and xz for bits/char.
 """
 import argparse
 import itertools
@@ -416,20 +415,21 @@ def main(argv=None):
                 completer = Completer.load(model_dir)
             r = measure(completer, files, args.positions, args.seed, progress_bar(True), baselines=not args.no_baselines
                         and model_dir == args.model[0], positions_detail=len(args.model) > 1)
-            try:
-                best, row = fit_policy(r["policy_sweep"])
-                fitted = row
-            except ValueError:
-                if args.fit_policy:
-                    raise
-                fitted = None
-            r.update(name=os.path.basename(os.path.normpath(model_dir)), model=model_dir,
-                     policy={**completer.policy.as_meta(), "best_on_this_set": fitted})
+            fitted = {}  # meta.json key -> (floors, their row), for requests without files and with
+            for key, sweep, policy in (("policy", "policy_sweep", completer.policy),
+                                       ("policy_files", "files_policy_sweep", completer.files_policy)):
+                try:
+                    fitted[key] = fit_policy(r[sweep])
+                except ValueError:
+                    if args.fit_policy:
+                        raise
+                r[key] = {**policy.as_meta(), "best_on_this_set": fitted.get(key, (None, None))[1]}
             if args.fit_policy:  # (a fresh read of meta.json: it holds the project weights now)
-                completer.meta["policy"] = {**best.as_meta(), "precision_target": PRECISION_TARGET,
-                                            "fitted_on": args.set, "at_fit": row}
+                for key, (best, row) in fitted.items():
+                    completer.meta[key] = {**best.as_meta(), "precision_target": PRECISION_TARGET,
+                                           "fitted_on": args.set, "at_fit": row}
                 modeldir.write_meta(model_dir, completer.meta)
-            results.append(r)
+            results.append({**r, "name": os.path.basename(os.path.normpath(model_dir)), "model": model_dir})
     except (packages.PackageError, ModelDirError, ValueError) as err:
         raise SystemExit(f"error: {err}")
     versus_first(results)

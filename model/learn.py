@@ -275,7 +275,7 @@ def learn(project, out, base=modeldir.DEFAULT, max_minutes=10.0, positions=POSIT
     # Complete the model dir: the base's policy and project weights; the match weights fitted on
     # val where it saw enough, the base's elsewhere.
     meta["match"] = merged_match(meta["match"], base_meta.get("match"))
-    for key in ("policy", "project_match"):
+    for key in ("policy", "policy_files", "project_match"):
         if key in base_meta:
             meta[key] = base_meta[key]
     modeldir.write_meta(work, meta, pending=True)

@@ -108,7 +108,7 @@ def check_meta(model_dir, meta, vocab_size, embedding_dim):
             raise ModelDirError(f"{where}: '{field}' must be a non-empty string, not {meta[field]!r}")
     if "extension" in meta and not meta["extension"].startswith("."):
         raise ModelDirError(f"{where}: 'extension' must start with '.', not {meta['extension']!r}")
-    for field in ("cleaning", "metrics", "match", "policy", "project_match", "project"):
+    for field in ("cleaning", "metrics", "match", "policy", "policy_files", "project_match", "project"):
         if meta.get(field) is not None and not isinstance(meta[field], dict):
             raise ModelDirError(f"{where}: '{field}' must be an object, not {type(meta[field]).__name__}")
 

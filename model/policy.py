@@ -9,7 +9,10 @@ The decoder proposes the most likely line (greedy, stop=line); the policy cuts i
     whole extension (the product of its characters) is at least `line_floor`.
 The floors are fitted on the dev set of unseen packages (python -m model.benchmark --set dev
 --fit-policy) for the most keystrokes saved at a stated line precision, and stored in the model
-dir's meta.json ("policy"); a model dir without one uses the defaults below. Measured there:
+dir's meta.json ("policy"); a model dir without one uses the defaults below. Requests that bring
+the project's other files (`files`) have floors of their own ("policy_files"), fitted the same
+way on requests that carry them: the files' evidence makes other proposals right, and the
+floors that keep answers right differ (without its own, such a request uses "policy"). Measured there:
 beyond the name, a floor per character buys more savings at a given precision than one on the
 product (long copies by the match model are right though their product is small).
 
@@ -33,18 +36,19 @@ class Policy:
     extend_floor: float = 0.9
 
     @classmethod
-    def from_meta(cls, meta):
-        """The policy stored in meta.json, or the default; raises ValueError for a broken one."""
-        stored = meta.get("policy")
+    def from_meta(cls, meta, key="policy", default=None):
+        """The policy stored in meta.json under `key`, else `default` (None: the defaults above);
+        raises ValueError for a broken one."""
+        stored = meta.get(key)
         if stored is None:
-            return cls()
+            return cls() if default is None else default
         try:
             policy = cls(*(float(stored[name]) for name in FLOORS))
         except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"meta.json 'policy' is unusable ({err!r})") from None
+            raise ValueError(f"meta.json '{key}' is unusable ({err!r})") from None
         if not all(0 <= f <= 1.01 for f in (policy.ident_floor, policy.char_floor, policy.line_floor,
                                              policy.extend_floor)):
-            raise ValueError("meta.json 'policy': floors must be between 0 and 1.01 (1.01: never)")
+            raise ValueError(f"meta.json '{key}': floors must be between 0 and 1.01 (1.01: never)")
         return policy
 
     def as_meta(self):

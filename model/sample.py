@@ -109,6 +109,7 @@ class Completer:
                                 f"--model DIR --corpus DIR --split val --fit-match") from None
         try:
             self.policy = Policy.from_meta(meta)
+            self.files_policy = Policy.from_meta(meta, "policy_files", default=self.policy)
             # Without fitted weights, a project file's match counts half as much as the buffer's.
             project = meta.get("project_match")
             self.project_weights = (match_weights(project) if project is not None else
@@ -193,8 +194,9 @@ class Completer:
         typed = TRAILING_WORD.search(context[-200:])
         typed = typed.group() if typed else ""
         after = quick_clean(suffix, self.ext, self.cleaning) if self.words_after else ""
-        hints = self.hints(cleaned.text, typed, self.project_for(files), after)
-        policy = self.policy if min_prob is None else None
+        project = self.project_for(files)
+        hints = self.hints(cleaned.text, typed, project, after)
+        policy = None if min_prob is not None else self.files_policy if hints.project is not None else self.policy
         if temperature == 0 and n == 1:
             results = [self._decode(state, rules, min_prob, hints, typed, policy=policy)]
         elif temperature == 0:

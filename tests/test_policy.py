@@ -84,6 +84,13 @@ def test_policy_from_meta():
     for broken in ({"ident_floor": 0.01}, {**stored, "ident_floor": "x"}, {**stored, "char_floor": 2}, "0.5"):
         with pytest.raises(ValueError, match="policy"):
             Policy.from_meta({"policy": broken})
+    # requests with files have floors of their own; without them, the main policy's
+    main = Policy.from_meta({"policy": stored})
+    assert Policy.from_meta({"policy": stored}, "policy_files", default=main) is main
+    files = {**stored, "line_floor": 0.0}
+    assert Policy.from_meta({"policy": stored, "policy_files": files}, "policy_files", default=main) == Policy(0.01, 0.7, 0.0, 0.9)
+    with pytest.raises(ValueError, match="'policy_files'"):
+        Policy.from_meta({"policy_files": {**stored, "char_floor": 2}}, "policy_files")
 
 
 def test_probabilities_below_float_range_do_not_crash():

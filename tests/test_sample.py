@@ -191,6 +191,27 @@ def test_the_policy_is_the_default_and_min_prob_zero_is_no_cut(tiny_model):
     assert policy.stop_reason in ("policy", ungated.stop_reason)
 
 
+def test_a_request_with_files_is_cut_by_the_files_policy(tiny_model, tmp_path):
+    import json
+    import shutil
+
+    model_dir = str(tmp_path / "model")
+    shutil.copytree(tiny_model, model_dir)
+    meta = json.load(open(os.path.join(model_dir, "meta.json")))
+    never = {"ident_floor": 1.0, "char_floor": 1.01, "line_floor": 1.0, "extend_floor": 1.01}  # says nothing
+    always = {"ident_floor": 0.0, "char_floor": 0.0, "line_floor": 0.0, "extend_floor": 0.0}  # keeps it all
+    json.dump({**meta, "policy": never, "policy_files": always}, open(os.path.join(model_dir, "meta.json"), "w"))
+    completer = Completer.load(model_dir)
+    other = ("other.py", "def padded_sum_of_points(a, b):\n    return a + b\n")
+    buffer = "import os\n\n\ndef main(argv):\n    return padd"
+    assert completer.complete(buffer, max_chars=30).text == ""
+    with_files = completer.complete(buffer, max_chars=30, files=[other])
+    assert with_files.text == completer.complete(buffer, max_chars=30, files=[other], min_prob=0.0).text != ""
+    assert completer.complete(buffer, max_chars=30, files=[("empty.py", "")]).text == ""  # nothing sent: no files
+    json.dump({**meta, "policy": always}, open(os.path.join(model_dir, "meta.json"), "w"))
+    assert Completer.load(model_dir).files_policy == Completer.load(model_dir).policy  # none of its own
+
+
 def test_a_name_used_only_after_the_cursor_is_completed(tiny_model):
     completer = Completer.load(tiny_model)
     buffer = "import os\n\n\ndef main(argv):\n    total = padd"

@@ -14,7 +14,7 @@
 4. Completes the model dir: match weights fitted on val (the base's for lengths val saw too
    rarely), the base's project match weights, and the base's policy with its floors refitted on
    the val files to save the most keystrokes at the precision the base's floors get there
-   (--keep-base-policy keeps them as they are).
+   (--keep-base-policy keeps them as they are; its floors for requests with files are kept).
 5. Measures the tuned model on the same files, positions and seed; refuses to install it when
    it is worse (see worse()), else installs it, meta.json "project" recording the project root,
    the held-out files and both measurements.

@@ -26,7 +26,7 @@ def seconds_per_epoch(split_chars, units, batch_size, layers=D["layers"], embedd
                       seq_len=D["seq_len"], steps=8, vocab_size=100):
     import numpy as np
 
-    from model.train import reset_lstm_states, stream_dataset
+    from model.train import stream_dataset
 
     rng = np.random.default_rng(0)
     ids = rng.integers(0, vocab_size, size=batch_size * seq_len * (steps + 4) + 1).astype(np.int32)
@@ -38,7 +38,7 @@ def seconds_per_epoch(split_chars, units, batch_size, layers=D["layers"], embedd
     t = time.perf_counter()
     model.fit(ds.skip(2).take(steps), epochs=1, verbose=0)
     train_step = (time.perf_counter() - t) / steps
-    reset_lstm_states(model)
+    network.reset_lstm_states(model)
     t = time.perf_counter()
     model.evaluate(ds.take(steps), verbose=0)
     val_step = (time.perf_counter() - t) / steps

@@ -88,3 +88,10 @@ def set_mixed_precision(enabled):
     if enabled and not tf.config.list_physical_devices("GPU"):
         raise ValueError("mixed precision needs a GPU (none is visible)")
     keras.mixed_precision.set_global_policy("mixed_float16" if enabled else "float32")
+
+
+def reset_lstm_states(model):
+    """Zero a stateful model's LSTM state (a new pass over the streams starts)."""
+    for layer in model.layers:
+        if getattr(layer, "stateful", False):
+            layer.reset_state()

@@ -55,9 +55,9 @@ def stream_dataset(ids, batch_size, seq_len, start_step=0, steps=None, mix_ids=N
     import tensorflow as tf
 
     def rows(text_ids, n):
-        per_row = (len(text_ids) - 1) // n
+        per_row, n_windows = (len(text_ids) - 1) // n, stream_windows(len(text_ids), n, seq_len)
         return (tf.constant(text_ids[: per_row * n].reshape(n, per_row)),
-                tf.constant(text_ids[1: per_row * n + 1].reshape(n, per_row)), stream_windows(len(text_ids), n, seq_len))
+                tf.constant(text_ids[1: per_row * n + 1].reshape(n, per_row)), n_windows)
 
     parts = [rows(ids, batch_size - mix_rows)] + ([rows(mix_ids, mix_rows)] if mix_rows else [])
 
@@ -91,12 +91,6 @@ def mix_config(mix, corpus_manifest, batch_size):
     return {"corpus": os.path.abspath(path), "manifest_sha256": sha, "share": share, "streams": streams}
 
 
-def reset_lstm_states(model):
-    for layer in model.layers:
-        if getattr(layer, "stateful", False):
-            layer.reset_state()
-
-
 def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sample_chars, min_delta=0.0):
     import keras
 
@@ -106,10 +100,10 @@ def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sampl
         """Zero the LSTM state where a new pass starts: each epoch and before validation."""
 
         def on_epoch_begin(self, epoch, logs=None):
-            reset_lstm_states(self.model)
+            network.reset_lstm_states(self.model)
 
         def on_test_begin(self, logs=None):
-            reset_lstm_states(self.model)
+            network.reset_lstm_states(self.model)
 
     class TimeLimit(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -185,9 +179,9 @@ def evaluate_split(model, ids, batch_size, seq_len):
     if (len(ids) - 1) // batch_size < seq_len:
         return None  # split too small to measure (tiny corpora in tests)
     ds, n = stream_dataset(ids, batch_size, seq_len)
-    reset_lstm_states(model)
+    network.reset_lstm_states(model)
     loss, acc = model.evaluate(ds, verbose=0)
-    reset_lstm_states(model)
+    network.reset_lstm_states(model)
     return {"nats_per_char": float(loss), "bits_per_char": float(loss) / LN2, "accuracy": float(acc),
             "chars": int(n * seq_len * batch_size)}
 
@@ -223,14 +217,15 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
           dropout=None, batch_size=None, seq_len=None, learning_rate=None, epochs=None,
           steps_per_epoch=None, max_minutes=None, patience=3, resume=False, mixed_precision=False, min_count=20,
           seed=1337, sample_every=1, sample_chars=240, verbose=1, val_chars=None, base=None, install=True,
-          min_delta=0.002, mix=None):
+          min_delta=0.002, mix=None, keep="best"):
     """Train on the corpus dir `corpus` into the model dir `out`; returns its meta. The run works
     in OUT.partial (checkpoints in OUT.partial/checkpoints) and, with `install`, renames it into
     place as `out` once complete (else the caller installs it: modeldir.install).
     base: a model dir to fine-tune (its network, vocab and weights). batch_size, seq_len: None
     fits them to the corpus (fit_shape). mix: (corpus dir, share): that share of the streams reads
     the other corpus's train split (share 0: none; a resumed run keeps its own unless given one).
-    Raises TrainingError, CorpusError or ModelDirError."""
+    keep: the checkpoint the model dir is made of, "best" (by val) or "last" (e.g. after annealing
+    on a mix, whose aim the main val does not measure). Raises TrainingError, CorpusError or ModelDirError."""
     import keras
     import tensorflow as tf
 
@@ -331,9 +326,9 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
         if state.get("stopped_by") == "nan":
             raise TrainingError("the loss diverged (NaN) before the first epoch ended; lower --learning-rate")
         raise TrainingError("no epoch finished, so there is no model to write (raise --max-minutes)")
-    best = keras.models.load_model(modeldir.checkpoint(work, modeldir.BEST))
-    metrics = {"val": evaluate_split(best, val_ids, batch_size, seq_len),
-               "test": evaluate_split(best, vocab.encode(corpus_dir.read_split(corpus, "test")), batch_size, seq_len)}
+    kept = keras.models.load_model(modeldir.checkpoint(work, modeldir.BEST if keep == "best" else modeldir.LAST))
+    metrics = {"val": evaluate_split(kept, val_ids, batch_size, seq_len),
+               "test": evaluate_split(kept, vocab.encode(corpus_dir.read_split(corpus, "test")), batch_size, seq_len)}
     chars_per_second = None
     if elapsed > 0 and state["epoch"] >= initial_epoch:
         chars_per_second = (state["epoch"] + 1 - initial_epoch) * per_epoch * batch_size * seq_len / elapsed
@@ -341,7 +336,7 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
     # The served model is stateless (any batch, any length); the Completer carries the state.
     inference = network.build_model(vocab_size=net["vocab_size"], embedding_dim=net["embedding_dim"],
                                     layers=net["layers"], units=net["units"], dropout=net["dropout"])
-    inference.set_weights(best.get_weights())
+    inference.set_weights(kept.get_weights())
     modeldir.save_keras(inference, os.path.join(work, modeldir.MODEL))
     meta = {
         "format": 1,
@@ -349,7 +344,7 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
         "extension": extension,  # what the Completer cleans requests as: what the corpus was cleaned as
         "network": net,
         "training": {**tc, "learning_rates": state.get("learning_rates"), "epochs_run": state["epoch"] + 1,
-                     "best_epoch": state.get("best_epoch", 0) + 1,
+                     "best_epoch": state.get("best_epoch", 0) + 1, "kept": keep,
                      "stopped_by": state.get("stopped_by", "epochs_or_early_stopping"),
                      "train_seconds": round(state.get("train_seconds", 0.0), 1),
                      "chars_per_second_last_run": round(chars_per_second) if chars_per_second else None,
@@ -423,6 +418,7 @@ def main(argv=None):
                    help="a second corpus dir, read by this share of the streams (e.g. data/stdlib=0.25); "
                         "a resumed run keeps its own unless given one (=0: none)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--keep", default="best", choices=["best", "last"], help="the checkpoint the model is made of")
     p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras progress: 0 none, 1 bar, 2 line")
     args = p.parse_args(argv)
     mix = None
@@ -440,7 +436,8 @@ def main(argv=None):
                      learning_rate=args.learning_rate, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
                      max_minutes=args.max_minutes, patience=args.patience, resume=args.resume,
                      mixed_precision=args.mixed_precision, min_count=args.min_count, seed=args.seed,
-                     verbose=args.verbose, val_chars=args.val_chars, min_delta=args.min_delta, mix=mix)
+                     verbose=args.verbose, val_chars=args.val_chars, min_delta=args.min_delta, mix=mix,
+                     keep=args.keep)
     except (TrainingError, CorpusError, ModelDirError) as err:
         raise SystemExit(f"error: {err}")
     print(json.dumps({"out": args.out, "metrics": meta["metrics"], "training": meta["training"]}))

@@ -129,3 +129,25 @@ def test_a_run_mixes_in_a_second_corpus_and_a_resume_keeps_it(tiny_corpus, tmp_p
         train(tiny_corpus, str(tmp_path / "b"), batch_size=4, seq_len=32, epochs=1, verbose=0, mix=(other, 0.05))
     with pytest.raises(SystemExit):  # the CLI names the form it wants
         main(["--corpus", tiny_corpus, "--out", str(tmp_path / "c"), "--mix", "no-share"])
+
+
+def test_keep_last_makes_the_model_of_the_last_checkpoint(tiny_corpus, tmp_path):
+    """--keep last: the model dir is the last epoch's weights, not the best by val (after an
+    annealing on a mix, say, whose aim the main val does not measure)."""
+    import keras
+
+    from model import modeldir
+
+    out = str(tmp_path / "run")
+    train(tiny_corpus, out, units=16, embedding_dim=8, batch_size=4, seq_len=32, epochs=1, steps_per_epoch=5,
+          min_count=1, sample_every=0, verbose=0, install=False)
+    work = out + ".partial"
+    best = keras.models.load_model(modeldir.checkpoint(work, modeldir.BEST))
+    best.set_weights([w * 0.5 for w in best.get_weights()])  # a best checkpoint unlike the last
+    best.save(modeldir.checkpoint(work, modeldir.BEST))
+    for keep, which in (("last", modeldir.LAST), ("best", modeldir.BEST)):
+        meta = train(tiny_corpus, out, resume=True, verbose=0, sample_every=0, install=False, keep=keep)
+        written = keras.models.load_model(os.path.join(work, modeldir.MODEL)).get_weights()
+        expected = keras.models.load_model(modeldir.checkpoint(work, which)).get_weights()
+        assert meta["training"]["kept"] == keep
+        assert all(np.allclose(a, b) for a, b in zip(written, expected))

@@ -9,12 +9,13 @@ The decoder proposes the most likely line (greedy, stop=line); the policy cuts i
     whole extension (the product of its characters) is at least `line_floor`.
 The floors are fitted on the dev set of unseen packages (python -m model.benchmark --set dev
 --fit-policy) for the most keystrokes saved at a stated line precision, and stored in the model
-dir's meta.json ("policy"); a model dir without one uses the defaults below. Requests that bring
-the project's other files (`files`) have floors of their own ("policy_files"), fitted the same
-way on requests that carry them: the files' evidence makes other proposals right, and the
-floors that keep answers right differ (without its own, such a request uses "policy"). Measured there:
+dir's meta.json ("policy"); a model dir without one uses the defaults below. Measured there:
 beyond the name, a floor per character buys more savings at a given precision than one on the
 product (long copies by the match model are right though their product is small).
+Requests that bring the project's other files (`files`) have floors of their own
+("policy_files"), fitted the same way on requests that carry them: the files' evidence makes
+other proposals right, and other floors keep the answers right (a model dir without them uses
+"policy" for these too).
 
 The per-character gate (`min_prob`, kept for requests that ask for it) cuts at the first
 character below the threshold: one unsure character anywhere in a name throws the name away.

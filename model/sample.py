@@ -194,8 +194,7 @@ class Completer:
         typed = TRAILING_WORD.search(context[-200:])
         typed = typed.group() if typed else ""
         after = quick_clean(suffix, self.ext, self.cleaning) if self.words_after else ""
-        project = self.project_for(files)
-        hints = self.hints(cleaned.text, typed, project, after)
+        hints = self.hints(cleaned.text, typed, self.project_for(files), after)
         policy = None if min_prob is not None else self.files_policy if hints.project is not None else self.policy
         if temperature == 0 and n == 1:
             results = [self._decode(state, rules, min_prob, hints, typed, policy=policy)]

@@ -24,11 +24,17 @@ from model.clean import clean
 from model.sample import CONTEXT_CHARS, carried
 
 
-def window_matches(raw, pos, context_chars=CONTEXT_CHARS):
+def request_window(raw, pos):
+    """The text before the cursor that a request carries, cut as the server cuts it."""
+    return carried(*benchmark.editor_request(raw, pos))[0]
+
+
+def window_matches(raw, pos, context_chars=CONTEXT_CHARS, window=None):
     """(the window's cleaned text as the network reads it, the whole file's cleaned tail of the same
-    length): equal when the window is cleaned as the whole file is."""
-    text, _ = carried(*benchmark.editor_request(raw, pos))
-    seen = clean(text, partial=True).text
+    length): equal when the window is cleaned as the whole file is. window: request_window(raw, pos),
+    when the caller has it already."""
+    window = request_window(raw, pos) if window is None else window
+    seen = clean(window, partial=True).text
     seen = seen[seen.find("\n") + 1:][-context_chars:]
     whole = clean(raw[:pos], partial=True).text
     return seen, whole[len(whole) - len(seen):] if seen else ""
@@ -38,12 +44,12 @@ def check(files, positions=300, seed=0, context_chars=CONTEXT_CHARS):
     """Share of windows that match, the positions that do not, and clean()'s time per window."""
     idents, lines = benchmark.draw_positions(files, positions, seed)
     points = idents + lines
+    windows = [request_window(files[f][1], pos) for f, pos, _, _ in points]
     mismatched = []
-    for f, pos, _, _ in points:
-        seen, whole = window_matches(files[f][1], pos, context_chars)
+    for (f, pos, _, _), window in zip(points, windows):
+        seen, whole = window_matches(files[f][1], pos, context_chars, window)
         if seen != whole:
             mismatched.append(f"{files[f][0]}:{pos}")
-    windows = [carried(*benchmark.editor_request(files[f][1], pos))[0] for f, pos, _, _ in points]
     ms = []
     for window in windows * 2:  # the first pass warms caches and imports; the second is timed
         t = time.perf_counter()

@@ -4,8 +4,10 @@ import shutil
 
 import pytest
 
+from model import modeldir
 from model.clean import FILE_START, clean
 from model.modeldir import ModelDirError
+from model.policy import Policy
 from model.sample import REQUEST_CHARS, Completer, carried
 
 CODE = open(os.path.join(os.path.dirname(__file__), "conftest.py")).read()
@@ -192,15 +194,12 @@ def test_the_policy_is_the_default_and_min_prob_zero_is_no_cut(tiny_model):
 
 
 def test_a_request_with_files_is_cut_by_the_files_policy(tiny_model, tmp_path):
-    import json
-    import shutil
-
     model_dir = str(tmp_path / "model")
     shutil.copytree(tiny_model, model_dir)
-    meta = json.load(open(os.path.join(model_dir, "meta.json")))
+    meta, _, _ = modeldir.load(model_dir)
     never = {"ident_floor": 1.0, "char_floor": 1.01, "line_floor": 1.0, "extend_floor": 1.01}  # says nothing
     always = {"ident_floor": 0.0, "char_floor": 0.0, "line_floor": 0.0, "extend_floor": 0.0}  # keeps it all
-    json.dump({**meta, "policy": never, "policy_files": always}, open(os.path.join(model_dir, "meta.json"), "w"))
+    modeldir.write_meta(model_dir, {**meta, "policy": never, "policy_files": always})
     completer = Completer.load(model_dir)
     other = ("other.py", "def padded_sum_of_points(a, b):\n    return a + b\n")
     buffer = "import os\n\n\ndef main(argv):\n    return padd"
@@ -208,8 +207,9 @@ def test_a_request_with_files_is_cut_by_the_files_policy(tiny_model, tmp_path):
     with_files = completer.complete(buffer, max_chars=30, files=[other])
     assert with_files.text == completer.complete(buffer, max_chars=30, files=[other], min_prob=0.0).text != ""
     assert completer.complete(buffer, max_chars=30, files=[("empty.py", "")]).text == ""  # nothing sent: no files
-    json.dump({**meta, "policy": always}, open(os.path.join(model_dir, "meta.json"), "w"))
-    assert Completer.load(model_dir).files_policy == Completer.load(model_dir).policy  # none of its own
+    modeldir.write_meta(model_dir, {**meta, "policy": always})
+    fallback = Completer.load(model_dir)
+    assert fallback.files_policy == fallback.policy == Policy(0.0, 0.0, 0.0, 0.0)  # none of its own
 
 
 def test_a_name_used_only_after_the_cursor_is_completed(tiny_model):

@@ -229,6 +229,8 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
     import keras
     import tensorflow as tf
 
+    if keep not in ("best", "last"):
+        raise TrainingError(f"keep must be 'best' or 'last', not {keep!r}")
     manifest, manifest_sha = corpus_dir.read_manifest(corpus)
     language, extension = corpus_dir.cleaned_as(manifest)
     train_text = corpus_dir.read_split(corpus, "train")

@@ -151,3 +151,5 @@ def test_keep_last_makes_the_model_of_the_last_checkpoint(tiny_corpus, tmp_path)
         expected = keras.models.load_model(modeldir.checkpoint(work, which)).get_weights()
         assert meta["training"]["kept"] == keep
         assert all(np.allclose(a, b) for a, b in zip(written, expected))
+    with pytest.raises(TrainingError, match="keep must be"):
+        train(tiny_corpus, out, resume=True, verbose=0, sample_every=0, install=False, keep="newest")

@@ -2,6 +2,7 @@
 
     python -m model.evaluate --model model/pretrained/python --corpus data/stdlib --split test --json
     python -m model.evaluate --model model/pretrained/python 'src/**/*.py' --positions 200 --json
+    python -m model.evaluate --model runs/py --corpus data/stdlib --positions 0   # bits/char, accuracy only
 
 Raw files are cleaned with the model's own cleaning, exactly as serving does. Completion
 positions are drawn with a seed, in code (never inside strings; comments are cleaned away):
@@ -261,15 +262,18 @@ def evaluate(model_dir, corpus=None, split="test", paths=(), positions=300, min_
         docs = kept
     result = {"model": model_dir, "source": f"{corpus}:{split}" if corpus else list(paths), "files": len(docs)}
     result.update(next_char_metrics(completer, docs, progress))
+    result["baselines"] = {"xz_bpc": xz_bpc(docs)}
+    if positions == 0:  # the network's figures alone (a quick screen of a checkpoint)
+        result["seconds"] = round(time.time() - started, 1)
+        return result
     idents, lines = draw_positions(docs, positions, seed)
     chosen, baseline, sweep = completion_metrics(completer, docs, idents, lines, min_prob, gates, progress)
+    result["baselines"]["buffer_words"] = baseline
     result.update({"positions": {"ident": len(idents), "line": len(lines)}, "min_prob": min_prob,
                    "word_weight": completer.word_weight,
                    "ident_exact": chosen["ident_exact"], "line_exact": chosen["line_exact"],
                    "keystroke_savings": chosen["keystroke_savings"], "line_precision": chosen["line_precision"],
-                   "answered": chosen["answered"],
-                   "baselines": {"xz_bpc": xz_bpc(docs), "buffer_words": baseline},
-                   "gate_sweep": sweep})
+                   "answered": chosen["answered"], "gate_sweep": sweep})
     if context_lengths:
         result["context_curve"] = context_curve(completer, docs, sorted(context_lengths), positions, seed, progress)
     result["seconds"] = round(time.time() - started, 1)
@@ -282,7 +286,8 @@ def main(argv=None):
     p.add_argument("--model", required=True)
     p.add_argument("--corpus", help="a corpus dir (its split is already cleaned)")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
-    p.add_argument("--positions", type=int, default=300, help="completion positions of each kind")
+    p.add_argument("--positions", type=int, default=300,
+                   help="completion positions of each kind (0: bits/char and accuracy only)")
     p.add_argument("--min-prob", type=float, default=0.0, help="confidence gate for the completion metrics")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-chars", type=int, default=None, help="measure only the first files up to this many chars")
@@ -303,6 +308,10 @@ def main(argv=None):
         p.error("--context-curve takes comma-separated character counts")
     if any(n < 1 for n in lengths):
         p.error("--context-curve lengths must be positive")
+    if args.positions < 0:
+        p.error("--positions must be 0 or more")
+    if lengths and args.positions == 0:
+        p.error("--context-curve draws its positions too: give --positions more than 0")
     if bool(args.corpus) == bool(args.files):
         p.error("give either --corpus DIR or files, not both")
     if args.fit_match and args.corpus and args.split == "test":
@@ -328,6 +337,8 @@ def main(argv=None):
         c = result["completer"]
         print(f"bits/char {c['bpc']:.3f}, accuracy {c['accuracy']:.3f}, top-5 {c['top5_accuracy']:.3f} "
               f"(the Completer: {'network + match model' if c['match_model'] else 'network only, no match weights'})")
+        if "ident_exact" not in result:
+            return
         print(f"ident_exact {result['ident_exact']:.3f} (buffer words: {b['buffer_words']['ident_exact']:.3f})")
         print(f"line_exact {result['line_exact']:.3f}, keystroke savings {result['keystroke_savings']:.3f}, "
               f"line precision {result['line_precision']} at min_prob {result['min_prob']}")

@@ -72,6 +72,15 @@ def test_cli_json_on_corpus_split(tiny_model, tiny_corpus, capsys):
     assert {"nats_per_char", "bpc", "accuracy", "top5_accuracy", "match_model"} <= set(result["completer"])
 
 
+def test_positions_0_gives_the_network_figures_alone(tiny_model, tiny_corpus, capsys):
+    main(["--model", tiny_model, "--corpus", tiny_corpus, "--split", "val", "--positions", "0", "--json"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"bpc", "accuracy", "completer"} <= set(result) and set(result["baselines"]) == {"xz_bpc"}
+    assert "ident_exact" not in result and "positions" not in result
+    main(["--model", tiny_model, "--corpus", tiny_corpus, "--split", "val", "--positions", "0"])
+    assert "bits/char" in capsys.readouterr().out
+
+
 def test_one_repeated_line_is_predicted(repeat_model, tmp_path, capsys):
     f = tmp_path / "repeat.py"
     f.write_text("v9 = 0  # a comment the model's cleaning removes\n" + "x = x + 1\n" * 200)
@@ -121,7 +130,9 @@ def test_bad_command_line_values_are_refused_clearly(tiny_model, tiny_corpus, ca
     from model.bench import main as bench_main
 
     for argv, message in ((["--word-weight", "1.5"], "--word-weight must be between 0 and 1"),
-                          (["--context-curve", "10,x"], "comma-separated")):
+                          (["--context-curve", "10,x"], "comma-separated"),
+                          (["--positions", "-1"], "0 or more"),
+                          (["--positions", "0", "--context-curve", "50"], "more than 0")):
         with pytest.raises(SystemExit):
             main(["--model", tiny_model, "--corpus", tiny_corpus, *argv])
         assert message in capsys.readouterr().err

@@ -111,6 +111,7 @@ def average(dirs, corpus, out, weights=None, verbose=True):
                 for d, w, m in zip(dirs, weights, metas)]
     meta = {**metas[0], "training": {**tc, "averaged": averaged}, "metrics": metrics,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    meta.pop("project", None)  # a learned model's before/after figures were of its own network
     modeldir.write_meta(work, meta, pending=True)
     meta["match"] = fit_match(work, corpus_dir.documents(corpus, "val"), show_progress=verbose,
                               fitted_on=f"{os.path.abspath(corpus)}:val", pending=True)

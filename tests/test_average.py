@@ -56,6 +56,16 @@ def test_a_network_averaged_with_itself_measures_as_training_measured_it(tiny_mo
         assert meta["metrics"][split]["accuracy"] == pytest.approx(trained[split]["accuracy"], abs=1e-4)
 
 
+def test_a_project_models_figures_are_not_carried_over(tiny_model, tiny_corpus, tmp_path):
+    learned = str(tmp_path / "learned")
+    shutil.copytree(tiny_model, learned)
+    meta = json.load(open(os.path.join(learned, "meta.json")))
+    modeldir.write_meta(learned, {**meta, "project": {"root": "/p", "before": {}, "after": {}}})
+    averaged = average([learned, tiny_model], tiny_corpus, str(tmp_path / "avg"), verbose=False)
+    assert "project" not in averaged
+    assert "project" not in json.load(open(tmp_path / "avg" / "meta.json"))
+
+
 def test_networks_of_other_shapes_or_vocabs_are_refused(tiny_model, repeat_model, tiny_corpus, tmp_path):
     with pytest.raises(AverageError, match="network"):
         average([tiny_model, repeat_model], tiny_corpus, str(tmp_path / "a"), verbose=False)

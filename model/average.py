@@ -52,6 +52,13 @@ def check_compatible(metas, vocabs, dirs):
                                    f"{metas[0].get(field)!r}")
 
 
+def keras_order(weights):
+    """modeldir.load's weights (embedding, [(kernel, recurrent, bias)...], dense kernel, dense bias)
+    as the flat list keras' set_weights takes."""
+    embedding, lstms, kernel, bias = weights
+    return [embedding, *(array for layer in lstms for array in layer), kernel, bias]
+
+
 def mean_weights(weight_lists, weights):
     """The weighted mean, array by array, of several networks' weight lists (keras order)."""
     total = float(sum(weights))
@@ -62,8 +69,6 @@ def mean_weights(weight_lists, weights):
 def average(dirs, corpus, out, weights=None, verbose=True):
     """Write the model dir `out` whose network is the weighted mean of the model dirs `dirs`
     (see the module's docstring); returns its meta. Raises AverageError, ModelDirError or CorpusError."""
-    import keras
-
     if len(dirs) < 2:
         raise AverageError("give at least two model dirs to average")
     weights = [1.0] * len(dirs) if weights is None else [float(w) for w in weights]
@@ -80,13 +85,12 @@ def average(dirs, corpus, out, weights=None, verbose=True):
                            f"{metas[0].get('cleaning')}; measure them on a corpus cleaned as they were")
 
     net, vocab = metas[0]["network"], vocabs[0]
-    mean = mean_weights([keras.models.load_model(os.path.join(d, modeldir.MODEL), compile=False).get_weights()
-                         for d in dirs], weights)
+    mean = mean_weights([keras_order(w) for _, _, w in loaded], weights)
     work = modeldir.partial_dir(out)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    inference = network.build_model(vocab_size=net["vocab_size"], embedding_dim=net["embedding_dim"],
-                                    layers=net["layers"], units=net["units"], dropout=net["dropout"])
+    shape = {k: net[k] for k in ("vocab_size", "embedding_dim", "layers", "units", "dropout")}
+    inference = network.build_model(**shape)
     inference.set_weights(mean)
     modeldir.save_keras(inference, os.path.join(work, modeldir.MODEL))
     modeldir.write_vocab(work, vocab)
@@ -97,8 +101,7 @@ def average(dirs, corpus, out, weights=None, verbose=True):
 
     # Measured as model.train measures a run: stateful streams over val's first val_chars and all of test.
     tc = metas[0]["training"]
-    stateful = network.build_model(stateful=True, batch_size=tc["batch_size"],
-                                   **{k: v for k, v in net.items() if k != "vocab_size"}, vocab_size=net["vocab_size"])
+    stateful = network.build_model(stateful=True, batch_size=tc["batch_size"], **shape)
     stateful.set_weights(mean)
     network.compile_model(stateful)
     val_chars = tc.get("val_chars")

@@ -263,19 +263,18 @@ def evaluate(model_dir, corpus=None, split="test", paths=(), positions=300, min_
     result = {"model": model_dir, "source": f"{corpus}:{split}" if corpus else list(paths), "files": len(docs)}
     result.update(next_char_metrics(completer, docs, progress))
     result["baselines"] = {"xz_bpc": xz_bpc(docs)}
-    if positions == 0:  # the network's figures alone (a quick screen of a checkpoint)
-        result["seconds"] = round(time.time() - started, 1)
-        return result
-    idents, lines = draw_positions(docs, positions, seed)
-    chosen, baseline, sweep = completion_metrics(completer, docs, idents, lines, min_prob, gates, progress)
-    result["baselines"]["buffer_words"] = baseline
-    result.update({"positions": {"ident": len(idents), "line": len(lines)}, "min_prob": min_prob,
-                   "word_weight": completer.word_weight,
-                   "ident_exact": chosen["ident_exact"], "line_exact": chosen["line_exact"],
-                   "keystroke_savings": chosen["keystroke_savings"], "line_precision": chosen["line_precision"],
-                   "answered": chosen["answered"], "gate_sweep": sweep})
-    if context_lengths:
-        result["context_curve"] = context_curve(completer, docs, sorted(context_lengths), positions, seed, progress)
+    if positions:  # 0: the network's figures alone (a quick screen of a checkpoint)
+        idents, lines = draw_positions(docs, positions, seed)
+        chosen, baseline, sweep = completion_metrics(completer, docs, idents, lines, min_prob, gates, progress)
+        result["baselines"]["buffer_words"] = baseline
+        result.update({"positions": {"ident": len(idents), "line": len(lines)}, "min_prob": min_prob,
+                       "word_weight": completer.word_weight,
+                       "ident_exact": chosen["ident_exact"], "line_exact": chosen["line_exact"],
+                       "keystroke_savings": chosen["keystroke_savings"], "line_precision": chosen["line_precision"],
+                       "answered": chosen["answered"], "gate_sweep": sweep})
+        if context_lengths:
+            result["context_curve"] = context_curve(completer, docs, sorted(context_lengths), positions, seed,
+                                                    progress)
     result["seconds"] = round(time.time() - started, 1)
     return result
 

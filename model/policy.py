@@ -8,8 +8,9 @@ The decoder proposes the most likely line (greedy, stop=line); the policy cuts i
     from a token start, while each is at least `char_floor` likely; and in both, while the
     whole extension (the product of its characters) is at least `line_floor`.
 The floors are fitted on the dev set of unseen packages (python -m model.benchmark --set dev
---fit-policy) for the most keystrokes saved at a stated line precision, and stored in the model
-dir's meta.json ("policy"); a model dir without one uses the defaults below. Measured there:
+--fit-policy) for the most keystrokes saved at a stated line precision (savings within 1% of the
+most are a tie, which the more precise floors win), and stored in the model dir's meta.json
+("policy"); a model dir without one uses the defaults below. Measured there:
 beyond the name, a floor per character buys more savings at a given precision than one on the
 product (long copies by the match model are right though their product is small).
 Requests that bring the project's other files (`files`) have floors of their own

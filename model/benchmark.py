@@ -34,7 +34,7 @@ from model.clean import FILE_START, CleaningError, clean
 from model.corpus import read_source
 from model.evaluate import buffer_word, ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
 from model.hints import WORD, fit_match_weights, mix_match
-from model.policy import FLOORS, PRECISION_TARGET, Policy, gate_cut, tidy
+from model.policy import FLOORS, PRECISION_TARGET, Policy, fit_policy, gate_cut, tidy
 from model.benchmark_report import plot, table
 from model.modeldir import ModelDirError
 from model.sample import Completer, carried
@@ -48,7 +48,6 @@ IDENT_FLOORS = (0.0, 0.003, 0.01, 0.02, 0.05, 0.1, 0.2)
 CHAR_FLOORS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 LINE_FLOORS = (0.0, 0.1, 0.3)
 EXTEND_FLOORS = (0.6, 0.7, 0.8, 0.9, 0.95, 1.01)  # 1.01: never beyond the name
-SAVINGS_TIE = 0.01  # savings within 1% of the most: a tie dev's positions cannot break (README)
 
 
 # -- The files and the positions ------------------------------------------------------------
@@ -356,24 +355,6 @@ def fit_project_match(completer, files, progress=progress_bar(False)):
             ppreds[np.isin(ppreds, completer.banned)] = -1
             yield targets, logp, ppreds, plengths
     return fit_match_weights(predictions())
-
-
-def fit_policy(policy_rows, target=PRECISION_TARGET, overall=None, tie=SAVINGS_TIE):
-    """The floors that save the most keystrokes with line precision >= target and precision over
-    all answers >= overall (default: target). Savings within `tie` (a share) of the most are a
-    tie, broken by the higher line precision (a wrong answer costs the user a deletion), then
-    by more savings, more identifiers right, lower floors."""
-    overall = target if overall is None else overall
-    ok = [r for r in policy_rows if r["line_precision"] is not None and r["line_precision"] >= target
-          and r["precision"] is not None and r["precision"] >= overall]
-    if not ok:
-        raise ValueError(f"no policy in the sweep reaches line precision {target}")
-    most = max(r["keystroke_savings"] for r in ok)
-    near = [r for r in ok if r["keystroke_savings"] >= most * (1 - tie)]
-    best = max(near, key=lambda r: (round(r["line_precision"], 4), round(r["keystroke_savings"], 4),
-                                    r["ident_exact"] or 0, -r["char_floor"], -r["line_floor"], -r["ident_floor"],
-                                    -r["extend_floor"]))
-    return Policy(*(best[name] for name in FLOORS)), best
 
 
 def versus_first(results, runs=("server_defaults", "with_files")):

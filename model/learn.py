@@ -30,14 +30,14 @@ import sys
 import time
 
 from model import modeldir, network
-from model.benchmark import draw_positions, fit_policy, measure, paired_difference, run_positions, score, sweeps
+from model.benchmark import draw_positions, measure, paired_difference, run_positions, score, sweeps
 from model.clean import extension_of
 from model.corpus import CorpusError, build_corpus, read_source
 from model.evaluate import progress_bar
 from model.hints import MATCH_EDGES, WORD
 from model.lstm import Stepper
 from model.modeldir import ModelDirError
-from model.policy import tidy
+from model.policy import fit_policy, tidy
 from model.project import ProjectError, source_files
 from model.sample import Completer
 from model.train import TrainingError, train
@@ -150,7 +150,7 @@ def merged_match(fitted, base):
 def fit_policy_on_val(base, tuned, files, positions, seed, progress):
     """The tuned model's policy: the base's identifier floor, and the line floor that saves the
     most keystrokes on the val files at the line precision the base model's own policy gets
-    there (model.benchmark's sweep and fit_policy, on val, never on the held-out files); None
+    there (model.benchmark's sweep and policy.fit_policy, on val, never on the held-out files); None
     when val has fewer than MIN_POLICY_LINES line positions, the base's identifier floor is not
     one the sweep tries, or no line floor reaches that precision."""
     idents, lines = draw_positions(files, positions, seed)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 IDENT_CHARS = re.compile(r"[A-Za-z0-9_]*")
 FLOORS = ("ident_floor", "char_floor", "line_floor", "extend_floor")
 PRECISION_TARGET = 0.75  # the share of answers that must be right, where the floors are fitted
+SAVINGS_TIE = 0.01  # savings within 1% of the most: a tie dev's positions cannot break (README)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,24 @@ class Policy:
         (a character below its floor ends what is kept for good, and products only fall), so
         the decoder may stop here."""
         return bool(probs) and self.cut(text, probs, in_word) < len(text)
+
+
+def fit_policy(policy_rows, target=PRECISION_TARGET, overall=None, tie=SAVINGS_TIE):
+    """The floors that save the most keystrokes with line precision >= target and precision over
+    all answers >= overall (default: target). Savings within `tie` (a share) of the most are a
+    tie, broken by the higher line precision (a wrong answer costs the user a deletion), then
+    by more savings, more identifiers right, lower floors."""
+    overall = target if overall is None else overall
+    ok = [r for r in policy_rows if r["line_precision"] is not None and r["line_precision"] >= target
+          and r["precision"] is not None and r["precision"] >= overall]
+    if not ok:
+        raise ValueError(f"no policy in the sweep reaches line precision {target}")
+    most = max(r["keystroke_savings"] for r in ok)
+    near = [r for r in ok if r["keystroke_savings"] >= most * (1 - tie)]
+    best = max(near, key=lambda r: (round(r["line_precision"], 4), round(r["keystroke_savings"], 4),
+                                    r["ident_exact"] or 0, -r["char_floor"], -r["line_floor"], -r["ident_floor"],
+                                    -r["extend_floor"]))
+    return Policy(*(best[name] for name in FLOORS)), best
 
 
 def gate_cut(probs, min_prob):

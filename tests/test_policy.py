@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from model.policy import Policy, gate_cut, tidy
+from model.policy import Policy, fit_policy, gate_cut, tidy
 
 
 def test_inside_a_word_the_whole_name_is_kept_though_one_character_is_unsure():
@@ -97,3 +97,27 @@ def test_probabilities_below_float_range_do_not_crash():
     assert Policy(0.0, 0.0, 0.5).cut("ab", [0.0, 1.0], in_word=False) == 0
     assert Policy(0.5, 0.0, 0.5).cut("ab", [0.0, 1.0], in_word=True) == 0
     assert math.isfinite(Policy(0.5, 0.5, 0.5).ident_floor)
+
+
+def test_fit_policy_takes_the_most_savings_at_the_precision_target():
+    def row(i, c, l, precision, savings, ident, everywhere=0.9):
+        return {"ident_floor": i, "char_floor": c, "line_floor": l, "extend_floor": 0.9, "line_precision": precision,
+                "keystroke_savings": savings, "ident_exact": ident, "precision": everywhere}
+    rows = [row(0.0, 0.5, 0.2, 0.6, 0.3, 0.5), row(0.0, 0.7, 0.0, 0.76, 0.2, 0.5), row(0.01, 0.7, 0.0, 0.8, 0.2, 0.6),
+            row(0.0, 0.9, 0.0, 0.95, 0.1, 0.5), row(0.0, 0.6, 0.0, 0.9, 0.25, 0.6, everywhere=0.7)]
+    policy, best = fit_policy(rows, target=0.75)
+    assert (policy.ident_floor, policy.char_floor, policy.line_floor) == (0.01, 0.7, 0.0) and best is rows[2]
+    with pytest.raises(ValueError, match="precision 0.99"):
+        fit_policy(rows, target=0.99)
+
+
+def test_fit_policy_gives_a_savings_tie_to_the_more_precise_floors():
+    def row(c, savings, precision, ident=0.6):
+        return {"ident_floor": 0.0, "char_floor": c, "line_floor": 0.0, "extend_floor": 0.9, "line_precision": precision,
+                "keystroke_savings": savings, "ident_exact": ident, "precision": 0.8}
+    rows = [row(0.75, 0.200, 0.80), row(0.9, 0.199, 0.90), row(0.95, 0.150, 0.97)]
+    assert fit_policy(rows)[1] is rows[1]  # 0.5% less savings, 10 points more precision
+    assert fit_policy(rows, tie=0.0)[1] is rows[0]  # no tie: the most savings
+    assert fit_policy(rows[::2])[1] is rows[0]  # 25% less savings is no tie
+    # Equal precision in the tie: the more savings.
+    assert fit_policy([row(0.8, 0.199, 0.9), row(0.9, 0.2, 0.9)])[0].char_floor == 0.9

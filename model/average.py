@@ -28,7 +28,7 @@ import numpy as np
 
 from model import corpus as corpus_dir
 from model import modeldir, network
-from model.train import evaluate_split, fit_match
+from model.train import fit_match, split_metrics
 
 SAME = ("language", "extension", "cleaning", "file_start")  # meta fields every averaged dir must share
 
@@ -37,11 +37,15 @@ class AverageError(Exception):
     """The model dirs cannot be averaged (the message says why)."""
 
 
+def _shape(meta):
+    return {k: v for k, v in meta["network"].items() if k != "dropout"}  # dropout: training only
+
+
 def check_compatible(metas, vocabs, dirs):
     """Raise AverageError unless every dir has the first's network shape, vocab and cleaning."""
-    first_net = {k: v for k, v in metas[0]["network"].items() if k != "dropout"}  # dropout: training only
+    first_net = _shape(metas[0])
     for meta, vocab, d in zip(metas[1:], vocabs[1:], dirs[1:]):
-        net = {k: v for k, v in meta["network"].items() if k != "dropout"}
+        net = _shape(meta)
         if net != first_net:
             raise AverageError(f"{d}: network {net} differs from {dirs[0]}'s {first_net}")
         if vocab.chars != vocabs[0].chars:
@@ -89,8 +93,7 @@ def average(dirs, corpus, out, weights=None, verbose=True):
     work = modeldir.partial_dir(out)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    shape = {k: net[k] for k in ("vocab_size", "embedding_dim", "layers", "units", "dropout")}
-    inference = network.build_model(**shape)
+    inference = network.build_from(net)
     inference.set_weights(mean)
     modeldir.save_keras(inference, os.path.join(work, modeldir.MODEL))
     modeldir.write_vocab(work, vocab)
@@ -101,14 +104,11 @@ def average(dirs, corpus, out, weights=None, verbose=True):
 
     # Measured as model.train measures a run: stateful streams over val's first val_chars and all of test.
     tc = metas[0]["training"]
-    stateful = network.build_model(stateful=True, batch_size=tc["batch_size"], **shape)
+    stateful = network.build_from(net, stateful=True, batch_size=tc["batch_size"])
     stateful.set_weights(mean)
     network.compile_model(stateful)
-    val_chars = tc.get("val_chars")
-    metrics = {"val": evaluate_split(stateful, vocab.encode(corpus_dir.read_split(corpus, "val")[:val_chars]),
-                                     tc["batch_size"], tc["seq_len"]),
-               "test": evaluate_split(stateful, vocab.encode(corpus_dir.read_split(corpus, "test")),
-                                      tc["batch_size"], tc["seq_len"])}
+    val_ids = vocab.encode(corpus_dir.read_split(corpus, "val")[:tc.get("val_chars")])
+    metrics = split_metrics(stateful, val_ids, corpus, vocab, tc["batch_size"], tc["seq_len"])
     averaged = [{"model": os.path.abspath(d), "weight": w, "epochs_run": m.get("training", {}).get("epochs_run"),
                  "mix": m.get("training", {}).get("mix"), "val": (m.get("metrics") or {}).get("val")}
                 for d, w, m in zip(dirs, weights, metas)]

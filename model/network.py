@@ -61,6 +61,12 @@ def build_model(vocab_size, embedding_dim=DEFAULTS["embedding_dim"], layers=DEFA
     return keras.Model(inputs, logits, name="char_lstm")
 
 
+def build_from(net, **kwargs):
+    """build_model for a meta.json "network" (its shape; dropout included, as training had it)."""
+    return build_model(**{k: net[k] for k in ("vocab_size", "embedding_dim", "layers", "units", "dropout")},
+                       **kwargs)
+
+
 def compile_model(model, learning_rate=DEFAULTS["learning_rate"], clipnorm=1.0):
     import keras
 

@@ -174,6 +174,12 @@ def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sampl
 PRIME = FILE_START + "import os\nimport sys\n\n\ndef main(argv):\n    "
 
 
+def split_metrics(model, val_ids, corpus, vocab, batch_size, seq_len):
+    """What a run is measured by: val's first val_chars (val_ids) and the whole test split."""
+    return {"val": evaluate_split(model, val_ids, batch_size, seq_len),
+            "test": evaluate_split(model, vocab.encode(corpus_dir.read_split(corpus, "test")), batch_size, seq_len)}
+
+
 def evaluate_split(model, ids, batch_size, seq_len):
     """Loss (nats/char) and accuracy of a stateful model over a whole split, state carried."""
     if (len(ids) - 1) // batch_size < seq_len:
@@ -305,9 +311,7 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
                 model.optimizer.learning_rate.assign(learning_rate)
                 print(f"learning rate set to {learning_rate}", file=sys.stderr)
         else:
-            model = network.build_model(stateful=True, batch_size=batch_size, **{k: v for k, v in net.items()
-                                                                                  if k != "vocab_size"},
-                                        vocab_size=net["vocab_size"])
+            model = network.build_from(net, stateful=True, batch_size=batch_size)
             if tc.get("base"):  # fine-tuning starts from the base model's weights
                 model.set_weights(keras.models.load_model(os.path.join(tc["base"], modeldir.MODEL)).get_weights())
             network.compile_model(model, learning_rate=tc["learning_rate"])
@@ -329,15 +333,12 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
             raise TrainingError("the loss diverged (NaN) before the first epoch ended; lower --learning-rate")
         raise TrainingError("no epoch finished, so there is no model to write (raise --max-minutes)")
     kept = keras.models.load_model(modeldir.checkpoint(work, modeldir.BEST if keep == "best" else modeldir.LAST))
-    metrics = {"val": evaluate_split(kept, val_ids, batch_size, seq_len),
-               "test": evaluate_split(kept, vocab.encode(corpus_dir.read_split(corpus, "test")), batch_size, seq_len)}
-    chars_per_second = None
-    if elapsed > 0 and state["epoch"] >= initial_epoch:
-        chars_per_second = (state["epoch"] + 1 - initial_epoch) * per_epoch * batch_size * seq_len / elapsed
+    metrics = split_metrics(kept, val_ids, corpus, vocab, batch_size, seq_len)
+    chars_per_second = ((state["epoch"] + 1 - initial_epoch) * per_epoch * batch_size * seq_len / elapsed
+                        if elapsed > 0 and state["epoch"] >= initial_epoch else None)
 
     # The served model is stateless (any batch, any length); the Completer carries the state.
-    inference = network.build_model(vocab_size=net["vocab_size"], embedding_dim=net["embedding_dim"],
-                                    layers=net["layers"], units=net["units"], dropout=net["dropout"])
+    inference = network.build_from(net)
     inference.set_weights(kept.get_weights())
     modeldir.save_keras(inference, os.path.join(work, modeldir.MODEL))
     meta = {

@@ -23,6 +23,8 @@ RUN pip install -r server/requirements.txt
 
 COPY model/ model/
 COPY server/ server/
+# The playground page runs the plug-ins' client (GET /client.js serves it from here).
+COPY editor-plugin/shared/ editor-plugin/shared/
 
 USER tabcomplete
 EXPOSE 8000

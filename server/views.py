@@ -1,5 +1,6 @@
 """The endpoints, one blueprint: POST /complete, GET /health, /models, /metrics, /openapi.json,
-and the playground page (/ and /static/). Checks around them live in server.hooks."""
+and the playground page (/, /client.js and /static/). Checks around them live in server.hooks."""
+import functools
 import json
 import os
 import time
@@ -13,6 +14,8 @@ bp = Blueprint("tabcomplete", __name__, static_folder="static", static_url_path=
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "openapi.json"), encoding="utf-8") as f:
     OPENAPI = json.load(f)
+# The plug-ins' client, which the playground runs too (one copy of the Tab behaviour for every editor).
+SHARED_CLIENT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "editor-plugin", "shared")
 
 
 def run_completion(completer, req, min_prob):
@@ -93,3 +96,25 @@ def playground():
     response.headers["Content-Security-Policy"] = ("default-src 'self'; script-src 'self'; style-src 'self'; "
                                                    "img-src 'self' data:; frame-ancestors 'none'")
     return response
+
+
+@functools.cache
+def browser_client():
+    """editor-plugin/shared/client.js (CommonJS, for Node) as a browser script: the module in a
+    function scope whose `require` gives it limits.json, its exports as window.tabcomplete."""
+    with open(os.path.join(SHARED_CLIENT, "client.js"), encoding="utf-8") as f:
+        source = f.read()
+    with open(os.path.join(SHARED_CLIENT, "limits.json"), encoding="utf-8") as f:
+        limits = json.dumps(json.load(f))
+    return ("(() => {\n'use strict';\nconst module = { exports: {} };\n"
+            f"const require = (name) => {{ if (name === './limits.json') return {limits}; throw new Error(name); }};\n"
+            f"{source}\nwindow.tabcomplete = module.exports;\n}})();\n")
+
+
+@bp.get("/client.js")
+def client_script():
+    try:
+        body = browser_client()
+    except OSError:
+        raise ApiError(404, "not_found", "the playground's client (editor-plugin/shared/client.js) is not installed") from None
+    return Response(body, content_type="text/javascript; charset=utf-8")

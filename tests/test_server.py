@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from model.sample import carried
 from server.config import DEFAULT_MIN_PROB, ConfigError, load_config
 from server.models import ModelsError
+from server import views
 from server.validation import MAX_FILES, parse_complete, text_chars
 from tests.server_helpers import LiveServer, make_models_dir, make_project_model
 
@@ -374,8 +375,23 @@ def test_playground_page_is_served(server):
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert 'id="code"' in page.text and "/static/playground.js" in page.text
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.text.index("/client.js") < page.text.index("/static/playground.js")  # the page runs on the client
     script = requests.get(server.url + "/static/playground.js", timeout=10)
-    assert script.status_code == 200 and "/complete" in script.text
+    assert script.status_code == 200 and "TabCompleter" in script.text
+    client = requests.get(server.url + "/client.js", timeout=10)
+    assert client.status_code == 200 and client.headers["Content-Type"].startswith("text/javascript")
+    with open(os.path.join(views.SHARED_CLIENT, "client.js"), encoding="utf-8") as f:
+        assert f.read() in client.text  # the plug-ins' file itself, not a copy of it
+
+
+def test_the_playground_client_missing_is_a_clear_404(server, monkeypatch, tmp_path):
+    monkeypatch.setattr(views, "SHARED_CLIENT", str(tmp_path))
+    views.browser_client.cache_clear()
+    try:
+        response = requests.get(server.url + "/client.js", timeout=10)
+    finally:
+        views.browser_client.cache_clear()
+    assert response.status_code == 404 and "editor-plugin/shared/client.js" in response.json()["error"]["message"]
 
 
 def test_openapi_document_is_valid_and_true(server):
@@ -403,7 +419,8 @@ def test_openapi_document_is_valid_and_true(server):
         ("POST", "/complete", {"text": "a" * (1024 * 1024)}),
         ("GET", "/complete", None),
         ("GET", "/health", None), ("GET", "/models", None), ("GET", "/metrics", None),
-        ("GET", "/openapi.json", None), ("GET", "/", None), ("POST", "/health", None), ("GET", "/nope", None),
+        ("GET", "/openapi.json", None), ("GET", "/", None), ("GET", "/client.js", None), ("POST", "/health", None),
+        ("GET", "/nope", None),
     ]
     statuses = set()
     for method, path, body in calls:

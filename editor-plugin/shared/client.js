@@ -2,7 +2,8 @@
 // The part of the editor plug-ins that does not depend on the editor: settings, the request,
 // timeout and abort, answer validation, and the Tab decision (indent, complete, fall back).
 // The decision is pure functions (decideTab, decideAnswer, statusText, buildBody, selectFiles) that
-// the Neovim plug-in and the playground implement too; shared/tab-cases.json holds all three to it.
+// the Neovim plug-in implements too; shared/tab-cases.json holds both to it. The server's playground
+// runs this file in the browser (GET /client.js wraps it; its exports become window.tabcomplete).
 // CommonJS without dependencies so VS Code and Pulsar can both load it; needs Node 18+ (fetch).
 
 const LIMITS = require('./limits.json'); // the request caps, shared with the Neovim plug-in

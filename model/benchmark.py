@@ -312,7 +312,7 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
         runs[name] = (i, l)
         ms = [r[2] for r in i + l]
         result[name] = {**score(i, idents, l, lines), "p50_ms": float(np.percentile(ms, 50)),
-                        "p95_ms": float(np.percentile(ms, 95))}
+                        "p95_ms": float(np.percentile(ms, 95)), "seconds": round(sum(ms) / 1000, 2)}
         if positions_detail:
             result[name]["per_position"] = per_position(i, idents, l, lines)
     if only is not None:

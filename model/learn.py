@@ -209,7 +209,8 @@ def prepare(project, work, base, base_meta, positions, seed, show_progress):
               "splits": {k: {"files": v["files"], "chars": v["chars"]} for k, v in manifest["splits"].items()},
               "held_out": held_out, "val_files": val_files, "positions": positions, "seed": seed,
               "before": summary(before),
-              "seconds": {"prepare": round(prepared - started, 1), "measure": round(time.time() - prepared, 1)}}
+              "seconds": {"prepare": round(prepared - started, 1), "measure": round(time.time() - prepared, 1),
+                          "complete": before["server_defaults"]["seconds"]}}
     modeldir.write_json(os.path.join(work, RECORD), record)
     return record
 
@@ -249,12 +250,13 @@ def learn(project, out, base=modeldir.DEFAULT, max_minutes=10.0, positions=POSIT
           f"{split['val']['files']} to validate on, {split['test']['files']} held out to measure on "
           f"({split['test']['chars']:,} chars)", file=sys.stderr)
 
-    # The time for training: the budget less what preparing took and what the second
-    # measurement will take (as long as the first: the same files and positions).
+    # The time for training: the budget less what preparing took, what the second measurement
+    # will take (as long as the first: the same files and positions) and, to refit the policy,
+    # both models completing as many positions of val, ungated (as long as the first's completions).
     seconds = record["seconds"]
     state = modeldir.read_state(work)
-    measures = 4 if policy_on_val else 2  # refitting the policy runs both models over val, ungated
-    train_budget = max_minutes * 60 - seconds["prepare"] - measures * seconds["measure"] - 0.05 * max_minutes * 60
+    refit = 2 * seconds.get("complete", seconds["measure"]) if policy_on_val else 0
+    train_budget = max_minutes * 60 - seconds["prepare"] - 2 * seconds["measure"] - refit - 0.05 * max_minutes * 60
     left = train_budget - state.get("train_seconds", 0.0)
     try:
         batch, seq = network.fit_shape(split["train"]["chars"], min(split["val"]["chars"], VAL_CHARS), prefer=SHAPE)

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request, Response
 
 from model import benchmark, benchmark_server
 from model.sample import Completer
-from tests.server_helpers import LiveServer, make_models_dir
+from tests.server_helpers import LiveServer, make_models_dir, make_project_model
 from tests.test_benchmark import SOURCE
 from tests.test_packages import make_wheel
 
@@ -97,3 +97,30 @@ def test_a_server_that_cannot_answer_is_a_clear_error(server, tiny_package):
     closed.server_close()  # nothing listens there now
     with pytest.raises(SystemExit, match="cannot reach"):
         benchmark_server.main(["--url", url, "--packages", plist, "--cache", cache, "--positions", "2"])
+
+
+def test_on_a_project_each_request_carries_its_path_and_the_projects_model_answers(tiny_model, tmp_path, capsys):
+    project = tmp_path / "myapp"
+    (project / "app").mkdir(parents=True)
+    (project / ".venv").mkdir()  # not the project's own code
+    (project / ".venv" / "pyvenv.cfg").write_text("home = /usr\n")
+    (project / ".venv" / "dep.py").write_text(SOURCE)
+    for i in range(2):
+        (project / "app" / f"m{i}.py").write_text(SOURCE.replace("compute", f"compute{i}"))
+    models = make_models_dir(tiny_model, str(tmp_path / "models"))
+    make_project_model(tiny_model, models, "myapp", str(project))
+    live = LiveServer({"MODELS_DIR": models})
+    try:
+        benchmark_server.main(["--url", live.url, "--project", str(project), "--positions", "5", "--json"])
+    finally:
+        live.close()
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["project"] == str(project) and "packages" not in report
+    r = report["results"][0]
+    assert r["files"] == 2 and r["positions"] == {"ident": 5, "line": 5}
+    for run in benchmark_server.RUNS:  # every request was routed by its path to the project's model
+        assert r[run]["models"] == {"myapp": 10}
+    (project / "docs").mkdir()
+    (project / "docs" / "index.md").write_text("# myapp\n")
+    with pytest.raises(SystemExit, match="no Python files"):
+        benchmark_server.main(["--url", "http://127.0.0.1:9", "--project", str(project / "docs")])

@@ -34,7 +34,7 @@ from model.clean import FILE_START, CleaningError, clean
 from model.corpus import read_source
 from model.evaluate import buffer_word, ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
 from model.hints import WORD, fit_match_weights, mix_match
-from model.policy import FLOORS, PRECISION_TARGET, Policy, fit_files_policy, fit_policy, gate_cut, tidy
+from model.policy import FLOORS, PRECISION_TARGET, Policy, fit_policy, gate_cut, tidy
 from model.benchmark_report import plot, table
 from model.modeldir import ModelDirError
 from model.sample import Completer, carried
@@ -402,19 +402,18 @@ def main(argv=None):
                 completer = Completer.load(model_dir)
             r = measure(completer, files, args.positions, args.seed, progress_bar(True), baselines=not args.no_baselines
                         and model_dir == args.model[0], positions_detail=len(args.model) > 1)
-            fitted = {}  # meta.json key -> (floors, their row, line precision asked), without files and with
+            fitted = {}  # meta.json key -> (floors, their row), for requests without files and with
             for key, sweep, policy in (("policy", "policy_sweep", completer.policy),
                                        ("policy_files", "files_policy_sweep", completer.files_policy)):
                 try:
-                    fitted[key] = (fit_files_policy(r[sweep], fitted["policy"][1])
-                                   if key == "policy_files" and "policy" in fitted else (*fit_policy(r[sweep]), PRECISION_TARGET))
+                    fitted[key] = fit_policy(r[sweep])
                 except ValueError:
                     if args.fit_policy:
                         raise
                 r[key] = {**policy.as_meta(), "best_on_this_set": fitted.get(key, (None, None))[1]}
             if args.fit_policy:  # (a fresh read of meta.json: it holds the project weights now)
-                for key, (best, row, target) in fitted.items():
-                    completer.meta[key] = {**best.as_meta(), "precision_target": round(target, 4),
+                for key, (best, row) in fitted.items():
+                    completer.meta[key] = {**best.as_meta(), "precision_target": PRECISION_TARGET,
                                            "fitted_on": args.set, "at_fit": row}
                 modeldir.write_meta(model_dir, completer.meta)
             results.append({**r, "name": os.path.basename(os.path.normpath(model_dir)), "model": model_dir})

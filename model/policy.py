@@ -14,9 +14,9 @@ most are a tie, which the more precise floors win), and stored in the model dir'
 beyond the name, a floor per character buys more savings at a given precision than one on the
 product (long copies by the match model are right though their product is small).
 Requests that bring the project's other files (`files`) have floors of their own
-("policy_files"), fitted on the same positions with the files: the most savings at a precision
-no lower than the main floors get without them (the files' evidence makes other proposals right,
-and must not make more of them wrong); a model dir without them uses "policy" for these too.
+("policy_files"), fitted the same way on requests that carry them: the files' evidence makes
+other proposals right, and other floors keep the answers right (a model dir without them uses
+"policy" for these too).
 
 The per-character gate (`min_prob`, kept for requests that ask for it) cuts at the first
 character below the threshold: one unsure character anywhere in a name throws the name away.
@@ -99,19 +99,6 @@ def fit_policy(policy_rows, target=PRECISION_TARGET, overall=None, tie=SAVINGS_T
                                     r["ident_exact"] or 0, -r["char_floor"], -r["line_floor"], -r["ident_floor"],
                                     -r["extend_floor"]))
     return Policy(*(best[name] for name in FLOORS)), best
-
-
-def fit_files_policy(files_rows, main_row, tie=SAVINGS_TIE):
-    """The floors for requests with `files`: the most savings at a line precision and a precision
-    over all answers no lower than the main policy's on the same positions without files
-    (main_row; issue 11: the other files must not cost precision) and PRECISION_TARGET at least;
-    where no setting keeps them, at PRECISION_TARGET. -> (Policy, its row, the line precision asked)."""
-    target = max(PRECISION_TARGET, main_row["line_precision"] or 0)
-    overall = max(PRECISION_TARGET, main_row["precision"] or 0)
-    try:
-        return (*fit_policy(files_rows, target, overall, tie), target)
-    except ValueError:
-        return (*fit_policy(files_rows, tie=tie), PRECISION_TARGET)
 
 
 def gate_cut(probs, min_prob):

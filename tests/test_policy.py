@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from model.policy import PRECISION_TARGET, Policy, fit_files_policy, fit_policy, gate_cut, tidy
+from model.policy import Policy, fit_policy, gate_cut, tidy
 
 
 def test_inside_a_word_the_whole_name_is_kept_though_one_character_is_unsure():
@@ -121,19 +121,3 @@ def test_fit_policy_gives_a_savings_tie_to_the_more_precise_floors():
     assert fit_policy(rows[::2])[1] is rows[0]  # 25% less savings is no tie
     # Equal precision in the tie: the more savings.
     assert fit_policy([row(0.8, 0.199, 0.9), row(0.9, 0.2, 0.9)])[0].char_floor == 0.9
-
-
-def test_the_files_floors_keep_the_main_floors_precision():
-    def row(c, savings, precision, everywhere=0.8):
-        return {"ident_floor": 0.0, "char_floor": c, "line_floor": 0.0, "extend_floor": 0.9, "line_precision": precision,
-                "keystroke_savings": savings, "ident_exact": 0.6, "precision": everywhere}
-    files_rows = [row(0.7, 0.25, 0.80), row(0.8, 0.22, 0.90), row(0.85, 0.23, 0.91, everywhere=0.7), row(0.9, 0.20, 0.95)]
-    # Without files the main floors were right 0.9 of the time on lines, 0.78 over all answers:
-    # the most savings at no less is 0.22, not the 0.25 at 0.80 that 0.75 alone would allow.
-    policy, best, target = fit_files_policy(files_rows, {"line_precision": 0.9, "precision": 0.78})
-    assert best is files_rows[1] and policy.char_floor == 0.8 and target == 0.9
-    # A main precision no files setting keeps: the most savings at PRECISION_TARGET, and it says so.
-    policy, best, target = fit_files_policy(files_rows, {"line_precision": 0.99, "precision": 0.78})
-    assert best is files_rows[0] and target == PRECISION_TARGET
-    # A main policy less precise than PRECISION_TARGET asks PRECISION_TARGET still.
-    assert fit_files_policy(files_rows, {"line_precision": 0.5, "precision": 0.5})[2] == PRECISION_TARGET

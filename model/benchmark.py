@@ -52,6 +52,12 @@ EXTEND_FLOORS = (0.6, 0.7, 0.8, 0.9, 0.95, 1.01)  # 1.01: never beyond the name
 
 # -- The files and the positions ------------------------------------------------------------
 
+def benchmark_text(path):
+    """A Python file's text as the benchmark takes it, or None (too large, binary, undecodable or blank)."""
+    text, skip = read_source(path, ".py", 2_000_000)
+    return text if not skip and text.strip() else None
+
+
 def package_files(list_path, cache=packages.DEFAULT_CACHE):
     """(package/relative path, raw text, package root) of every Python file of the listed packages."""
     files = []
@@ -62,8 +68,8 @@ def package_files(list_path, cache=packages.DEFAULT_CACHE):
             for name in sorted(filenames):
                 if name.endswith(".py"):
                     path = os.path.join(dirpath, name)
-                    text, skip = read_source(path, ".py", 2_000_000)
-                    if not skip and text.strip():
+                    text = benchmark_text(path)
+                    if text is not None:
                         files.append((os.path.join(pin.key, os.path.relpath(path, root)), text, root))
     return files
 

@@ -27,9 +27,8 @@ import urllib.request
 import numpy as np
 
 from model import modeldir, packages
-from model.benchmark import (MAX_CHARS, SETS, draw_positions, editor_request, package_files, per_position, project_files,
-                             score, versus_first)
-from model.corpus import read_source
+from model.benchmark import (MAX_CHARS, SETS, benchmark_text, draw_positions, editor_request, package_files, per_position,
+                             project_files, score, versus_first)
 from model.evaluate import progress_bar
 from model.project import ProjectError, source_files
 
@@ -69,8 +68,8 @@ def project_source(root):
     one's absolute path {name: path}."""
     files, paths = [], {}
     for path, name in source_files(root, {".py"})[0]:
-        text, skip = read_source(path, ".py", 2_000_000)
-        if not skip and text.strip():
+        text = benchmark_text(path)
+        if text is not None:
             files.append((name, text, os.path.abspath(root)))
             paths[name] = path
     if not files:
@@ -124,24 +123,20 @@ def measure(url, files, positions=300, seed=0, token="", progress=progress_bar(F
 
 def table(results):
     """A markdown table: a column per server and run."""
-    columns = [(r["url"], run, r[run]) for r in results for run in RUNS if "refused" not in r[run]]
+    columns = [(r, run) for r in results for run in RUNS if "refused" not in r[run]]
     rows = [("identifier exact", "ident_exact"), ("line precision", "line_precision"), ("line positions answered", "answered"),
             ("keystroke savings", "keystroke_savings"), ("p50 ms (round trip)", "p50_ms")]
-    lines = ["| | " + " | ".join(f"{url} {run.replace('_', ' ')}" for url, run, _ in columns) + " |",
+    lines = ["| | " + " | ".join(f"{r['url']} {run.replace('_', ' ')}" for r, run in columns) + " |",
              "| --- |" + " --- |" * len(columns)]
     for label, key in rows:
         digits = 0 if key.endswith("_ms") else 3
-        cells = ["" if figures[key] is None else f"{figures[key]:.{digits}f}" for _, _, figures in columns]
+        cells = ["" if r[run][key] is None else f"{r[run][key]:.{digits}f}" for r, run in columns]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines.append("| answered by (model: requests) | " + " | ".join(
-        ", ".join(f"{m}: {n}" for m, n in figures.get("models", {}).items()) for _, _, figures in columns) + " |")
+        ", ".join(f"{m}: {n}" for m, n in r[run].get("models", {}).items()) for r, run in columns) + " |")
     for figure, label in (("keystroke_savings", "savings"), ("line_precision", "line precision")):
-        cells = []
-        for r in results:
-            for run in RUNS:
-                if "refused" not in r[run]:
-                    d = r.get("versus_first", {}).get(run, {}).get(figure)
-                    cells.append(f"{d[0]:+.3f} ({d[1]:+.3f} to {d[2]:+.3f})" if d else "")
+        differences = [r.get("versus_first", {}).get(run, {}).get(figure) for r, run in columns]
+        cells = [f"{d[0]:+.3f} ({d[1]:+.3f} to {d[2]:+.3f})" if d else "" for d in differences]
         if any(cells):
             lines.append(f"| {label} - the first server's (95% paired interval) | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.sample import carried
+from server import views
 from server.config import DEFAULT_MIN_PROB, ConfigError, load_config
 from server.models import ModelsError
-from server import views
 from server.validation import MAX_FILES, parse_complete, text_chars
 from tests.server_helpers import LiveServer, make_models_dir, make_project_model
 

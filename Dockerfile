@@ -12,7 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TF_CPP_MIN_LOG_LEVEL=3 \
     PROMETHEUS_MULTIPROC_DIR=/tmp/tabcomplete-metrics \
-    NUMBA_CACHE_DIR=/tmp/numba-cache
+    NUMBA_CACHE_DIR=/tmp/numba-cache \
+    PYTHONPATH=/app
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin tabcomplete
 
@@ -21,9 +22,15 @@ WORKDIR /app
 COPY server/requirements.txt server/requirements.txt
 RUN pip install -r server/requirements.txt
 
-COPY model/ model/
+# Only what serving imports (model.text, model.serving) and the shipped models: training, data,
+# measurement and the tools that test a server (servercheck/) stay out of the image.
+COPY model/__init__.py model/
+COPY model/text/ model/text/
+COPY model/serving/ model/serving/
+COPY model/pretrained/ model/pretrained/
 COPY server/ server/
-# The playground page runs the plug-ins' client (GET /client.js serves it from here).
+# The playground page runs the plug-ins' client (GET /client.js serves it from here); its
+# limits.json is also the server's one source of the request limits (model/serving/limits.py).
 COPY editor-plugin/shared/ editor-plugin/shared/
 
 USER tabcomplete

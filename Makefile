@@ -17,14 +17,27 @@ SYSTEM_PACKAGES := chromium chromium-driver neovim curl ripgrep build-essential 
                    libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps node-deps serve test sample learn clean-venv
+.PHONY: install install-serve system-deps node-deps serve test sample learn clean-venv
 
+# Two installs into one venv: serving's (server/requirements.txt: numpy, numba, h5py, flask,
+# gunicorn... no TensorFlow, Spark or test tools), and the full set (requirements.txt) that
+# training, sweeps and the tests need. Either installs the project itself (pyproject.toml),
+# editable, so `python -m model...`, `server` and the tests import it from anywhere.
 install: $(VENV)/.installed
+install-serve: $(VENV)/.installed-serve
 
-$(VENV)/.installed: requirements.txt server/requirements.txt
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-serve: server/requirements.txt pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r server/requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/.installed: requirements.txt server/requirements.txt pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 # Serve completions with the shipped default model (model/pretrained/) on 127.0.0.1:$(PORT), and
@@ -32,20 +45,19 @@ $(VENV)/.installed: requirements.txt server/requirements.txt
 # projects; gunicorn prints the URL when the workers are ready, and the kill -HUP that serves a
 # model learned meanwhile. Open the URL for the playground page. TABCOMPLETE_MODELS, when set,
 # names the models dirs instead.
-serve: install
+serve: install-serve
 	@mkdir -p $(MODELS)
 	TABCOMPLETE_MODELS="$${TABCOMPLETE_MODELS:-$(SERVED)}" $(VENV)/bin/gunicorn -c server/gunicorn.conf.py --bind 127.0.0.1:$(PORT)
 
 # One completion on the command line, no server.
-sample: install
-	$(PY) -m model.sample --model $(MODEL) --prime 'import os\n\n\ndef list_python_files(root):\n    for name in os.listdir(root):\n        if name.endswith(".py"):\n            yield os.path.join(root, '
+sample: install-serve
+	$(PY) -m model.serving.completer --model $(MODEL) --prime 'import os\n\n\ndef list_python_files(root):\n    for name in os.listdir(root):\n        if name.endswith(".py"):\n            yield os.path.join(root, '
 
 # Fine-tune the default model on your project: make learn PROJECT=~/code/app [MINUTES=10]
 # writes $(MODELS)/<project name>, which make serve serves beside the default model.
 learn: install
 	@test -n "$(PROJECT)" || { echo "usage: make learn PROJECT=path/to/your/project [MINUTES=10] [MODELS=models]"; exit 2; }
-	$(PY) -m model.learn "$(PROJECT)" --out "$(MODELS)/$(notdir $(abspath $(PROJECT)))" --base "$(MODEL)" --max-minutes $(MINUTES)
-	@echo "make serve serves it beside the default model (models dirs $(SERVED)); a make serve already running loads it on kill -HUP <master pid>, the command its start-up line printed"
+	$(PY) -m model.training.learn "$(PROJECT)" --out "$(MODELS)/$(notdir $(abspath $(PROJECT)))" --base "$(MODEL)" --max-minutes $(MINUTES)
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

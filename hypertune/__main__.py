@@ -1,4 +1,4 @@
-"""Hyperparameter sweep: hyperopt over the LSTM's hyperparameters, one model.train run per trial.
+"""Hyperparameter sweep: hyperopt over the LSTM's hyperparameters, one model.training.train run per trial.
 
     python -m hypertune --corpus data/stdlib --out sweeps/paper --trials 18 --space paper
     python -m hypertune --corpus data/stdlib --out sweeps/wide --space wide --trials 60 --max-minutes 600
@@ -27,12 +27,13 @@ def _key_value(text):
 
 def parse_args(argv=None):
     from hypertune.spaces import SPACES
-    from hypertune.sweep import ALGOS, SETTING_DEFAULTS as D
+    from hypertune.sweep import ALGOS
+    from hypertune.sweep import SETTING_DEFAULTS as D
 
     p = argparse.ArgumentParser(prog="python -m hypertune", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    p.add_argument("--corpus", required=True, help="corpus dir from python -m model.corpus")
+    p.add_argument("--corpus", required=True, help="corpus dir from python -m model.data.corpus")
     p.add_argument("--out", required=True, help="sweep dir to write")
     p.add_argument("--trials", type=int, default=20, help="finished trials to reach, counting resumed ones (20)")
     p.add_argument("--space", choices=sorted(SPACES), default=None,
@@ -74,7 +75,7 @@ def main(argv=None):
     args = parse_args(argv)
     from hypertune import spaces
     from hypertune.sweep import SweepError, run_sweep
-    from model.corpus import CorpusError
+    from model.data.corpus import CorpusError
 
     for name in ("hyperopt", "hyperopt-spark"):  # its INFO lines would break up the progress bar
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -3,7 +3,7 @@
     python -m hypertune.estimate --corpus data/stdlib                 # the paper grid's 6 sizes
     python -m hypertune.estimate --corpus data/stdlib --units 512 --batch-size 128 --layers 3 --json
 
-Builds the network and the stateful data pipeline exactly as model.train does, times a few
+Builds the network and the stateful data pipeline exactly as model.training.train does, times a few
 training and validation steps after warm-up, and scales them to one pass over the corpus's
 train and val splits (what one trial epoch costs). Learning rate does not change the cost.
 """
@@ -16,8 +16,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from model import corpus as corpus_dir  # noqa: E402 - after the TF log level
-from model import network  # noqa: E402
+from model.data import corpus as corpus_dir  # noqa: E402 - after the TF log level
+from model.training import network  # noqa: E402
 
 D = network.DEFAULTS
 
@@ -26,7 +26,7 @@ def seconds_per_epoch(split_chars, units, batch_size, layers=D["layers"], embedd
                       seq_len=D["seq_len"], steps=8, vocab_size=100):
     import numpy as np
 
-    from model.train import stream_dataset
+    from model.training.train import stream_dataset
 
     rng = np.random.default_rng(0)
     ids = rng.integers(0, vocab_size, size=batch_size * seq_len * (steps + 4) + 1).astype(np.int32)

@@ -5,7 +5,7 @@ import math
 import os
 
 from hypertune.spaces import TYPES
-from model import modeldir
+from model.serving import modeldir
 
 PARAMS = list(TYPES)  # layers, units, embedding_dim, dropout, seq_len, learning_rate, batch_size
 CSV_COLUMNS = (["trial", "status"] + PARAMS +

@@ -7,7 +7,7 @@ import math
 
 from hyperopt import hp
 
-from model.network import DEFAULTS  # train()'s own, for whatever a space does not search
+from model.training.network import DEFAULTS  # train()'s own, for whatever a space does not search
 
 TYPES = {"layers": int, "units": int, "embedding_dim": int, "dropout": float, "seq_len": int,
          "learning_rate": float, "batch_size": int}

@@ -1,4 +1,4 @@
-"""Run a sweep: hyperopt over a search space, one model.train.train() per trial, resumable.
+"""Run a sweep: hyperopt over a search space, one model.training.train.train() per trial, resumable.
 
 Every finished trial is appended to OUT/trials.json (rewritten atomically) before it is reported,
 so a killed sweep loses only the trials that were running; --resume rebuilds hyperopt's Trials
@@ -19,8 +19,8 @@ import numpy as np
 
 from hypertune import report, spaces
 from hypertune.trial import TRIALS_DIR, run_trial
-from model import corpus as corpus_dir
-from model.modeldir import write_json
+from model.data import corpus as corpus_dir
+from model.serving.modeldir import write_json
 
 LOG = "trials.json"
 CONFIG = "sweep.json"
@@ -68,15 +68,18 @@ def rebuild_trials(trials, records):
 
 
 def _code_zip(tmpdir):
-    """model/ and hypertune/ as one zip, shipped to the Spark executors with addPyFile, so workers
+    """model/ (its sub-packages too) and hypertune/ as one zip, shipped to the Spark executors with addPyFile, so workers
     run exactly the driver's code."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     path = os.path.join(tmpdir, "tabcomplete_code.zip")
     with zipfile.ZipFile(path, "w") as z:
         for package in ("model", "hypertune"):
-            for name in sorted(os.listdir(os.path.join(root, package))):
-                if name.endswith(".py"):
-                    z.write(os.path.join(root, package, name), f"{package}/{name}")
+            for folder, dirs, files in os.walk(os.path.join(root, package)):
+                dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+                for name in sorted(files):
+                    if name.endswith(".py"):
+                        path_in_zip = os.path.relpath(os.path.join(folder, name), root)
+                        z.write(os.path.join(folder, name), path_in_zip.replace(os.sep, "/"))
     return path
 
 

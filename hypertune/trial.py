@@ -1,4 +1,4 @@
-"""One trial: train a model with model.train.train() and report what happened.
+"""One trial: train a model with model.training.train.train() and report what happened.
 
 This is the hyperopt objective. Under SparkTrials it runs in a Spark worker, so it is a plain
 module-level function (pickled by reference) that imports what it needs inside, and it never
@@ -13,7 +13,7 @@ import sys
 import time
 import traceback
 
-from model import modeldir
+from model.serving import modeldir
 
 TRIALS_DIR = "trials"
 
@@ -116,7 +116,7 @@ def _run_trial(params, settings):
     with open(os.path.join(trial_dir, "train.log"), "w") as log, \
             contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         try:
-            from model.train import train
+            from model.training.train import train
 
             # Settings the sweep leaves out take train()'s own defaults.
             optional = {k: settings[k] for k in ("steps_per_epoch", "min_count", "seed", "mixed_precision")

@@ -1,13 +1,13 @@
 """Server settings: defaults, overridden by environment variables, overridden by create_app(config)."""
 import os
 
-from model.cache import CACHE_ENTRIES
-from model.sample import Completer
+from model.serving.cache import CACHE_ENTRIES
+from model.serving.completer import Completer
 from server.validation import MAX_FILES
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Without a "min_prob" in the request, the model's completion policy (model/policy.py, fitted on
+# Without a "min_prob" in the request, the model's completion policy (model/serving/policy.py, fitted on
 # unseen packages: finish the name being typed, extend while the whole extension is likely)
 # decides how far to go. Setting MIN_PROB makes a per-character gate the default instead (the
 # server's default before the policy was 0.75); a request's own "min_prob" overrides either,
@@ -47,6 +47,22 @@ ENVIRONMENT = {
 }
 
 
+# The server's processes: what gunicorn.conf.py and server/worker.py read (here, so every
+# setting is read in one place). Environment variable -> (setting, default, parser).
+PROCESS_ENVIRONMENT = {
+    "TABCOMPLETE_BIND": ("BIND", "127.0.0.1:8000", str),  # this machine only, unless told otherwise
+    "TABCOMPLETE_WORKERS": ("WORKERS", None, int),       # None: $WEB_CONCURRENCY, else one per CPU
+    # gunicorn's gevent worker with read deadlines (server/worker.py); "sync" or "gthread" bring
+    # back gunicorn's own classes, without those guards (for measurements only).
+    "TABCOMPLETE_WORKER_CLASS": ("WORKER_CLASS", "server.worker.Worker", str),
+    "TABCOMPLETE_THREADS": ("THREADS", 4, int),          # gthread only
+    "TABCOMPLETE_HEADER_TIMEOUT": ("HEADER_TIMEOUT", 5.0, float),  # seconds for a request's line and headers
+    "TABCOMPLETE_BODY_TIMEOUT": ("BODY_TIMEOUT", 10.0, float),     # seconds for its body, after the headers
+    "TABCOMPLETE_FORWARDED_ALLOW_IPS": ("FORWARDED_ALLOW_IPS", "", str),  # proxies trusted for X-Forwarded-*
+    "TABCOMPLETE_LOG_LEVEL": ("LOG_LEVEL", "info", str),
+}
+
+
 class ConfigError(Exception):
     """A setting is malformed; the message names it."""
 
@@ -81,4 +97,27 @@ def load_config(overrides=None, environ=None):
         raise ConfigError(f"ALLOWED_HOSTS must be host names without ports (a list, or comma-separated "
                           f"in TABCOMPLETE_ALLOWED_HOSTS), not {hosts!r}")
     settings["ALLOWED_HOSTS"] = tuple(h.lower() for h in hosts)
+    return settings
+
+
+def process_settings(environ=None):
+    """The settings of the server's processes (PROCESS_ENVIRONMENT) from the environment, or
+    ConfigError naming the variable that is malformed."""
+    environ = os.environ if environ is None else environ
+    settings = {}
+    for var, (key, default, parse) in PROCESS_ENVIRONMENT.items():
+        raw = environ.get(var)
+        try:
+            settings[key] = default if raw is None or raw == "" else parse(raw)
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r} is not a valid {parse.__name__}") from None
+    if settings["WORKERS"] is None:
+        concurrency = environ.get("WEB_CONCURRENCY")
+        settings["WORKERS"] = int(concurrency) if concurrency else os.cpu_count() or 1
+    for key in ("WORKERS", "THREADS"):
+        if settings[key] < 1:
+            raise ConfigError(f"{key} must be a positive integer, not {settings[key]}")
+    for key in ("HEADER_TIMEOUT", "BODY_TIMEOUT"):
+        if not settings[key] > 0:
+            raise ConfigError(f"{key} must be a positive number of seconds, not {settings[key]}")
     return settings

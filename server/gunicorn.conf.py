@@ -5,24 +5,33 @@
 New or replaced model dirs (make learn): kill -HUP <master pid> (the ready line prints it; or
 --pid FILE writes it) reloads the models without dropping a request (on_reload below).
 
-Environment: TABCOMPLETE_MODELS (models dir, or several joined with os.pathsep; default
-model/pretrained), TABCOMPLETE_TOKEN,
-TABCOMPLETE_MIN_PROB, TABCOMPLETE_MAX_BODY_BYTES, TABCOMPLETE_ALLOWED_HOSTS (see server/config.py),
-TABCOMPLETE_WORKERS, TABCOMPLETE_HEADER_TIMEOUT, TABCOMPLETE_BODY_TIMEOUT,
-TABCOMPLETE_FORWARDED_ALLOW_IPS, TABCOMPLETE_WORKER_CLASS, TABCOMPLETE_THREADS, PROMETHEUS_MULTIPROC_DIR.
+Every TABCOMPLETE_* setting is read in server/config.py: the app's (load_config) and the
+processes' (process_settings: bind, workers, worker class, read deadlines, log level). Besides
+them, PROMETHEUS_MULTIPROC_DIR.
 """
-import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 
 # One BLAS thread per worker. OpenBLAS would start a helper thread per worker that spins on the
-# core the other worker needs: measured with the load test (server.loadtest, 50 clients, 2
+# core the other worker needs: measured with the load test (servercheck.loadtest, 50 clients, 2
 # workers, 2 cores), 190 requests/s with it, 480 without. Set here, in the master, so every
 # worker inherits it before it imports numpy.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+OWN_METRICS_DIR = "TABCOMPLETE_OWN_METRICS_DIR"  # the metrics dir made here, removed at exit (below)
+# Metrics across workers: prometheus_client's multiprocess mode keeps each worker's values in
+# files in this dir, and /metrics sums them whichever worker answers. It must be set before any
+# worker imports prometheus_client (importing `server` below does), so here, in the master, first.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ[OWN_METRICS_DIR] = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="tabcomplete-metrics-")
+
+from server.config import process_settings  # noqa: E402 - after the BLAS and metrics settings
+
+PROCESS = process_settings()
 
 # Run from anywhere: import `server` from the repo this file is in.
 chdir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,15 +45,15 @@ chdir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 wsgi_app = "server:create_app()"
 preload_app = False
 
-bind = [os.environ.get("TABCOMPLETE_BIND", "127.0.0.1:8000")]  # this machine only, unless told otherwise
-workers = int(os.environ.get("TABCOMPLETE_WORKERS") or os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
+bind = [PROCESS["BIND"]]  # this machine only, unless told otherwise
+workers = PROCESS["WORKERS"]
 
 # Slow clients. A sync worker reads each request on the process that computes completions, so a
 # client that sends its headers or body slowly holds a worker: with 2 sync workers, two clients
 # sending headers at a byte a second made every other request wait 29.6 s. The worker here
 # (server/worker.py) is gunicorn's gevent worker: each connection is read in a greenlet, a
 # stalled client waits on its own socket, and the process computes completions for whoever has
-# sent a whole request. Measured with python -m server.reliability (4 slow-header and 4
+# sent a whole request. Measured with python -m servercheck.reliability (4 slow-header and 4
 # slow-body connections open through a 50-client load test, 2 workers, 30 s, this 2-core VM
 # shared with other jobs; README, "Slow clients"):
 #   sync                          4.7 requests/s, 100 of 150 requests timed out (10 s)
@@ -62,27 +71,25 @@ workers = int(os.environ.get("TABCOMPLETE_WORKERS") or os.environ.get("WEB_CONCU
 # just the one it was computing (README has the figure).
 # TABCOMPLETE_WORKER_CLASS=sync (or gthread) brings back gunicorn's own class, without these
 # guards (for measurements only).
-worker_class = os.environ.get("TABCOMPLETE_WORKER_CLASS", "server.worker.Worker")
+worker_class = PROCESS["WORKER_CLASS"]
 # gunicorn turns "sync" with more than one thread into gthread, so threads only for gthread.
-threads = int(os.environ.get("TABCOMPLETE_THREADS", "4")) if worker_class == "gthread" else 1
+threads = PROCESS["THREADS"] if worker_class == "gthread" else 1
 worker_connections = 1000  # per worker: connections held at once (slow ones included)
 # Read deadlines, per request (server/worker.py): line and headers within HEADER seconds of the
 # worker starting to wait for them (an idle keep-alive connection ends then too), the body
 # within BODY seconds after its headers (408 otherwise).
-os.environ.setdefault("TABCOMPLETE_HEADER_TIMEOUT", "5")
-os.environ.setdefault("TABCOMPLETE_BODY_TIMEOUT", "10")
 # gunicorn's keep-alive timer is what bounds the header read in a gevent worker, so it is the
 # header deadline; server/worker.py closes each connection after its answer all the same.
-keepalive = max(1, round(float(os.environ["TABCOMPLETE_HEADER_TIMEOUT"])))
+keepalive = max(1, round(PROCESS["HEADER_TIMEOUT"]))
 # Trust no proxy headers (X-Forwarded-*, SCRIPT_NAME) unless told which front-end sends them:
 # gunicorn trusts 127.0.0.1 by default, i.e. any local process.
-forwarded_allow_ips = os.environ.get("TABCOMPLETE_FORWARDED_ALLOW_IPS", "")
+forwarded_allow_ips = PROCESS["FORWARDED_ALLOW_IPS"]
 timeout = 30
 graceful_timeout = 10
 max_requests = 0
 accesslog = None  # the app writes one JSON line per request to stdout instead
 errorlog = "-"
-loglevel = os.environ.get("TABCOMPLETE_LOG_LEVEL", "info")
+loglevel = PROCESS["LOG_LEVEL"]
 limit_request_line = 8190
 limit_request_fields = 100
 # gunicorn's control socket is one fixed path per user: several servers (tests, a load test)
@@ -95,14 +102,6 @@ control_socket_disable = True
 MODELS_SOURCE = "TABCOMPLETE_MODELS_SOURCE"    # the models dirs as configured at start
 SNAPSHOT = "TABCOMPLETE_SNAPSHOT"              # the verified copy that workers started from now load
 RETIRED = "TABCOMPLETE_RETIRED_SNAPSHOTS"      # earlier copies (os.pathsep-joined), until their workers are gone
-OWN_METRICS_DIR = "TABCOMPLETE_OWN_METRICS_DIR"  # the metrics dir made here, removed at exit
-
-# Metrics across workers: prometheus_client's multiprocess mode keeps each worker's values in
-# files in this dir, and /metrics sums them whichever worker answers. It must be set before any
-# worker imports prometheus_client, so here, in the master, at config time.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ[OWN_METRICS_DIR] = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
-        prefix="tabcomplete-metrics-")
 
 
 def on_starting(server):
@@ -169,7 +168,7 @@ def post_worker_init(worker):
 
     # What the worker made loading the app (numba's compiler, the models, their tables) lives as
     # long as it does: moved out of the collector's way, a full collection no longer scans it in
-    # the middle of a request (40-50 ms pauses; python -m model.bench's warm p95, README).
+    # the middle of a request (40-50 ms pauses; python -m model.measure.speed's warm p95, README).
     gc.freeze()
 
 

@@ -6,25 +6,24 @@ dir, named by its dir name (names are unique across the models dirs: answers and
 model by it); a models dir that is itself a model dir (has meta.json) serves that one model.
 
 Per language: one default model (meta.json without "project") and any number of project models
-(meta.json "project" with the project's absolute "root", as python -m model.learn writes it). A
+(meta.json "project" with the project's absolute "root", as python -m model.training.learn writes it). A
 request whose path lies under a project root is completed by that project's model of the
 request's language (the deepest root when roots nest), any other by the language's default. A
 language with project models only answers requests under their roots (404 otherwise).
 
 A run's work dir (NAME.partial) and the swap copies beside a model dir (NAME.tmp, NAME.old) are
-skipped with a logged note: a killed model.train or model.learn is never served.
+skipped with a logged note: a killed model.training.train or model.training.learn is never served.
 """
 import functools
-import json
 import os
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass
 
-from model.cache import CACHE_ENTRIES
-from model.modeldir import META, WORK_DIR_SUFFIXES
-from model.sample import Completer, ModelDirError
+from model.serving.cache import CACHE_ENTRIES
+from model.serving.completer import Completer, ModelDirError
+from model.serving.modeldir import META, WORK_DIR_SUFFIXES, read_meta, training_summary
 from server.hooks import event
 
 
@@ -50,15 +49,13 @@ class LoadedModel:
         """What GET /models shows: the model's metadata and project root, without server paths."""
         meta = self.completer.meta
         corpus = meta.get("corpus") or {}
-        training = meta.get("training") or {}
         return {
             "name": self.name,
             "language": self.language,
             "root": self.root,
             "network": meta.get("network"),
             "metrics": meta.get("metrics"),
-            "training": {k: training[k] for k in ("epochs_run", "best_epoch", "train_chars", "seq_len", "batch_size")
-                         if k in training},
+            "training": training_summary(meta),
             "corpus_manifest_sha256": corpus.get("manifest_sha256"),
             "cleaning": meta.get("cleaning"),
             "versions": meta.get("versions"),
@@ -174,7 +171,7 @@ def model_dirs(setting):
     if not found:
         where = dirs[0] if len(dirs) == 1 else os.pathsep.join(dirs)
         raise ModelsError(f"{where}: no model dirs in it (each needs a meta.json; train one with "
-                          f"python -m model.train --out {dirs[0]}/python)")
+                          f"python -m model.training.train --out {dirs[0]}/python)")
     return [found[name] for name in sorted(found)]
 
 
@@ -212,9 +209,8 @@ def load_models(setting, context_chars=Completer.CONTEXT_CHARS, cache_entries=CA
 def unloadable(path, err):
     """The message for a model dir that raised something other than ModelDirError while loading."""
     try:
-        with open(os.path.join(path, "meta.json"), encoding="utf-8") as f:
-            language = json.load(f).get("language", "python")
-    except (OSError, ValueError, AttributeError):
+        language = read_meta(path).get("language", "python")
+    except ModelDirError:
         language = "python"
     if not isinstance(language, str) or not language:
         return f"{os.path.join(path, 'meta.json')}: 'language' must be a non-empty string, not {language!r}"

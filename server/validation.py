@@ -3,8 +3,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from model.sample import carried, request_chars
-from model.stop import STOP_MODES
+from model.serving.completer import carried, request_chars
+from model.serving.limits import SERVER_FILES_MAX
+from model.serving.stop import STOP_MODES
 
 
 class ApiError(Exception):
@@ -95,7 +96,7 @@ def _json_type(value):
 
 FIELDS = ("text", "suffix", "language", "max_chars", "stop", "temperature", "n", "min_prob", "seed", "path", "files")
 FILE_FIELDS = ("path", "text")
-MAX_FILES = 64  # the default of the MAX_FILES setting
+MAX_FILES = SERVER_FILES_MAX  # the default of the MAX_FILES setting (limits.json)
 
 
 def text_chars(context_chars):

@@ -41,12 +41,13 @@ from gunicorn.http.body import Body, ChunkedReader
 from gunicorn.workers.ggevent import GeventWorker
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from server.config import process_settings
+
 log = logging.getLogger("tabcomplete")
 
-# Seconds; gunicorn.conf.py sets them from TABCOMPLETE_HEADER_TIMEOUT / TABCOMPLETE_BODY_TIMEOUT
-# through the environment, which workers inherit.
-HEADER_SECONDS = float(os.environ.get("TABCOMPLETE_HEADER_TIMEOUT") or 5)
-BODY_SECONDS = float(os.environ.get("TABCOMPLETE_BODY_TIMEOUT") or 10)
+# Seconds (TABCOMPLETE_HEADER_TIMEOUT / TABCOMPLETE_BODY_TIMEOUT, read in server/config.py).
+HEADER_SECONDS = process_settings()["HEADER_TIMEOUT"]
+BODY_SECONDS = process_settings()["BODY_TIMEOUT"]
 LINGER_SECONDS = 1.0          # after a refusal: time to read what the client still sends, then close
 LINGER_MAX_BYTES = 256 * 1024
 

@@ -1,10 +1,8 @@
 """Shared fixtures: a tiny real corpus and a tiny real Keras model, trained once per session."""
 import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 SOURCE = '''import os
@@ -43,7 +41,7 @@ def write_sources(root, count=40):
 
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory):
-    from model.corpus import build_corpus
+    from model.data.corpus import build_corpus
 
     root = tmp_path_factory.mktemp("src")
     write_sources(str(root))
@@ -54,7 +52,7 @@ def tiny_corpus(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_corpus, tmp_path_factory):
-    from model.train import train
+    from model.training.train import train
 
     out = str(tmp_path_factory.mktemp("model"))
     train(tiny_corpus, out, layers=2, units=24, embedding_dim=8, dropout=0.0, batch_size=4, seq_len=32,
@@ -65,8 +63,8 @@ def tiny_model(tiny_corpus, tmp_path_factory):
 @pytest.fixture(scope="session")
 def repeat_model(tmp_path_factory):
     """A model trained on files of one repeated line: it predicts that line (almost) perfectly."""
-    from model.corpus import build_corpus
-    from model.train import train
+    from model.data.corpus import build_corpus
+    from model.training.train import train
 
     src = tmp_path_factory.mktemp("repeat_src")
     for i in range(6):

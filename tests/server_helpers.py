@@ -26,7 +26,7 @@ def make_models_dir(tiny_model, root, languages=("python",)):
 
 def make_project_model(tiny_model, models_dir, name, root, language="python"):
     """A project model in models_dir/name: a copy of the tiny model whose meta.json records the
-    project root, as python -m model.learn writes it."""
+    project root, as python -m model.training.learn writes it."""
     path = os.path.join(models_dir, name)
     shutil.copytree(tiny_model, path, ignore=shutil.ignore_patterns("checkpoints"))
     meta_path = os.path.join(path, "meta.json")

@@ -5,10 +5,10 @@ import shutil
 import numpy as np
 import pytest
 
-from model import modeldir
-from model.average import AverageError, average, main, mean_weights
-from model.sample import Completer
-from model.vocab import Vocab
+from model.serving import modeldir
+from model.serving.completer import Completer
+from model.text.vocab import Vocab
+from model.training.average import AverageError, average, main, mean_weights
 
 
 def _weights(model_dir):

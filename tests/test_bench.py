@@ -1,6 +1,6 @@
 import json
 
-from model.bench import main
+from model.measure.speed import main
 
 
 def test_bench_prints_every_figure(tiny_model, tmp_path, capsys):

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from model import benchmark
+from model.measure import benchmark
 from tests.test_packages import make_wheel
 
 SOURCE = '''import os
@@ -110,7 +110,7 @@ def test_paired_difference_tells_a_real_gain_from_noise():
 
 
 def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
-    """model.benchmark end to end: a package list, the cache, the Completer, Jedi, the report."""
+    """model.measure.benchmark end to end: a package list, the cache, the Completer, Jedi, the report."""
     cache = str(tmp_path / "cache")
     files = {f"tinypkg/m{i}.py": SOURCE.replace("compute", f"compute{i}") for i in range(3)}
     make_wheel(cache, "tinypkg", "1.0", files=files)
@@ -154,7 +154,7 @@ def test_fit_policy_stores_the_project_weights_and_the_policy(tmp_path, repeat_m
     and the Completer loads them back."""
     import shutil
 
-    from model.sample import Completer
+    from model.serving.completer import Completer
 
     model_dir = str(tmp_path / "model")
     shutil.copytree(repeat_model, model_dir)

@@ -1,4 +1,4 @@
-"""The benchmark through a running server: real HTTP to the real app, scored as model.benchmark scores
+"""The benchmark through a running server: real HTTP to the real app, scored as model.measure.benchmark scores
 the same Completer in process."""
 import io
 import json
@@ -9,8 +9,9 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from model import benchmark, benchmark_server
-from model.sample import Completer
+from model.measure import benchmark
+from model.serving.completer import Completer
+from servercheck import benchmark as benchmark_server
 from tests.server_helpers import LiveServer, make_models_dir, make_project_model
 from tests.test_benchmark import SOURCE
 from tests.test_packages import make_wheel

@@ -1,4 +1,4 @@
-from model.clean import clean, extension_of, language_of
+from model.text.clean import clean, extension_of, language_of
 
 
 def test_strips_comments_docstrings_and_tabs():
@@ -101,7 +101,7 @@ def test_one_table_names_languages_by_extension_and_back():
 
 
 def test_quick_clean_matches_clean_on_ordinary_code():
-    from model.clean import clean, quick_clean
+    from model.text.clean import clean, quick_clean
 
     code = ('"""Module doc."""\nimport os  # why\n\n\nclass A:\n    """Class doc\n    on lines."""\n\n'
             '    def f(self, x):\n        # a comment line\n        s = "# not a comment" + \'"\'  # tail\n'

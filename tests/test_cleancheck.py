@@ -3,7 +3,7 @@ starts inside a data table (which only the whole file shows is one) is reported,
 on a tiny package."""
 import json
 
-from model import cleancheck
+from model.measure import cleancheck
 from tests.test_packages import make_wheel
 
 

@@ -2,10 +2,10 @@ import json
 import os
 
 import pytest
-
 from conftest import write_sources
-from model.clean import FILE_START
-from model.corpus import CorpusError, build_corpus, documents, read_manifest, split_of
+
+from model.data.corpus import CorpusError, build_corpus, documents, read_manifest, split_of
+from model.text.clean import FILE_START
 
 
 def test_split_is_deterministic_and_by_file():
@@ -52,7 +52,7 @@ def test_corpus_dir_manifest_duplicates_and_bad_files(tmp_path):
 
 
 def test_cli_sources_package_and_glob(tmp_path, capsys):
-    from model.corpus import main
+    from model.data.corpus import main
 
     src = write_sources(str(tmp_path / "src"), count=5)
     main(["--out", str(tmp_path / "c"), "--package", "json", os.path.join(src, "*.py")])
@@ -63,7 +63,7 @@ def test_cli_sources_package_and_glob(tmp_path, capsys):
 
 
 def test_a_missing_corpus_or_source_raises_and_only_the_cli_exits(tmp_path):
-    from model.corpus import main
+    from model.data.corpus import main
 
     with pytest.raises(CorpusError, match="not a corpus dir"):
         read_manifest(str(tmp_path))
@@ -75,7 +75,7 @@ def test_a_missing_corpus_or_source_raises_and_only_the_cli_exits(tmp_path):
 
 
 def test_cli_refuses_unseen_packages_vendored_copies_and_generated_files(tmp_path, capsys):
-    from model.corpus import main
+    from model.data.corpus import main
 
     src = write_sources(str(tmp_path / "src"), count=3)
     os.makedirs(os.path.join(src, "_vendor", "rich"))

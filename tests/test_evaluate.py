@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from model.evaluate import (buffer_word, draw_positions, gate, ident_part, main, score_lines, xz_bpc)
+from model.measure.evaluate import buffer_word, draw_positions, gate, ident_part, main, score_lines, xz_bpc
 
 KEYS = {"chars", "nats_per_char", "bpc", "accuracy", "top5_accuracy", "ident_exact", "line_exact",
         "keystroke_savings", "line_precision", "baselines", "positions", "min_prob", "gate_sweep", "completer",
@@ -104,7 +104,7 @@ def test_context_curve_shows_what_context_buys(repeat_model, tmp_path, capsys):
 def test_fit_match_stores_weights_the_completer_uses(repeat_model, tmp_path, capsys):
     import shutil
 
-    from model.sample import Completer
+    from model.serving.completer import Completer
 
     model = tmp_path / "m"
     shutil.copytree(repeat_model, model)
@@ -127,7 +127,7 @@ def test_fit_match_stores_weights_the_completer_uses(repeat_model, tmp_path, cap
 
 
 def test_bad_command_line_values_are_refused_clearly(tiny_model, tiny_corpus, capsys):
-    from model.bench import main as bench_main
+    from model.measure.speed import main as bench_main
 
     for argv, message in ((["--word-weight", "1.5"], "--word-weight must be between 0 and 1"),
                           (["--context-curve", "10,x"], "comma-separated"),

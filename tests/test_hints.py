@@ -1,6 +1,6 @@
 import numpy as np
 
-from model.hints import BufferHints, WordCache, match_predictions, match_resume, match_scan, new_match_table
+from model.serving.hints import BufferHints, WordCache, match_predictions, match_resume, match_scan, new_match_table
 
 
 def test_word_cache_votes_for_the_next_character_of_the_buffers_words():
@@ -47,7 +47,7 @@ def test_buffer_hints_go_on_over_generated_ids_as_over_the_whole_text():
 
 
 def test_the_project_match_predicts_what_followed_in_another_file_and_never_peeks():
-    from model.hints import ProjectFiles
+    from model.serving.hints import ProjectFiles
 
     other = "def load_settings(path, strict=True):\n    return parse(path)\n"
     project = ProjectFiles([np.array([ord(c) for c in other], np.int32)], other)
@@ -66,7 +66,7 @@ def test_the_project_match_predicts_what_followed_in_another_file_and_never_peek
 
 
 def test_project_hints_follow_generated_ids():
-    from model.hints import ProjectFiles, ProjectHints
+    from model.serving.hints import ProjectFiles, ProjectHints
 
     other = "value = compute_everything(alpha, beta)\n"
     project = ProjectFiles([np.array([ord(c) for c in other], np.int32)], other)
@@ -80,7 +80,7 @@ def test_project_hints_follow_generated_ids():
 
 
 def test_project_cache_cleans_each_file_once_and_reuses_a_set():
-    from model.hints import ProjectCache
+    from model.serving.hints import ProjectCache
 
     cleaned = []
 

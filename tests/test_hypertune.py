@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from model.sample import Completer
+from model.serving.completer import Completer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -181,11 +181,10 @@ def test_bad_command_lines_say_what_is_wrong(tiny_corpus, tmp_path):
 
 
 def test_spaces_are_the_issues():
+    import numpy as np
     from hyperopt.pyll.stochastic import sample
 
     from hypertune import spaces
-
-    import numpy as np
 
     rng = np.random.default_rng(0)
     paper = [spaces.concrete(sample(spaces.build("paper"), rng=rng)) for _ in range(200)]
@@ -229,3 +228,15 @@ def test_a_sweep_where_every_trial_fails_ends_with_its_table_and_a_clear_error(t
     assert "lower --batch-size or --seq-len" in done.stderr
     assert len(read_rows(out)) == 2 and not os.path.exists(os.path.join(out, "best"))
     assert sorted(os.listdir(os.path.join(out, "trials"))) == ["1", "2"]  # no work dir left behind
+
+
+def test_the_code_shipped_to_spark_holds_every_module(tmp_path):
+    """Spark's executors import the driver's model/ from this zip: its sub-packages must be in it."""
+    import zipfile
+
+    from hypertune.sweep import _code_zip
+
+    names = zipfile.ZipFile(_code_zip(str(tmp_path))).namelist()
+    assert {"model/__init__.py", "model/training/train.py", "model/serving/completer.py", "model/data/corpus.py",
+            "hypertune/trial.py"} <= set(names)
+    assert not [n for n in names if "__pycache__" in n or not n.endswith(".py")]

@@ -1,4 +1,4 @@
-"""model.learn on tiny real projects from a tiny real base model: one file, three files, 20 kB
+"""model.training.learn on tiny real projects from a tiny real base model: one file, three files, 20 kB
 (killed with a real SIGKILL mid-training, then resumed), and a model that got worse."""
 import json
 import os
@@ -8,12 +8,12 @@ import subprocess
 import sys
 
 import pytest
-
-from model import modeldir
-from model.learn import LearnError, learn, worse
-from model.modeldir import ModelDirError
-from model.sample import Completer
 from test_small import project
+
+from model.serving import modeldir
+from model.serving.completer import Completer
+from model.serving.modeldir import ModelDirError
+from model.training.learn import LearnError, learn, worse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -44,7 +44,7 @@ def test_one_file_is_refused_and_nothing_is_written(base, tmp_path):
 def test_three_files_learn_and_install_a_complete_model_dir(base, tmp_path, monkeypatch):
     src = project(str(tmp_path / "three"), 3)
     out = str(tmp_path / "models" / "three")
-    monkeypatch.setattr("model.learn.MEASURE_CHARS", 200)  # bits/char on the held-out file's first 200 chars
+    monkeypatch.setattr("model.training.learn.MEASURE_CHARS", 200)  # bits/char on the held-out file's first 200 chars
     meta = learn(src, out, base=base, learning_rate=1e-2, max_minutes=3, **QUICK)
     p = meta["project"]
     assert p["splits"]["test"]["chars"] > 200 and p["before"]["chars"] == p["after"]["chars"] == 200
@@ -70,13 +70,13 @@ def test_three_files_learn_and_install_a_complete_model_dir(base, tmp_path, monk
 
 
 def learn_cmd(src, out, base):
-    return [sys.executable, "-m", "model.learn", src, "--out", out, "--base", base, "--max-minutes", "4",
+    return [sys.executable, "-m", "model.training.learn", src, "--out", out, "--base", base, "--max-minutes", "4",
             "--positions", "10", "--learning-rate", "1e-2", "--max-passes", "8", "--verbose", "2"]
 
 
 @pytest.mark.parametrize("flag", ["--max-passes", "--positions", "--max-minutes"])
 def test_learn_refuses_a_count_that_is_not_positive(flag, tmp_path, capsys):
-    from model.learn import main
+    from model.training.learn import main
     with pytest.raises(SystemExit) as exit_info:
         main([str(tmp_path), "--out", str(tmp_path / "out"), flag, "0"])
     assert exit_info.value.code == 2 and "must be positive" in capsys.readouterr().err
@@ -154,12 +154,13 @@ def test_policy_on_val_keeps_the_base_precision_and_saves_no_less(base):
     """Refitting the floors on val (learn's default) for the same model: the fitted floors reach
     the precision the base's own floors get on those files, and save at least as many keystrokes
     (the base's floors are points of the sweep it searches)."""
-    from model.benchmark import draw_positions, run_positions, score
-    from model.evaluate import progress_bar
-    from model.learn import fit_policy_on_val
-    from model.policy import FLOORS, Policy
+    from model.measure.benchmark import draw_positions, run_positions, score
+    from model.measure.evaluate import progress_bar
+    from model.serving.policy import FLOORS, Policy
+    from model.training.learn import fit_policy_on_val
 
-    texts = [open(os.path.join(ROOT, "model", name)).read() for name in ("policy.py", "stop.py", "vocab.py")]
+    texts = [open(os.path.join(ROOT, "model", name)).read()
+             for name in ("serving/policy.py", "serving/stop.py", "text/vocab.py")]
     files = [(f"p/{i}.py", text, ROOT) for i, text in enumerate(texts)]
     completer = Completer.load(base)
     small = [("p/x.py", "import os\n\nx = os.path.join('a', 'b')\ny = len(x) + 2\n", ROOT)]

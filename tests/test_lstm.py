@@ -2,8 +2,8 @@ import os
 
 import numpy as np
 
-from model import modeldir
-from model.lstm import Stepper
+from model.serving import modeldir
+from model.serving.lstm import Stepper
 
 CODE = open(os.path.join(os.path.dirname(__file__), "conftest.py")).read()
 

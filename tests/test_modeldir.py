@@ -4,9 +4,9 @@ import shutil
 
 import pytest
 
-from model import modeldir
-from model.modeldir import ModelDirError
-from model.sample import Completer
+from model.serving import modeldir
+from model.serving.completer import Completer
+from model.serving.modeldir import ModelDirError
 
 
 def test_missing_or_corrupt_model_dir(tiny_model, tmp_path):
@@ -70,7 +70,7 @@ def test_meta_fields_are_checked_against_the_weights(tiny_model, tmp_path, chang
     import json
     import shutil
 
-    from model import modeldir
+    from model.serving import modeldir
 
     broken = tmp_path / "broken"
     shutil.copytree(tiny_model, broken)
@@ -102,7 +102,7 @@ def test_a_model_dir_is_complete_or_absent(tiny_model, tmp_path):
     modeldir.write_meta(work, meta, pending=True)
     with pytest.raises(ModelDirError, match="unfinished run's work dir"):
         Completer.load(work)  # complete but not installed: still not a model dir
-    assert modeldir.load(work, pending=True)[0] == meta  # what model.learn measures before installing
+    assert modeldir.load(work, pending=True)[0] == meta  # what model.training.learn measures before installing
     assert not os.path.exists(out)
     (models / "python").mkdir()  # the server's scan sees only dirs with meta.json: not the work dir
     shutil.copytree(tiny_model, str(models / "python"), dirs_exist_ok=True)
@@ -116,3 +116,26 @@ def test_a_model_dir_is_complete_or_absent(tiny_model, tmp_path):
         ["checkpoints", "curves.png", "history.csv", "meta.json", "model.keras", "train.log", "vocab.json"])
     Completer.load(out)
     assert model_dirs(str(models)) == [out, str(models / "python")]
+
+
+def test_training_summary_describes_an_averaged_model_as_one():
+    run = {"training": {"epochs_run": 14, "best_epoch": 12, "train_chars": 100, "seq_len": 128, "batch_size": 64}}
+    assert modeldir.training_summary(run) == {"epochs_run": 14, "best_epoch": 12, "train_chars": 100, "seq_len": 128,
+                                              "batch_size": 64}
+    averaged = {"training": {**run["training"], "averaged": [
+        {"model": "/x/e14", "weight": 1.0, "epochs_run": 14, "val": {}},
+        {"model": "/x/e16", "weight": 1.0, "epochs_run": 16}]}}
+    summary = modeldir.training_summary(averaged)
+    assert summary["averaged"] == [{"epochs_run": 14, "weight": 1.0}, {"epochs_run": 16, "weight": 1.0}]
+    assert "epochs_run" not in summary and "best_epoch" not in summary  # the first dir's, not the model's
+    assert modeldir.training_summary({}) == {}
+
+
+def test_read_meta_names_what_is_wrong(tmp_path):
+    with pytest.raises(ModelDirError, match="unreadable"):
+        modeldir.read_meta(str(tmp_path))
+    (tmp_path / "meta.json").write_text("[1, 2]")
+    with pytest.raises(ModelDirError, match="corrupt"):
+        modeldir.read_meta(str(tmp_path))
+    (tmp_path / "meta.json").write_text('{"network": {}, "language": "lua"}')
+    assert modeldir.read_meta(str(tmp_path))["language"] == "lua"

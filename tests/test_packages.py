@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from model import corpus, packages
-from model.packages import PackageError, Pin
+from model.data import corpus, packages
+from model.data.packages import PackageError, Pin
 
 
 def write(path, text):
@@ -64,7 +64,7 @@ def test_package_list_refuses_a_package_pinned_twice(tmp_path):
 def test_the_shipped_lists_parse_and_never_overlap():
     unseen = packages.unseen_pins()
     assert len(unseen) >= 7
-    training = packages.read_package_list(os.path.join(os.path.dirname(corpus.__file__), "sources", "python.txt"))
+    training = packages.read_package_list(os.path.join(packages.SOURCES_DIR, "python.txt"))
     assert len(training) >= 150
     assert not {p.key for p in unseen} & {p.key for p in training}
 

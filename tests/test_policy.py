@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from model.policy import Policy, fit_policy, gate_cut, tidy
+from model.serving.policy import Gate, Policy, answer, fit_policy, gate_cut, tidy
 
 
 def test_inside_a_word_the_whole_name_is_kept_though_one_character_is_unsure():
@@ -121,3 +121,12 @@ def test_fit_policy_gives_a_savings_tie_to_the_more_precise_floors():
     assert fit_policy(rows[::2])[1] is rows[0]  # 25% less savings is no tie
     # Equal precision in the tie: the more savings.
     assert fit_policy([row(0.8, 0.199, 0.9), row(0.9, 0.2, 0.9)])[0].char_floor == 0.9
+
+
+def test_answer_is_what_the_completer_answers_under_a_cut():
+    policy = Policy(ident_floor=0.0, char_floor=0.5, line_floor=0.0, extend_floor=0.5)
+    assert answer(policy.cut, "name(x)", [0.9] * 7, True) == "name(x)"  # all kept: as it is
+    assert answer(policy.cut, "name  (x)", [0.9] * 6 + [0.1] * 3, True) == "name"  # cut, then tidied
+    assert answer(policy.cut, "   ", [0.1] * 3, False) == ""  # nothing kept
+    assert answer(Gate(0.75).cut, "abc", [0.9, 0.8, 0.7], False) == "ab"
+    assert answer(Gate(0.0).cut, "abc ", [0.9, 0.8, 0.7, 0.1], False) == "abc "  # uncut: not tidied

@@ -1,11 +1,11 @@
-"""model.project: which files of a user's project are its own source code (real dirs, a real git checkout)."""
+"""model.data.project: which files of a user's project are its own source code (real dirs, a real git checkout)."""
 import os
 import subprocess
 
 import pytest
 
-from model.corpus import build_corpus
-from model.project import ProjectError, source_files
+from model.data.corpus import build_corpus
+from model.data.project import ProjectError, source_files
 
 
 def write(root, rel, text="x = 1\n"):

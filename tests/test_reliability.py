@@ -1,4 +1,4 @@
-"""The reliability suite (server/reliability.py) in its bounded form: a real gunicorn with the shipped
+"""The reliability suite (servercheck/reliability.py) in its bounded form: a real gunicorn with the shipped
 model, real sockets, slow clients under a short load test, framing and Host probes, kill -9 of a
 worker, a model dir broken on disk after start-up, and model dirs refused at start-up."""
 import json
@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
-from server import reliability
+from servercheck import reliability
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
 def quick_run():
-    out = subprocess.run([sys.executable, "-m", "server.reliability", "--quick", "--verbose", "--json"], cwd=REPO,
+    out = subprocess.run([sys.executable, "-m", "servercheck.reliability", "--quick", "--verbose", "--json"], cwd=REPO,
                          capture_output=True, text=True, timeout=300)
     report = json.loads(out.stdout.strip().splitlines()[-1])
     return out.returncode, report, out.stderr

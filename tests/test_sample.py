@@ -4,11 +4,11 @@ import shutil
 
 import pytest
 
-from model import modeldir
-from model.clean import FILE_START, clean
-from model.modeldir import ModelDirError
-from model.policy import Policy
-from model.sample import REQUEST_CHARS, Completer, carried
+from model.serving import modeldir
+from model.serving.completer import REQUEST_CHARS, Completer, carried
+from model.serving.modeldir import ModelDirError
+from model.serving.policy import Policy
+from model.text.clean import FILE_START, clean
 
 CODE = open(os.path.join(os.path.dirname(__file__), "conftest.py")).read()
 
@@ -24,7 +24,9 @@ def test_cached_result_equals_uncached(tiny_model):
         previous = typed
         cold = Completer.load(tiny_model).complete(buffer[:typed], stop="none", max_chars=30)
         assert cold.new_chars > 1000
-        assert (got.text, got.probs) == (cold.text, cold.probs)
+        # The same text; the same probabilities but for the last bits of the floats (a cached
+        # state was computed in a batch, on some CPUs summed in another order than step by step).
+        assert got.text == cold.text and got.probs == pytest.approx(cold.probs, rel=1e-7)
     assert warm.cache.hits >= 3
 
 
@@ -107,7 +109,7 @@ def test_a_line_written_before_is_copied_with_the_match_model(tiny_model, tmp_pa
     network_only = Completer.load(_with_match_weights(tiny_model, tmp_path, None), word_weight=0.0)
     assert network_only.match_weights is None
     assert network_only.complete(buffer, max_chars=40).text != got.text  # the tiny network cannot know that line
-    assert Completer.load(tiny_model).match_weights is not None  # model.train fits them on the val split
+    assert Completer.load(tiny_model).match_weights is not None  # model.training.train fits them on the val split
 
 
 def test_unusable_match_weights_are_refused(tiny_model, tmp_path):
@@ -147,8 +149,8 @@ function load(path) {  // load it
 
 
 def test_a_javascript_model_cleans_requests_as_its_corpus_was(tmp_path):
-    from model.corpus import SPLITS, build_corpus, documents
-    from model.train import train
+    from model.data.corpus import SPLITS, build_corpus, documents
+    from model.training.train import train
 
     src = tmp_path / "src"
     src.mkdir()

@@ -9,7 +9,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.sample import carried
+from model.serving.completer import carried
 from server import views
 from server.config import DEFAULT_MIN_PROB, ConfigError, load_config
 from server.models import ModelsError
@@ -792,3 +792,15 @@ def test_fuzz_huge_strings(server, size, char, where):
         body["files"] = [{"path": "/p/a.py", "text": char * size}]
     check_answer(requests.post(server.url + "/complete", data=json.dumps(body),
                                headers={"Content-Type": "application/json"}, timeout=60))
+
+
+def test_models_describes_the_shipped_averaged_model_as_one():
+    """The shipped model is the mean of three epochs' weights: /models names each, never the
+    first one's epochs as the model's."""
+    from server import create_app
+
+    app = create_app({"MODELS_DIR": os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "model",
+                                                 "pretrained")})
+    training = app.test_client().get("/models").get_json()["models"][0]["training"]
+    assert [a["epochs_run"] for a in training["averaged"]] == [14, 16, 17]
+    assert "epochs_run" not in training and "best_epoch" not in training

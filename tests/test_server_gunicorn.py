@@ -4,7 +4,6 @@ import json
 import os
 import re
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -146,7 +145,7 @@ def test_access_log_is_json_without_the_code(gunicorn):
 
 
 def test_short_load_test_has_no_5xx_and_no_dropped_connections(gunicorn):
-    out = subprocess.run([sys.executable, "-m", "server.loadtest", "--url", gunicorn["url"], "--clients", "8",
+    out = subprocess.run([sys.executable, "-m", "servercheck.loadtest", "--url", gunicorn["url"], "--clients", "8",
                           "--seconds", "4", "--max-requests", "600", "--malformed", "0.3"],
                          cwd=REPO, capture_output=True, text=True, timeout=120)
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -243,7 +242,7 @@ def test_kill_hup_serves_a_new_project_model_without_dropping_a_request(tiny_mod
         traffic = Traffic(server["url"])
         traffic.start()
         try:
-            # What model.learn leaves: a killed run's work dir, and a finished model dir.
+            # What model.training.learn leaves: a killed run's work dir, and a finished model dir.
             make_project_model(tiny_model, models, "half.partial", root)
             make_project_model(tiny_model, models, "proj", root)
             os.kill(server["proc"].pid, signal.SIGHUP)

@@ -1,4 +1,4 @@
-"""Small corpora: one file, three files, 20 kB of code, through model.corpus and model.train (real tiny Keras runs)."""
+"""Small corpora: one file, three files, 20 kB of code, through model.data.corpus and model.training.train (real tiny Keras runs)."""
 import hashlib
 import json
 import os
@@ -6,9 +6,10 @@ import random
 
 import pytest
 
-from model.corpus import CorpusError, build_corpus, hold_out, main as corpus_main, split_of
-from model.sample import Completer
-from model.train import TrainingError, train
+from model.data.corpus import CorpusError, build_corpus, hold_out, split_of
+from model.data.corpus import main as corpus_main
+from model.serving.completer import Completer
+from model.training.train import TrainingError, train
 
 TEMPLATE = '''import os
 
@@ -75,7 +76,7 @@ def test_20_kB_always_has_val_and_test_files_of_half_their_share(tmp_path, prefi
 
 def test_one_large_file_is_not_the_whole_held_out_split():
     # A ten-file project whose hash split put its one large file (60% of the code) in test and
-    # half its files in val (arrow 1.4.0 did that to model.learn): 4 files left to learn from.
+    # half its files in val (arrow 1.4.0 did that to model.training.learn): 4 files left to learn from.
     # The large file comes first in hash order, so it is the one the hash order would pick back.
     names = sorted((f"pkg/m{i}.py" for i in range(10)), key=lambda n: hashlib.sha256(n.encode()).digest())
     big = ("h0", names[0], "x" * 138_000)
@@ -148,7 +149,7 @@ def test_the_issues_email_case_fits(tmp_path):
     """20 files of code, 5% splits: val and test are not empty and default training can start."""
     corpus, m = corpus_of(tmp_path, 20)
     assert m["splits"]["test"]["files"] >= 1 and m["splits"]["val"]["files"] >= 1
-    from model.network import fit_shape
+    from model.training.network import fit_shape
 
     batch, seq = fit_shape(m["splits"]["train"]["chars"], m["splits"]["val"]["chars"])
     assert (m["splits"]["val"]["chars"] - 1) // batch >= seq

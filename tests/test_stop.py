@@ -1,4 +1,4 @@
-from model.stop import StopRules, _looping
+from model.serving.stop import StopRules, _looping
 
 
 def test_stop_rules():

@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from model.corpus import CorpusError
-from model.modeldir import ModelDirError
-from model.sample import Completer
-from model.train import TrainingError, main, train
+from model.data.corpus import CorpusError
+from model.serving.completer import Completer
+from model.serving.modeldir import ModelDirError
+from model.training.train import TrainingError, main, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,7 +33,7 @@ def test_tiny_training_run_writes_a_complete_model_dir(tiny_model):
 
 
 def _train_cmd(corpus, out, *extra):
-    return [sys.executable, "-m", "model.train", "--corpus", corpus, "--out", out, "--units", "16",
+    return [sys.executable, "-m", "model.training.train", "--corpus", corpus, "--out", out, "--units", "16",
             "--embedding-dim", "8", "--batch-size", "4", "--seq-len", "32", "--steps-per-epoch", "15",
             "--min-count", "1", "--verbose", "2", *extra]
 
@@ -88,7 +88,7 @@ def test_a_missing_corpus_raises_and_only_the_cli_exits(tmp_path):
 
 
 def test_stream_windows_counts_a_pass_without_building_it():
-    from model.train import stream_dataset, stream_windows
+    from model.training.train import stream_dataset, stream_windows
 
     assert stream_windows(1000, 3, 10) == 33  # 3 rows of 333 ids, 33 whole windows each
     assert stream_dataset(np.arange(1000, dtype=np.int32), 3, 10)[1] == 33
@@ -98,7 +98,7 @@ def test_stream_windows_counts_a_pass_without_building_it():
 
 
 def test_streams_mix_in_a_second_text_in_the_last_rows():
-    from model.train import stream_dataset
+    from model.training.train import stream_dataset
 
     main_ids, mix_ids = np.arange(1000, dtype=np.int32), np.arange(5000, 5300, dtype=np.int32)
     ds, n_windows = stream_dataset(main_ids, 4, 10, mix_ids=mix_ids, mix_rows=1)
@@ -109,7 +109,7 @@ def test_streams_mix_in_a_second_text_in_the_last_rows():
 
 
 def test_a_run_mixes_in_a_second_corpus_and_a_resume_keeps_it(tiny_corpus, tmp_path):
-    from model.corpus import build_corpus
+    from model.data.corpus import build_corpus
 
     src = tmp_path / "other"
     src.mkdir()
@@ -136,7 +136,7 @@ def test_keep_last_makes_the_model_of_the_last_checkpoint(tiny_corpus, tmp_path)
     annealing on a mix, say, whose aim the main val does not measure)."""
     import keras
 
-    from model import modeldir
+    from model.serving import modeldir
 
     out = str(tmp_path / "run")
     train(tiny_corpus, out, units=16, embedding_dim=8, batch_size=4, seq_len=32, epochs=1, steps_per_epoch=5,

@@ -1,4 +1,4 @@
-from model.vocab import UNKNOWN_CHAR, UNKNOWN_ID, Vocab
+from model.text.vocab import UNKNOWN_CHAR, UNKNOWN_ID, Vocab
 
 
 def test_round_trip_and_unknown_characters(tmp_path):

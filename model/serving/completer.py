@@ -1,0 +1,403 @@
+"""Complete code with a trained model dir, fast.
+
+    python -m model.serving.completer --model model/pretrained/python --prime "import os\nfor name in os.li"
+    python -m model.serving.completer --model DIR --prime "def " --stop none --chars 400 --temperature 0.7 --seed 1
+
+The Completer never calls model.predict once per character: the network is stepped by hand
+(model.serving.lstm) with its state carried, and the state at each line start of a buffer is cached, so
+the next Tab in the same buffer only runs the characters typed since. Its next-character
+distribution mixes the network's with two hints from the buffer (model.serving.hints): the words already
+in it (inside an identifier) and a match model (what followed the last occurrence of the recent
+characters).
+"""
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from model.serving import modeldir
+from model.serving.cache import CACHE_ENTRIES, RecentStates, StateCache, cache_points, prefix_keys
+from model.serving.hints import (
+    TRAILING_WORD,
+    WORD,
+    BufferHints,
+    ProjectCache,
+    ProjectHints,
+    WordCache,
+    match_predictions,
+    match_weights,
+    mix_match,
+    mix_words,
+)
+from model.serving.lstm import Stepper, softmax
+from model.serving.modeldir import ModelDirError
+from model.serving.policy import Policy, answer
+from model.serving.stop import STOP_MODES, StopRules
+from model.text.clean import FILE_START, clean, extension_of, quick_clean
+from model.text.vocab import UNKNOWN_ID
+
+# The network reads the last CONTEXT_CHARS cleaned characters of a buffer. Its loss is the same
+# with 1000 characters of context as with 8000 (python -m model.measure.evaluate --context-curve): an
+# LSTM trained with 64-char backprop windows forgets beyond that. 2000 keeps a margin and makes
+# a cold buffer cost half of 4000.
+CONTEXT_CHARS = 2000
+
+
+def request_chars(context_chars=CONTEXT_CHARS):
+    """The raw characters of a buffer a request carries for a model that reads context_chars
+    cleaned ones: twice as many, since cleaning drops comments and docstrings."""
+    return 2 * context_chars
+
+
+REQUEST_CHARS = request_chars()  # 4000: what the plug-ins send, the server keeps, evaluate feeds
+
+
+def carried(text, suffix="", limit=REQUEST_CHARS):
+    """(text, suffix) as a request carries them: the last `limit` characters of the buffer before
+    the cursor, starting at a line start when there is one in the first quarter of them, so the
+    cut moves once a line rather than once a keystroke and the state cache keeps hitting; and
+    the first `limit` characters after the cursor (only the first line is used)."""
+    if len(text) > limit:
+        tail = text[-limit:]
+        line_start = tail.find("\n", 0, limit // 4) + 1
+        text = tail[line_start:] if line_start else tail
+    return text, suffix[:limit]
+
+
+@dataclass
+class Completion:
+    text: str                        # the best completion ("" when the model is unsure)
+    alternatives: list               # up to n completions, best first (alternatives[0] == text)
+    probs: list                      # probability of each character of `text`
+    stop_reason: str = ""            # line, block, max_chars, min_prob, repeat, in_comment, ...
+    context_chars: int = 0           # characters of (cleaned) buffer the model read
+    new_chars: int = 0               # of those, how many it had to run (the rest came from the cache)
+    alternative_probs: list = field(default_factory=list)
+
+
+# -- The Completer ------------------------------------------------------------------------------
+
+class Completer:
+    CONTEXT_CHARS = CONTEXT_CHARS
+
+    # Weight of the buffer's words inside an identifier (WordCache), chosen on the val split with
+    # python -m model.measure.evaluate --word-weight W (README, "Measured").
+    WORD_WEIGHT = 0.5
+    # The project files' words weigh less than the buffer's (a name in a sibling file is less
+    # likely here than one in this file); chosen on the dev set (README, "Unseen code").
+    PROJECT_WORD_WEIGHT = 0.3
+
+    def __init__(self, stepper, vocab, meta, context_chars=CONTEXT_CHARS, cache_entries=CACHE_ENTRIES,
+                 word_weight=WORD_WEIGHT, use_match=True, words_after=True):
+        if not 0 <= word_weight <= 1:
+            raise ValueError("word_weight must be between 0 and 1")
+        self.stepper, self.vocab, self.meta = stepper, vocab, meta
+        self.language = meta.get("language", "python")
+        # Requests are cleaned as the corpus's files were (a model dir from before meta.json
+        # recorded the extension: its language's).
+        self.ext = meta.get("extension") or extension_of(self.language)
+        self.cleaning = meta.get("cleaning", {})
+        self.context_chars = context_chars
+        self.word_weight = word_weight
+        self.words_after = words_after  # the words after the cursor count too (as in an editor's word list)
+        self.cache = StateCache(cache_entries)
+        self.recent = RecentStates()
+        # Never emit the unknown character or a file start: they are not code a user wants.
+        self.banned = [UNKNOWN_ID] + [i for i in (vocab.index.get(FILE_START),) if i is not None]
+        self.newline_id = vocab.index.get("\n")
+        # Where a word ends, the model says what follows it: its distribution over these.
+        self.not_word_char = np.array([0.0] + [0.0 if WORD.match(c) or c.isdigit() else 1.0 for c in vocab.chars])
+        self.not_word_char[self.banned] = 0.0
+        try:
+            self.match_weights = match_weights(meta.get("match")) if use_match else None
+        except ValueError as err:
+            raise ModelDirError(f"meta.json 'match' is unusable ({err}); refit it with python -m model.measure.evaluate "
+                                f"--model DIR --corpus DIR --split val --fit-match") from None
+        try:
+            self.policy = Policy.from_meta(meta)
+            self.files_policy = Policy.from_meta(meta, "policy_files", default=self.policy)
+            # Without fitted weights, a project file's match counts half as much as the buffer's.
+            project = meta.get("project_match")
+            self.project_weights = (match_weights(project) if project is not None else
+                                    None if self.match_weights is None else self.match_weights / 2)
+        except ValueError as err:
+            raise ModelDirError(f"meta.json: {err}; refit it with python -m model.measure.benchmark --set dev --fit-policy") from None
+        self.project_word_weight = self.PROJECT_WORD_WEIGHT if word_weight > 0 else 0.0
+        self.project_cache = ProjectCache()
+
+    @classmethod
+    def load(cls, model_dir, **kwargs):
+        meta, vocab, weights = modeldir.load(model_dir)
+        return cls(Stepper(*weights), vocab, meta, **kwargs)
+
+    # The context: whole buffer, cleaned like the corpus, capped at a stable line start.
+    def context(self, text):
+        cleaned = clean(text, self.ext, self.cleaning, partial=True)
+        body = cleaned.text
+        if len(body) + 1 <= self.context_chars:
+            return FILE_START + body, cleaned
+        # Cut at a line start chosen by the line's content, not by position: as the user types
+        # (and the editor's window slides) the cut stays put, so the state cache keeps hitting.
+        lo = len(body) - self.context_chars
+        hi = lo + self.context_chars // 4
+        cut = body.find("\n", lo) + 1
+        pos = cut
+        while 0 < pos < hi:
+            line_end = body.find("\n", pos)
+            if line_end < 0:
+                break
+            if hashlib.blake2b(body[pos:line_end].encode(), digest_size=2).digest()[0] % 8 == 0:
+                cut = pos
+                break
+            pos = line_end + 1
+        return body[cut or lo:], cleaned
+
+    def state_for(self, ids):
+        """The LSTM state after ids, running only what the caches do not already know: the state
+        at every line start (and every CHUNK characters) of recent contexts (an edit on a line
+        reruns only from its start), and the recent requests' tails."""
+        points = cache_points(ids, self.newline_id)
+        keys = prefix_keys(ids, points)
+        start, state = 0, None
+        for point, key in zip(reversed(points), reversed(keys)):
+            state = self.cache.get(key)
+            if state is not None:
+                start = point
+                break
+        start, state = self.recent.resume(self.stepper, ids, start, state)
+        self.cache.count(state is not None)
+        if state is None:
+            state = self.stepper.zero_state()
+        # One pass over the new characters (long ones pipelined), keeping the state at each
+        # cache point for the cache, and along the end for the next request.
+        state, hs, cs = self.stepper.run_all(ids[start:], state)
+        for point, key in zip(points, keys):
+            if point > start:
+                self.cache.put(key, self.stepper.state_at(hs, cs, point - start))
+        self.recent.add(ids, start, hs, cs)
+        return state, len(ids) - start
+
+    def complete(self, text, suffix="", max_chars=80, stop="line", temperature=0.0, n=1, min_prob=None, seed=None,
+                 files=(), path=None):
+        """Complete the buffer `text` (before the cursor). min_prob None: the completion policy
+        decides how far to go; a number: stop at the first character less likely than that (0:
+        never). files: (path, text) of the project's other files, most relevant first. path: the
+        buffer's own path (it never matters to the network; a server picks models by it)."""
+        if stop not in STOP_MODES:
+            raise ValueError(f"stop must be 'line', 'block' or 'none', not {stop!r}")
+        if not isinstance(max_chars, int) or max_chars < 1:
+            raise ValueError("max_chars must be a positive integer")
+        if not isinstance(n, int) or n < 1:
+            raise ValueError("n must be a positive integer")
+        if temperature < 0:
+            raise ValueError("temperature must be >= 0")
+        context, cleaned = self.context(text)
+        if cleaned.cursor_in_removed:
+            return Completion("", [], [], "in_comment", len(context), 0)
+        ids = self.vocab.encode(context)
+        state, new_chars = self.state_for(ids)
+        rules = StopRules(context, suffix, stop, max_chars)
+        typed = TRAILING_WORD.search(context[-200:])
+        typed = typed.group() if typed else ""
+        after = quick_clean(suffix, self.ext, self.cleaning) if self.words_after else ""
+        hints = self.hints(cleaned.text, typed, self.project_for(files), after)
+        policy = None if min_prob is not None else self.files_policy if hints.project is not None else self.policy
+        if temperature == 0 and n == 1:
+            results = [self._decode(state, rules, min_prob, hints, typed, policy=policy)]
+        elif temperature == 0:
+            results = self._beam(state, rules, min_prob, n, hints, typed)
+        else:
+            rng = np.random.default_rng(seed)
+            results = [self._decode(state, rules, min_prob, hints, typed, temperature, rng, policy) for _ in range(n)]
+            results.sort(key=lambda r: -_mean_logprob(r[1]))
+        if policy is not None:
+            results = [_cut(r, policy, bool(typed)) for r in results]
+        alternatives, seen = [], set()
+        for text_, probs, reason in results:
+            if text_ and text_ not in seen:
+                seen.add(text_)
+                alternatives.append((text_, probs, reason))
+        if not alternatives:
+            reason = results[0][2] if results else "empty"
+            return Completion("", [], [], reason, len(context), new_chars)
+        best = alternatives[0]
+        return Completion(best[0], [a[0] for a in alternatives[:n]], best[1], best[2], len(context), new_chars,
+                          [a[1] for a in alternatives[:n]])
+
+    def hints(self, buffer, typed="", project=None, after=""):
+        """BufferHints for a cleaned buffer (all of it, not just the context the network reads),
+        the text after the cursor (its words), and the project's files (ProjectFiles, or None)."""
+        # Less the word being typed: it is not a word of the buffer yet.
+        words = WordCache(buffer[:len(buffer) - len(typed)], after) if self.word_weight > 0 else None
+        ids = self.vocab.encode(FILE_START + buffer) if self.match_weights is not None or project else None
+        hints = BufferHints(words, ids if self.match_weights is not None else None)
+        hints.project = ProjectHints(project, ids) if project is not None and project.chars else None
+        return hints
+
+    def project_for(self, files):
+        """ProjectFiles for a request's files, or None (hints.ProjectCache: each file cleaned
+        once per content, so resending unchanged files costs a hash of their text)."""
+        return self.project_cache.get(files, lambda text: self.vocab.encode(FILE_START + text),
+                                      lambda text: quick_clean(text, self.ext, self.cleaning))
+
+    def predictions(self, doc):
+        """What the Completer sees at each character of a cleaned document after its first, read
+        from its start: (the ids, the network's log-probabilities (rows), the match model's
+        prediction (id, or -1 where it has none or a banned one) and match length)."""
+        ids = self.vocab.encode(FILE_START + doc)
+        _, outputs = self.stepper.run(ids[:-1], self.stepper.zero_state(), outputs=True)
+        logp = self.stepper.log_probs(outputs)
+        # Only as far back as a request carries.
+        preds, lengths = match_predictions(ids, window=request_chars(self.context_chars))
+        preds, lengths = preds[1:], lengths[1:]
+        preds[np.isin(preds, self.banned)] = -1
+        return ids[1:], logp, preds, lengths
+
+    def _distributions(self, state, hints, word, generated, temperatures=(1.0,)):
+        """The next character's distribution at each temperature: the network's, mixed with the
+        buffer's words while inside an identifier, then with the match model's prediction. The
+        network's logits and the hints are computed once for all of them."""
+        logits = self.stepper.logits(state)
+        votes = hints.word_votes(word)
+        pred, length = hints.match(generated)
+        project = hints.project
+        project_votes = project.word_votes(word) if project is not None else None
+        project_pred, project_length = project.match(generated) if project is not None else (-1, 0)
+        out = []
+        for temperature in temperatures:
+            p = softmax(logits, temperature)
+            p[self.banned] = 0.0
+            total = p.sum()
+            p = p / total if total > 0 else p
+            p = mix_words(p, votes, self.word_weight, self.not_word_char, self.vocab.index)
+            p = mix_words(p, project_votes, self.project_word_weight, self.not_word_char, self.vocab.index)
+            if pred > 0 and pred not in self.banned:
+                p = mix_match(p, pred, length, self.match_weights)[0]
+            if project_pred > 0 and project_pred not in self.banned and self.project_weights is not None:
+                p = mix_match(p, project_pred, project_length, self.project_weights)[0]
+            out.append(p)
+        return out
+
+    def _decode(self, state, rules, min_prob, hints, word="", temperature=0.0, rng=None, policy=None):
+        """One completion, a character at a time: greedy at temperature 0, else sampled. With a
+        policy, it stops once the policy would keep no more of it."""
+        out, probs, ids, in_word = [], [], [], bool(word)
+        while True:
+            if temperature == 0:
+                p, = self._distributions(state, hints, word, ids)
+                next_id = int(np.argmax(p))
+            else:
+                p, q = self._distributions(state, hints, word, ids, (1.0, temperature))
+                next_id = int(rng.choice(len(q), p=q))
+            if min_prob is not None and p[next_id] < min_prob:
+                return rules.finish(out, probs, "min_prob")
+            char = self.vocab.chars[next_id - 1]
+            out.append(char)
+            probs.append(float(p[next_id]))
+            reason = rules.check(out)
+            if reason:
+                return rules.finish(out, probs, reason)
+            if policy is not None and policy.stop_early("".join(out), probs, in_word):
+                return rules.finish(out, probs, "policy")
+            word = _extend_word(word, char)
+            ids.append(next_id)
+            state = self.stepper.step(next_id, state)
+
+    def _beam(self, state, rules, min_prob, n, hints, word="", width=None):
+        """Beam search over characters: the `width` most probable partial completions go on."""
+        width = width or max(2 * n, 4)
+        beams = [([], [], 0.0, state, word)]  # chars, probs, log prob, state, identifier so far
+        finished = []
+        # Empty endings (the line ends right here) do not fill the beam: keep looking for n real ones.
+        while beams and len({f[0] for f in finished if f[0]}) < n:
+            candidates = []
+            for chars, probs, logp, st, wd in beams:
+                p, = self._distributions(st, hints, wd, [self.vocab.index[c] for c in chars])
+                for next_id in np.argsort(p)[::-1][:width]:
+                    pr = float(p[next_id])
+                    if pr <= 0:
+                        break
+                    if min_prob is not None and pr < min_prob:
+                        finished.append(rules.finish(chars, probs, "min_prob") + (logp,))
+                        break
+                    char = self.vocab.chars[next_id - 1]
+                    candidates.append((chars + [char], probs + [pr], logp + np.log(pr), st, int(next_id),
+                                       _extend_word(wd, char)))
+            candidates.sort(key=lambda c: -c[2])
+            beams = []
+            for chars, probs, logp, st, next_id, wd in candidates[:width]:
+                reason = rules.check(chars)
+                if reason:
+                    finished.append(rules.finish(chars, probs, reason) + (logp,))
+                else:
+                    beams.append((chars, probs, logp, self.stepper.step(next_id, st), wd))
+        finished.sort(key=lambda f: -f[3])
+        return [f[:3] for f in finished]
+
+
+def _extend_word(word, char):
+    """The identifier being written after char is added to one that was `word`."""
+    if char == "_" or char.isascii() and char.isalpha():
+        return word + char
+    if char.isascii() and char.isdigit() and word:
+        return word + char
+    return ""
+
+
+def _cut(result, policy, in_word):
+    """A finished completion as far as the policy keeps it."""
+    text, probs, reason = result
+    kept = answer(policy.cut, text, probs, in_word)
+    return result if kept == text else (kept, probs[:len(kept)], "policy")
+
+
+def _mean_logprob(probs):
+    return float(np.mean(np.log(np.maximum(probs, 1e-12)))) if len(probs) else -1e9
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m model.serving.completer", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=modeldir.DEFAULT)
+    p.add_argument("--prime", default="", help="the buffer before the cursor ('\\n' and '\\t' escapes work)")
+    p.add_argument("--prime-file", help="read the buffer from this file instead")
+    p.add_argument("--chars", type=int, default=80, help="max characters to generate")
+    p.add_argument("--temperature", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--stop", choices=STOP_MODES, default="line")
+    p.add_argument("--n", type=int, default=1, help="alternatives")
+    p.add_argument("--min-prob", type=float, default=None, help="stop where the model is less sure than this")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    args = p.parse_args(argv)
+    try:
+        completer = Completer.load(args.model)
+    except ModelDirError as err:
+        raise SystemExit(f"error: {err}")
+    if args.prime_file:
+        with open(args.prime_file, encoding="utf-8", errors="replace") as f:
+            prime = f.read()
+    else:
+        prime = args.prime.encode("utf-8", "surrogatepass").decode("unicode_escape") if "\\" in args.prime else args.prime
+    t0 = time.perf_counter()
+    try:
+        result = completer.complete(prime, max_chars=args.chars, stop=args.stop, temperature=args.temperature,
+                                    n=args.n, min_prob=args.min_prob, seed=args.seed)
+    except ValueError as err:  # --chars 0, --n 0, a negative --temperature
+        raise SystemExit(f"error: {err}")
+    elapsed_ms = (time.perf_counter() - t0) * 1000
+    if args.json:
+        print(json.dumps({"completion": result.text, "alternatives": result.alternatives,
+                          "probs": [round(p, 4) for p in result.probs], "stop_reason": result.stop_reason,
+                          "elapsed_ms": round(elapsed_ms, 2)}))
+    else:
+        sys.stdout.write(prime + "\x1b[1m" + result.text + "\x1b[0m\n" if sys.stdout.isatty() else prime + result.text + "\n")
+        for alt in result.alternatives[1:]:
+            print(f"  alt: {alt!r}")
+        print(f"[{result.stop_reason}, {elapsed_ms:.1f} ms]", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -55,7 +55,7 @@ workers = PROCESS["WORKERS"]
 # stalled client waits on its own socket, and the process computes completions for whoever has
 # sent a whole request. Measured with python -m servercheck.reliability (4 slow-header and 4
 # slow-body connections open through a 50-client load test, 2 workers, 30 s, this 2-core VM
-# shared with other jobs; README, "Slow clients"):
+# shared with other jobs; docs/operations.md):
 #   sync                          4.7 requests/s, 100 of 150 requests timed out (10 s)
 #   gthread, 4 threads            5.2 requests/s, 100 of 150 timed out
 #   gevent, keep-alive            155 requests/s, 0 timed out, p99 1040 ms
@@ -68,7 +68,7 @@ workers = PROCESS["WORKERS"]
 # The trade-offs: a completion is CPU work and does not yield, so a worker computes one at a
 # time (as sync did) and parallelism still comes from the workers; a worker holds the
 # connections it has accepted, so a worker killed (kill -9) drops every request it held, not
-# just the one it was computing (README has the figure).
+# just the one it was computing (docs/operations.md has the figure).
 # TABCOMPLETE_WORKER_CLASS=sync (or gthread) brings back gunicorn's own class, without these
 # guards (for measurements only).
 worker_class = PROCESS["WORKER_CLASS"]
@@ -168,7 +168,7 @@ def post_worker_init(worker):
 
     # What the worker made loading the app (numba's compiler, the models, their tables) lives as
     # long as it does: moved out of the collector's way, a full collection no longer scans it in
-    # the middle of a request (40-50 ms pauses; python -m model.measure.speed's warm p95, README).
+    # the middle of a request (40-50 ms pauses; python -m model.measure.speed's warm p95, docs/benchmarks.md).
     gc.freeze()
 
 

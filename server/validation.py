@@ -44,6 +44,7 @@ class CompleteRequest:
     path: str = None             # the buffer's file path; never logged
     files: tuple = ()            # other project files as (path, text) pairs, most relevant first; never logged
     text_chars: int = 0          # length of text as sent, before the cap (for the access log)
+    choices: int = 0             # ranked choices to answer besides the completion (0: none)
 
 
 def _is_int(value):
@@ -94,7 +95,9 @@ def _json_type(value):
     return {str: "a string", list: "an array", dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-FIELDS = ("text", "suffix", "language", "max_chars", "stop", "temperature", "n", "min_prob", "seed", "path", "files")
+FIELDS = ("text", "suffix", "language", "max_chars", "stop", "temperature", "n", "min_prob", "seed", "path", "files",
+          "choices")
+MAX_CHOICES = 10  # ranked choices a request may ask for
 FILE_FIELDS = ("path", "text")
 MAX_FILES = SERVER_FILES_MAX  # the default of the MAX_FILES setting (limits.json)
 
@@ -139,6 +142,7 @@ def parse_complete(body, max_text_chars, max_files=MAX_FILES):
         path=_no_nul(body, "path"),
         files=_files(body, max_files),
         text_chars=len(text),
+        choices=_integer(body, "choices", 0, 0, MAX_CHOICES),
     )
 
 

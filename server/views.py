@@ -22,7 +22,7 @@ def run_completion(completer, req, min_prob):
     """The one call of the Completer for a request. min_prob None: the model's completion policy."""
     return completer.complete(req.text, suffix=req.suffix, max_chars=req.max_chars, stop=req.stop,
                               temperature=req.temperature, n=req.n, min_prob=min_prob, seed=req.seed,
-                              files=req.files, path=req.path)
+                              files=req.files, path=req.path, choices=req.choices)
 
 
 def served():
@@ -56,8 +56,11 @@ def complete():
     g.log.update(model=loaded.name, text_chars=req.text_chars, files=len(req.files),
                  files_chars=sum(len(text) for _, text in req.files), context_chars=result.context_chars,
                  new_chars=result.new_chars, completion_chars=len(result.text), stop_reason=result.stop_reason)
-    return jsonify({"completion": result.text, "alternatives": list(result.alternatives),
-                    "model": loaded.name, "elapsed_ms": round(elapsed_ms, 3)})
+    answer = {"completion": result.text, "alternatives": list(result.alternatives), "model": loaded.name,
+              "elapsed_ms": round(elapsed_ms, 3)}
+    if req.choices:  # asked for: the ranked units, best first (model.serving.choices)
+        answer["choices"] = [{"text": text, "probability": round(prob, 6)} for text, prob in result.choices]
+    return jsonify(answer)
 
 
 def no_model(models, language):

@@ -2,7 +2,7 @@
 
     worker_class = "server.worker.Worker"      (server/gunicorn.conf.py)
 
-Why gevent (measured; README "Slow clients"): a sync worker reads a request on the process
+Why gevent (measured; docs/operations.md, "Slow clients, hostile input and faults"): a sync worker reads a request on the process
 that computes completions, so one client sending its headers at a byte a second holds that
 worker until gunicorn kills it (30 s); two such clients stop a 2-worker server. A gevent
 worker reads every connection in a greenlet: a client that stalls waits on its own socket and
@@ -220,7 +220,7 @@ class Worker(GeventWorker):
 
     def handle_request(self, listener_name, req, sock, addr):
         # One request per connection, as gunicorn's sync worker: a keep-alive connection stays
-        # with the worker that accepted it, and the load test's p99 doubled with them (README).
+        # with the worker that accepted it, and the load test's p99 doubled with them (docs/operations.md).
         # A new connection goes to whichever worker accepts first, i.e. one not computing.
         req.must_close = True
         if req.body is not None and isinstance(req.body.reader, ChunkedReader):

@@ -13,7 +13,7 @@ from model.serving.completer import carried
 from server import views
 from server.config import DEFAULT_MIN_PROB, ConfigError, load_config
 from server.models import ModelsError
-from server.validation import MAX_FILES, parse_complete, text_chars
+from server.validation import MAX_CHOICES, MAX_FILES, parse_complete, text_chars
 from tests.server_helpers import LiveServer, make_models_dir, make_project_model
 
 PRIME = "def add(a, b):\n    return a"
@@ -254,6 +254,20 @@ def test_path_and_files_are_never_logged(server):
     assert handler.lines and not any(secret in line for line in handler.lines)
 
 
+def test_choices_are_ranked_units_and_leave_the_completion_as_it_is(server):
+    for text in (PRIME, "import os\n\nx = os.", "def f(a, b):\n    return "):
+        plain = post(server, {"text": text, "min_prob": None}).json()
+        assert "choices" not in plain  # only when asked for
+        body = post(server, {"text": text, "min_prob": None, "choices": 3}).json()
+        assert body["completion"] == plain["completion"] and body["alternatives"] == plain["alternatives"]
+        choices = body["choices"]
+        assert 1 <= len(choices) <= 3
+        texts, probs = [c["text"] for c in choices], [c["probability"] for c in choices]
+        assert len(set(texts)) == len(texts) and all(t.strip() for t in texts)
+        assert all(0 < p <= 1 for p in probs) and probs == sorted(probs, reverse=True)
+    assert post(server, {"text": PRIME, "choices": 0}).json().keys() == plain.keys()
+
+
 # -- each error status ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("field,value", [
@@ -261,6 +275,7 @@ def test_path_and_files_are_never_logged(server):
     ("max_chars", 5.0), ("max_chars", True), ("max_chars", "80"), ("stop", "word"), ("stop", 1),
     ("temperature", -0.1), ("temperature", 2.5), ("temperature", "0"), ("temperature", False), ("n", 0), ("n", 6),
     ("min_prob", 1.5), ("min_prob", -1), ("seed", -1), ("seed", 1.5), ("seed", 2 ** 64),
+    ("choices", -1), ("choices", 11), ("choices", "3"), ("choices", True), ("choices", 1.5),
 ])
 def test_invalid_field_is_400_naming_it(server, field, value):
     body = {"text": PRIME, field: value}
@@ -409,6 +424,7 @@ def test_openapi_document_is_valid_and_true(server):
         ("POST", "/complete", {"text": PRIME}),
         ("POST", "/complete", {"text": PRIME, "n": 3, "temperature": 0.8, "seed": 1, "stop": "block"}),
         ("POST", "/complete", {"text": PRIME, "min_prob": 1}),
+        ("POST", "/complete", {"text": PRIME, "choices": 5}),
         ("POST", "/complete", {"text": PRIME, "path": "/p/main.py", "files": [{"path": "/p/a.py", "text": "a = 1"}]}),
         ("POST", "/complete", {"text": PRIME, "path": None, "files": None}),
         ("POST", "/complete", {"text": PRIME, "files": [{"path": "/p/a.py", "text": "\x00"}]}),
@@ -449,6 +465,7 @@ def test_openapi_matches_the_validation_limits():
     assert (props["temperature"]["minimum"], props["temperature"]["maximum"]) == (0, 2)
     assert (props["min_prob"]["minimum"], props["min_prob"]["maximum"]) == (0, 1)
     assert props["files"]["maxItems"] == MAX_FILES
+    assert (props["choices"]["minimum"], props["choices"]["maximum"]) == (0, MAX_CHOICES)
 
 
 # -- configuration -----------------------------------------------------------------------------

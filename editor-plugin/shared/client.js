@@ -8,7 +8,7 @@
 
 const LIMITS = require('./limits.json'); // the request caps, shared with the Neovim plug-in
 const STOP_MODES = ['line', 'block', 'none'];
-// Sampling fields of POST /complete a user may add to every request (DESIGN.md, HTTP API).
+// Sampling fields of POST /complete a user may add to every request (docs/design.md, HTTP API).
 const REQUEST_OPTIONS = ['temperature', 'min_prob', 'seed'];
 
 const DEFAULT_SETTINGS = Object.freeze({
@@ -79,7 +79,7 @@ function languageEnabled(settings, language) {
   return settings.languages.includes('*') || settings.languages.includes(language);
 }
 
-// DESIGN.md: Tab with only whitespace (spaces, tabs) before the cursor on its line is the normal Tab.
+// docs/design.md: Tab with only whitespace (spaces, tabs) before the cursor on its line is the normal Tab.
 function onlyWhitespaceBefore(linePrefix) {
   return /^[ \t]*$/.test(linePrefix);
 }
@@ -207,7 +207,7 @@ function buildRequest(input, settings) {
   return { url: `${settings.serverUrl}/complete`, method: 'POST', headers, body: JSON.stringify(body) };
 }
 
-// The 200 answer per DESIGN.md: {"completion": str, "alternatives": [str], "model": str, "elapsed_ms": number}.
+// The 200 answer per docs/design.md: {"completion": str, "alternatives": [str], "model": str, "elapsed_ms": number}.
 function validateAnswer(json) {
   const fail = (why) => failed({ kind: 'bad-answer', why });
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw fail('not a JSON object');

@@ -21,6 +21,7 @@ import numpy as np
 
 from model.serving import modeldir
 from model.serving.cache import CACHE_ENTRIES, RecentStates, StateCache, cache_points, prefix_keys
+from model.serving.choices import ranked_choices
 from model.serving.hints import (
     TRAILING_WORD,
     WORD,
@@ -77,6 +78,7 @@ class Completion:
     context_chars: int = 0           # characters of (cleaned) buffer the model read
     new_chars: int = 0               # of those, how many it had to run (the rest came from the cache)
     alternative_probs: list = field(default_factory=list)
+    choices: list = field(default_factory=list)  # up to `choices` (text, probability), best first
 
 
 # -- The Completer ------------------------------------------------------------------------------
@@ -85,10 +87,10 @@ class Completer:
     CONTEXT_CHARS = CONTEXT_CHARS
 
     # Weight of the buffer's words inside an identifier (WordCache), chosen on the val split with
-    # python -m model.measure.evaluate --word-weight W (README, "Measured").
+    # python -m model.measure.evaluate --word-weight W (docs/experiments/2026-11-21-word-weights.md).
     WORD_WEIGHT = 0.5
     # The project files' words weigh less than the buffer's (a name in a sibling file is less
-    # likely here than one in this file); chosen on the dev set (README, "Unseen code").
+    # likely here than one in this file); chosen on the dev set (docs/benchmarks.md).
     PROJECT_WORD_WEIGHT = 0.3
 
     def __init__(self, stepper, vocab, meta, context_chars=CONTEXT_CHARS, cache_entries=CACHE_ENTRIES,
@@ -182,11 +184,13 @@ class Completer:
         return state, len(ids) - start
 
     def complete(self, text, suffix="", max_chars=80, stop="line", temperature=0.0, n=1, min_prob=None, seed=None,
-                 files=(), path=None):
+                 files=(), path=None, choices=0):
         """Complete the buffer `text` (before the cursor). min_prob None: the completion policy
         decides how far to go; a number: stop at the first character less likely than that (0:
         never). files: (path, text) of the project's other files, most relevant first. path: the
-        buffer's own path (it never matters to the network; a server picks models by it)."""
+        buffer's own path (it never matters to the network; a server picks models by it). choices:
+        also rank up to that many units the model thinks likely (model.serving.choices); the
+        completion is the same with or without them."""
         if stop not in STOP_MODES:
             raise ValueError(f"stop must be 'line', 'block' or 'none', not {stop!r}")
         if not isinstance(max_chars, int) or max_chars < 1:
@@ -195,6 +199,8 @@ class Completer:
             raise ValueError("n must be a positive integer")
         if temperature < 0:
             raise ValueError("temperature must be >= 0")
+        if not isinstance(choices, int) or choices < 0:
+            raise ValueError("choices must be a non-negative integer")
         context, cleaned = self.context(text)
         if cleaned.cursor_in_removed:
             return Completion("", [], [], "in_comment", len(context), 0)
@@ -221,12 +227,26 @@ class Completer:
             if text_ and text_ not in seen:
                 seen.add(text_)
                 alternatives.append((text_, probs, reason))
+        ranked = self._choices(state, hints, typed, rules, choices, alternatives[:1]) if choices else []
         if not alternatives:
             reason = results[0][2] if results else "empty"
-            return Completion("", [], [], reason, len(context), new_chars)
+            return Completion("", [], [], reason, len(context), new_chars, choices=ranked)
         best = alternatives[0]
         return Completion(best[0], [a[0] for a in alternatives[:n]], best[1], best[2], len(context), new_chars,
-                          [a[1] for a in alternatives[:n]])
+                          [a[1] for a in alternatives[:n]], ranked)
+
+    def _choices(self, state, hints, typed, rules, k, completion):
+        """Up to k ranked units from the request's state (model.serving.choices), the completion
+        the policy kept among the candidates."""
+        def distribution(st, text):
+            word = typed
+            for char in text:
+                word = _extend_word(word, char)
+            return self._distributions(st, hints, word, [self.vocab.index[c] for c in text])[0]
+
+        extra = [(text, float(np.prod(probs))) for text, probs, _ in completion]
+        return ranked_choices(distribution, lambda st, i: self.stepper.step(i, st), lambda i: self.vocab.chars[i - 1], state, k,
+                              bool(typed), rules.rest_of_line, extra)
 
     def hints(self, buffer, typed="", project=None, after=""):
         """BufferHints for a cleaned buffer (all of it, not just the context the network reads),

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 IDENT_CHARS = re.compile(r"[A-Za-z0-9_]*")
 FLOORS = ("ident_floor", "char_floor", "line_floor", "extend_floor")
 PRECISION_TARGET = 0.75  # the share of answers that must be right, where the floors are fitted
-SAVINGS_TIE = 0.01  # savings within 1% of the most: a tie dev's positions cannot break (README)
+SAVINGS_TIE = 0.01  # savings within 1% of the most: a tie dev's positions cannot break
+# (docs/experiments/2026-11-22-tie-rule.md)
 
 
 @dataclass(frozen=True)

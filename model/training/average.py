@@ -6,7 +6,7 @@
 Late in a run, at a low learning rate, the weights of consecutive epochs lie in one basin, and
 their mean often predicts better than any of them (Izmailov et al. 2018, "Averaging Weights
 Leads to Wider Optima"; Vaswani et al. 2017 average their last checkpoints). Averaging epochs
-that annealed on different mixes also blends what each learned (see the README).
+that annealed on different mixes also blends what each learned (docs/training.md, "Averaging checkpoints").
 
 1. Loads each model dir; refuses dirs whose network shape, vocab, language or cleaning differ:
    only networks trained along one run (or from one base) average into a working network.

@@ -1,4 +1,4 @@
-// The playground: Tab in the textarea behaves as the editor plug-ins do (DESIGN.md, "Editor behaviour"),
+// The playground: Tab in the textarea behaves as the editor plug-ins do (docs/design.md, "Editor behaviour"),
 // because it runs their code: /client.js is editor-plugin/shared/client.js (window.tabcomplete), and
 // the page is one more adapter of its TabCompleter, as the VS Code and Pulsar plug-ins are.
 "use strict";

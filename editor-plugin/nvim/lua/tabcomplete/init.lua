@@ -192,7 +192,7 @@ function M.build_body(input, options)
   return body
 end
 
--- The 200 answer per DESIGN.md; returns the answer or nil and the reason.
+-- The 200 answer per docs/design.md; returns the answer or nil and the reason.
 function M.validate_answer(answer)
   if type(answer) ~= 'table' then return nil, 'not a JSON object' end
   if type(answer.completion) ~= 'string' then return nil, '"completion" is not a string' end

@@ -1,5 +1,5 @@
 """server/worker.py's parts on their own: the refusal table, the JSON answer, the strict chunked reader.
-(The worker itself runs under a real gunicorn in test_server_gunicorn.py and test_reliability.py.)"""
+(The worker itself runs under a real gunicorn in test_server_gunicorn.py and test_servercheck_reliability.py.)"""
 import json
 
 import pytest

@@ -100,7 +100,8 @@ def seed_way_ms(model_dir, buffers, window, chars):
 
 
 def bench(model_dir, files=None, buffers=20, context=REQUEST_CHARS, chars=80, typed=3, window=40, seed_chars=10,
-          seed_buffers=3, seed=0, model_context=Completer.CONTEXT_CHARS, files_count=FILES_MAX, files_chars=FILES_BUDGET_DEFAULT):
+          seed_buffers=3, seed=0, model_context=Completer.CONTEXT_CHARS, files_count=FILES_MAX,
+          files_chars=FILES_BUDGET_DEFAULT, choices=5):
     files = files or sorted(glob.glob(os.path.join(stdlib_dir(), "*.py")))
     pairs = real_buffers(files, buffers, context, typed, seed)
     rss_before = rss_mb()
@@ -128,6 +129,14 @@ def bench(model_dir, files=None, buffers=20, context=REQUEST_CHARS, chars=80, ty
         t0 = time.perf_counter()
         completer.complete(buffer + more, max_chars=chars, stop="none", min_prob=0.0)
         full.append((time.perf_counter() - t0) * 1000)
+    # Ranked choices (the plug-ins ask for them on every Tab): the warm request again with and
+    # without them, in turns, so both see the same caches.
+    plain, ranked = [], []
+    for buffer, more in pairs:
+        for times, k in ((plain, 0), (ranked, choices)):
+            t0 = time.perf_counter()
+            completer.complete(buffer + more, max_chars=chars, stop="line", choices=k)
+            times.append((time.perf_counter() - t0) * 1000)
     # The project's files: new ones (a marker makes each set new), then the same again, then none.
     project = project_texts(files, files_count, files_chars)
     files_new, files_warm, files_none = [], [], []
@@ -149,6 +158,9 @@ def bench(model_dir, files=None, buffers=20, context=REQUEST_CHARS, chars=80, ty
         "warm_p50_ms": percentile(warm, 50), "warm_p95_ms": percentile(warm, 95),
         "warm_80_chars_p50_ms": percentile(full, 50), "warm_80_chars_p95_ms": percentile(full, 95),
         "mean_completion_chars": float(np.mean(lengths)),
+        "choices": choices, "warm_plain_p50_ms": percentile(plain, 50), "warm_choices_p50_ms": percentile(ranked, 50),
+        "warm_choices_p95_ms": percentile(ranked, 95),
+        "choices_over_plain_p50": percentile(ranked, 50) / max(percentile(plain, 50), 1e-9),
         "files_count": len(project), "files_chars": sum(len(t) for _, t in project),
         "files_new_p50_ms": percentile(files_new, 50), "files_warm_p50_ms": percentile(files_warm, 50),
         "files_warm_p95_ms": percentile(files_warm, 95), "files_none_p50_ms": percentile(files_none, 50),
@@ -182,16 +194,19 @@ def main(argv=None):
     p.add_argument("--seed-buffers", type=int, default=3)
     p.add_argument("--files-count", type=int, default=FILES_MAX, help="project files sent with the files case")
     p.add_argument("--files-chars", type=int, default=FILES_BUDGET_DEFAULT, help="their characters in all")
+    p.add_argument("--choices", type=int, default=5, help="ranked choices asked for in the choices case")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     if args.files_count < 1 or args.files_chars < args.files_count:
         p.error("--files-count must be positive and --files-chars at least one character a file")
+    if not 1 <= args.choices <= 10:
+        p.error("--choices must be between 1 and 10")
     if args.model_context < 1:
         p.error("--model-context must be a positive number of characters")
     try:
         result = bench(args.model, args.files, args.buffers, args.context, args.chars, args.typed, args.window,
                        args.seed_chars, args.seed_buffers, model_context=args.model_context,
-                       files_count=args.files_count, files_chars=args.files_chars)
+                       files_count=args.files_count, files_chars=args.files_chars, choices=args.choices)
     except (ModelDirError, ValueError) as err:
         raise SystemExit(f"error: {err}")
     if args.json:

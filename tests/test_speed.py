@@ -11,11 +11,13 @@ def test_bench_prints_every_figure(tiny_model, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("cold_p50_ms", "cold_p95_ms", "warm_p50_ms", "warm_p95_ms", "seed_way_80_chars_ms",
                 "speedup_vs_seed_warm", "speedup_vs_seed_cold", "completer_rss_mb", "files_new_p50_ms",
-                "files_warm_p50_ms", "files_none_p50_ms"):
+                "files_warm_p50_ms", "files_none_p50_ms", "warm_plain_p50_ms", "warm_choices_p50_ms",
+                "choices_over_plain_p50"):
         assert isinstance(result[key], (int, float)) and result[key] >= 0, key
     assert result["buffers"] == 2 and result["context_chars"] == 600
     assert result["model_context_chars"] == 300 and 225 <= result["mean_chars_read_cold"] <= 300  # cut at a line
     assert result["files_count"] == 1 and result["files_chars"] == 3000
+    assert result["choices"] == 5
 
 
 def test_bench_refuses_a_files_case_it_cannot_build(tiny_model, tmp_path, capsys):

@@ -260,11 +260,11 @@ def verified_snapshot(settings, into=None):
 
 
 def warm_up(models):
-    """One completion per model, timed: the first compiles the LSTM kernel (numba), at worker
-    start rather than in a user's first request."""
+    """One completion per model, timed: the first compiles the LSTM kernel and the hints'
+    (numba), choices' path too, at worker start rather than in a user's first request."""
     for m in models.all():
         t0 = time.perf_counter()
-        m.completer.complete("def f(x):\n    return x", max_chars=4)
+        m.completer.complete("def f(x):\n    return x", max_chars=4, choices=3)
         m.warmup_seconds = time.perf_counter() - t0
 
 

@@ -147,6 +147,17 @@ def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
         assert "per_position" not in r[run] and "per_position" not in second[run]
     assert "versus_first" not in r
     assert "| savings - " in open(os.path.join(out, "benchmark.md")).read()
+    # With choices, as the plug-ins ask: each position has exactly one outcome; what is inserted is
+    # what the server's defaults insert (choices never change the completion).
+    for kind in ("ident", "line"):
+        tabs = r["tabs"][kind]
+        outcomes = ("inserted_right", "inserted_wrong", "choice_right", "choices_wrong", "nothing")
+        assert sum(tabs[o] for o in outcomes) == pytest.approx(1.0) and tabs["positions"] == 12
+        assert tabs["useful"] == pytest.approx(tabs["inserted_right"] + tabs["choice_right"])
+    assert r["tabs"]["line"]["nothing"] <= 1 - r["server_defaults"]["answered"] + 1e-9
+    assert r["tabs"]["line"]["inserted_right"] + r["tabs"]["line"]["inserted_wrong"] == pytest.approx(
+        r["server_defaults"]["answered"])
+    assert "useful Tabs" in open(os.path.join(out, "benchmark.md")).read()
 
 
 def test_fit_policy_stores_the_project_weights_and_the_policy(tmp_path, repeat_model, capsys):

@@ -31,8 +31,10 @@ import numpy as np
 
 from model.data import packages
 from model.data.corpus import read_source
-from model.measure.benchmark_report import plot, table
+from model.measure.baselines import jedi_completion
+from model.measure.benchmark_report import plot, table, tabs_table
 from model.measure.evaluate import buffer_word, ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
+from model.measure.tabs import outcome, shares
 from model.serving import modeldir
 from model.serving.completer import Completer, carried
 from model.serving.hints import WORD, fit_match_weights, mix_match
@@ -45,6 +47,7 @@ SETS = {"benchmark": os.path.join(packages.UNSEEN_DIR, "benchmark.txt"),
         "dev": os.path.join(packages.UNSEEN_DIR, "dev.txt")}
 OLD_GATE = 0.75  # the server's per-character gate before the policy: the baseline to beat
 MAX_CHARS = 80  # the plug-ins' default
+TOP_CHOICES = 3  # the choices the plug-ins ask for and show
 GATES = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 IDENT_FLOORS = (0.0, 0.003, 0.01, 0.02, 0.05, 0.1, 0.2)
 CHAR_FLOORS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
@@ -146,23 +149,6 @@ def project_files(files, f, max_files=FILES_MAX, budget=FILES_BUDGET_DEFAULT):
     return chosen
 
 
-# -- Baselines -----------------------------------------------------------------------------
-
-def jedi_completion(raw, pos, suffix, path, root):
-    """Jedi's first completion at the cursor, given the same text as the model (the file before
-    the cursor and after the current line), with the package as its project."""
-    import jedi
-
-    before = raw[:pos]
-    row = before.count("\n") + 1
-    col = len(before) - (before.rfind("\n") + 1)
-    try:
-        found = jedi.Script(code=before + suffix, path=path, project=jedi.Project(root)).complete(row, col)
-    except Exception:  # noqa: BLE001 - a Jedi failure is no answer, as in an editor
-        return ""
-    return found[0].complete if found else ""
-
-
 def load_cleaned(completer, files):
     """The files as the model sees them (its own cleaning), for bits/char."""
     docs = []
@@ -190,9 +176,9 @@ def first_chars(docs, max_chars):
 
 # -- Measuring -----------------------------------------------------------------------------
 
-def run_positions(completer, files, positions, progress, desc, with_files=False, **options):
+def run_positions(completer, files, positions, progress, desc, with_files=False, choices_out=None, **options):
     """Complete each position as the server would (with the package's other files as `files`,
-    if asked); returns [(completion, probs, ms)]."""
+    if asked); returns [(completion, probs, ms)], and each answer's choices in `choices_out`."""
     out = []
     for f, pos, _, _ in progress(positions, desc=desc, unit="pos"):
         text, suffix = carried(*editor_request(files[f][1], pos))
@@ -200,6 +186,20 @@ def run_positions(completer, files, positions, progress, desc, with_files=False,
         started = time.perf_counter()
         r = completer.complete(text, suffix, max_chars=MAX_CHARS, stop="line", files=project, **options)
         out.append((r.text, list(r.probs), (time.perf_counter() - started) * 1000))
+        if choices_out is not None:
+            choices_out.append(r.choices)
+    return out
+
+
+def tabs_run(completer, files, idents, lines, progress, top=TOP_CHOICES):
+    """What a Tab gives the user at each kind of position, asked as the plug-ins ask (the server's
+    defaults with `choices: top`): model.measure.tabs's outcomes and their shares."""
+    out = {}
+    for kind, positions in (("ident", idents), ("line", lines)):
+        ranked = []
+        done = run_positions(completer, files, positions, progress, f"tabs {kind}", choices=top, choices_out=ranked)
+        out[kind] = shares([outcome(c, choices, truth, name if kind == "ident" else None, top)
+                            for (c, _, _), choices, (_, _, truth, name) in zip(done, ranked, positions)])
     return out
 
 
@@ -319,6 +319,8 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
                         "p95_ms": float(np.percentile(ms, 95)), "seconds": round(sum(ms) / 1000, 2)}
         if positions_detail:
             result[name]["per_position"] = per_position(i, idents, l, lines)
+    if only is None or "tabs" in only:
+        result["tabs"] = tabs_run(completer, files, idents, lines, progress)
     if only is not None:
         return result
     result["old_gate"]["min_prob"] = OLD_GATE
@@ -429,9 +431,9 @@ def main(argv=None):
         args.packages or SETS[args.set])], "positions": args.positions, "seed": args.seed, "results": results}
     modeldir.write_json(os.path.join(args.out, "benchmark.json"), report)
     with open(os.path.join(args.out, "benchmark.md"), "w") as f:
-        f.write(table(results))
+        f.write(table(results) + "\n" + tabs_table(results))
     plot(results, os.path.join(args.out, "benchmark.png"))
-    print(table(results), file=sys.stderr)
+    print(table(results) + "\n" + tabs_table(results), file=sys.stderr)
     if args.json:
         print(json.dumps({**report, "results": [{k: v for k, v in r.items() if not k.endswith("_sweep")}
                                                   for r in results]}))

@@ -50,6 +50,24 @@ def table(results):
     return "\n".join(lines) + "\n"
 
 
+def tabs_table(results):
+    """A markdown table of what a Tab gives the user with choices (results' "tabs"), per model."""
+    def f(x):
+        return "" if x is None else f"{x:.3f}"
+
+    rows = [("useful Tabs: inserted right or a right choice in the top 3", "useful"),
+            ("inserted and right", "inserted_right"), ("inserted and wrong", "inserted_wrong"),
+            ("a right choice in the top 3", "choice_right"), ("choices, none right", "choices_wrong"),
+            ("nothing offered", "nothing"), ("precision of what is inserted", "inserted_precision")]
+    with_tabs = [r for r in results if "tabs" in r]
+    head = [""] + [f"{r['name']}: {kind} positions" for r in with_tabs for kind in ("line", "ident")]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for label, key in rows:
+        lines.append("| " + " | ".join([label] + [f(r["tabs"][kind][key]) for r in with_tabs
+                                                   for kind in ("line", "ident")]) + " |")
+    return "\n".join(lines) + "\n" if with_tabs else ""
+
+
 def frontier(rows):
     """The rows no other row beats on both savings and line precision, by savings."""
     rows = [r for r in rows if r["line_precision"] is not None]

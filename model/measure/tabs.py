@@ -1,0 +1,63 @@
+"""What a Tab gives the user once completions come with ranked choices: the completion inserted
+(right or wrong), else a menu with a right choice among its first `top`, a menu with none right,
+or nothing at all. One rule for the benchmark and the everyday table:
+
+  - at an identifier position (the user is inside a name), the completion and each choice are
+    cut at the end of the name and must equal the rest of the name;
+  - at a line position, the inserted completion is right when it is a non-empty prefix of the
+    rest of the line (the benchmark's rule since the start); a choice is right when it is such
+    a prefix that ends where one of the line's tokens ends, so a one-character choice cannot
+    count for a name.
+"""
+import re
+
+NAME = re.compile(r"[A-Za-z0-9_]*")
+OUTCOMES = ("inserted_right", "inserted_wrong", "choice_right", "choices_wrong", "nothing")
+
+
+def ends_a_token(truth, length):
+    """True when truth[:length] ends where one of its tokens ends: after a name or number that
+    does not go on, or after a mark; never inside a name, never on a space."""
+    if length <= 0 or length > len(truth):
+        return False
+    last = truth[length - 1]
+    if last.isspace():
+        return False
+    if NAME.fullmatch(last):
+        return length == len(truth) or not NAME.fullmatch(truth[length])
+    return True
+
+
+def right_completion(completion, truth, name=None):
+    """The inserted completion is right (name: the rest of the name at an identifier position)."""
+    if name is not None:
+        return NAME.match(completion).group() == name
+    return bool(completion) and truth.startswith(completion)
+
+
+def right_choice(choice, truth, name=None):
+    if name is not None:
+        return NAME.match(choice).group() == name
+    return bool(choice.strip()) and truth.startswith(choice) and ends_a_token(truth, len(choice))
+
+
+def outcome(completion, choices, truth, name=None, top=3):
+    """One of OUTCOMES for a Tab: the completion (inserted when non-empty) and the choices
+    [(text, probability)] shown otherwise."""
+    if completion:
+        return "inserted_right" if right_completion(completion, truth, name) else "inserted_wrong"
+    if not choices:
+        return "nothing"
+    return "choice_right" if any(right_choice(c, truth, name) for c, _ in choices[:top]) else "choices_wrong"
+
+
+def shares(outcomes):
+    """{outcome: share} over a list of outcomes, with "useful" (inserted right or a right choice)
+    and "inserted_precision" (right among the inserted; None when nothing was inserted)."""
+    n = max(len(outcomes), 1)
+    out = {name: sum(o == name for o in outcomes) / n for name in OUTCOMES}
+    inserted = out["inserted_right"] + out["inserted_wrong"]
+    out["useful"] = out["inserted_right"] + out["choice_right"]
+    out["inserted_precision"] = out["inserted_right"] / inserted if inserted else None
+    out["positions"] = len(outcomes)
+    return out

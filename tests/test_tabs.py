@@ -13,6 +13,8 @@ from model.measure.tabs import ends_a_token, outcome, right_choice, right_comple
     ("name", 4, True),
     ("name", 0, False),
     ("name", 5, False),
+    ('"__main__":', 1, False),       # a string is one token: not its quote alone
+    ('"__main__":', 10, True),
 ])
 def test_ends_a_token(truth, length, ends):
     assert ends_a_token(truth, length) is ends

@@ -21,12 +21,12 @@ A measured table, not a test that must pass.
 import argparse
 import json
 import os
-import re
 import sys
 from collections import Counter
 
 from model.data import packages
 from model.measure.evaluate import progress_bar
+from model.measure.tabs import token_ends
 
 EVERYDAY = os.path.join(packages.UNSEEN_DIR, "everyday.json")
 MAX_CHARS = 80  # the server's and the plug-ins' default
@@ -34,16 +34,6 @@ CLASSES = ("inserted_right", "inserted_wrong", "right_in_choices", "choices_wron
 LABELS = {"inserted_right": "inserted and right", "inserted_wrong": "inserted and wrong",
           "right_in_choices": "right among the choices", "choices_wrong": "choices, none right",
           "nothing": "nothing offered"}
-
-# One token of a wanted completion: a whole string literal (closed on the same line), a run of
-# word characters (a name, a number, a keyword), or any other single non-blank character.
-TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|\w+|\S')
-
-
-def token_ends(text):
-    """The offsets in `text` where one of its tokens ends."""
-    return {m.end() for m in TOKEN.finditer(text)}
-
 
 def right(completion, wants):
     """Whether a completion is right for a buffer whose wanted completions are `wants`: it is
@@ -82,8 +72,10 @@ def complete_buffer(completer, entry, choices=3):
     return r.text, [(str(t), float(p)) for t, p in (getattr(r, "choices", None) or [])]
 
 
-def measure(completer, buffers, choices=3, progress=progress_bar(False)):
-    """Every buffer's answer and class, and the counts and shares per class, overall and per kind."""
+def measure(completer, buffers, choices=3, progress=None):
+    """Every buffer's answer and class, and the counts and shares per class, overall and per kind
+    (progress: a progress_bar(), or None for none)."""
+    progress = progress or progress_bar(False)
     rows = []
     for entry in progress(buffers, desc="everyday", unit="buffer"):
         completion, offered = complete_buffer(completer, entry, choices)

@@ -12,20 +12,20 @@ or nothing at all. One rule for the benchmark and the everyday table:
 import re
 
 NAME = re.compile(r"[A-Za-z0-9_]*")
+TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|\w+|\S')
 OUTCOMES = ("inserted_right", "inserted_wrong", "choice_right", "choices_wrong", "nothing")
 
 
+def token_ends(text):
+    """The offsets in `text` where one of its tokens ends: a name or number, a whole string
+    literal on the line, or one mark each."""
+    return {m.end() for m in TOKEN.finditer(text)}
+
+
 def ends_a_token(truth, length):
-    """True when truth[:length] ends where one of its tokens ends: after a name or number that
-    does not go on, or after a mark; never inside a name, never on a space."""
-    if length <= 0 or length > len(truth):
-        return False
-    last = truth[length - 1]
-    if last.isspace():
-        return False
-    if NAME.fullmatch(last):
-        return length == len(truth) or not NAME.fullmatch(truth[length])
-    return True
+    """True when truth[:length] ends where one of its tokens ends: never inside a name or a
+    string, never on a space."""
+    return length in token_ends(truth)
 
 
 def right_completion(completion, truth, name=None):

@@ -32,12 +32,12 @@ $(VENV)/bin/python:
 
 $(VENV)/.installed-serve: server/requirements.txt pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r server/requirements.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install -qq --no-deps -e .
 	touch $@
 
 $(VENV)/.installed: requirements.txt server/requirements.txt pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install -qq --no-deps -e .
 	touch $@
 
 # Serve completions with the shipped default model (model/pretrained/) on 127.0.0.1:$(PORT), and

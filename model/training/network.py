@@ -24,7 +24,10 @@ def quiet_tensorflow():
     import os
     import sys
     import tempfile
+    import warnings
 
+    # Keras's note that shuffle=True is ignored for a tf.data.Dataset: ours are streams on purpose.
+    warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
     if not os.path.exists("/proc/driver/nvidia"):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # level 3 hides the cuInit error
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

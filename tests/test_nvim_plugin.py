@@ -2,12 +2,17 @@
 
 The tiny model's completions are gibberish, so these tests check the mechanics: what goes into the
 buffer is exactly what the server answers for the same request, Tab in indentation indents, one undo
-removes the completion, and failures fall back to a normal Tab with the reason in the status.
+removes the completion, the ranked choices open the popup menu and a pick goes in as one undo step,
+and with nothing to offer (or a failure) the line is left as it was with the reason in the status.
 """
+import json
 import os
 import re
 import shutil
 import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
@@ -186,8 +191,18 @@ def test_tab_in_indentation_indents_without_asking(server_url, editor_for):
     assert ed.lua("require('tabcomplete').state") == "idle"
 
 
-def test_server_down_falls_back_to_tab_and_shows_why(editor_for):
+def test_server_down_leaves_the_line_and_shows_why(editor_for):
     ed = editor_for(**settings_for(f"http://127.0.0.1:{closed_port()}"))
+    ed.nvim.command("set noexpandtab softtabstop=0")
+    ed.type("ix = y<Tab>")
+    ed.wait_settled()
+    assert ed.lines() == ["x = y"]
+    assert ed.lua("require('tabcomplete').state") == "error"
+    assert "server not running" in ed.lua("require('tabcomplete').status()")
+
+
+def test_server_down_with_fallback_tab_types_the_normal_tab(editor_for):
+    ed = editor_for(**settings_for(f"http://127.0.0.1:{closed_port()}", fallback_tab=True))
     ed.nvim.command("set noexpandtab softtabstop=0")
     ed.type("ix = y<Tab>")
     ed.wait_settled()
@@ -196,12 +211,12 @@ def test_server_down_falls_back_to_tab_and_shows_why(editor_for):
     assert "server not running" in ed.lua("require('tabcomplete').status()")
 
 
-def test_timeout_falls_back_to_tab(editor_for):
+def test_timeout_with_fallback_tab_falls_back_to_tab(editor_for):
     # A socket that listens but never answers: curl connects, then gives up after timeout_ms.
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
-        ed = editor_for(**settings_for(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout_ms=300))
+        ed = editor_for(**settings_for(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout_ms=300, fallback_tab=True))
         ed.nvim.command("set noexpandtab softtabstop=0")
         ed.type("ix = y<Tab>")
         ed.wait_settled()
@@ -214,7 +229,7 @@ def test_wrong_token_shows_the_servers_error(server_url, editor_for):
     ed.nvim.command("set noexpandtab softtabstop=0")
     ed.type("ix = y<Tab>")
     ed.wait_settled()
-    assert ed.lines() == ["x = y\t"]
+    assert ed.lines() == ["x = y"]
     assert "server error 401" in ed.lua("require('tabcomplete').status()")
 
 
@@ -241,6 +256,8 @@ RUN_CASE = {
     "status": "return require('tabcomplete').status_text(...)",
     "body": "return require('tabcomplete').build_body(...)",
     "files": "local a = ... return require('tabcomplete').select_files(a.current, a.candidates, a.budget)",
+    "menu": "return require('tabcomplete').menu_items((...).choices)",
+    "flow": None,  # a whole Tab in a fresh Neovim against a fake server: test_flow_case
 }
 
 
@@ -255,7 +272,7 @@ def test_the_table_has_exactly_the_groups_run_here():
     assert sorted(k for k in TAB_CASES if k != "about") == sorted(RUN_CASE)
 
 
-@pytest.mark.parametrize("group, case_input, settings, expect", tab_cases(*RUN_CASE))
+@pytest.mark.parametrize("group, case_input, settings, expect", tab_cases(*(g for g in RUN_CASE if g != "flow")))
 def test_tab_case(lua_plugin, group, case_input, settings, expect):
     args = [case_input, settings] if group == "body" else [case_input]
     assert lua_plugin.nvim.exec_lua(RUN_CASE[group], *args) == expect
@@ -313,3 +330,214 @@ def test_files_are_bounded_by_files_budget_and_count(editor_for):
     assert ed.lua("require('tabcomplete').setup({server_url = 'http://127.0.0.1:1', files_budget = 0})") is True
     assert "files" not in ed.lua("require('tabcomplete').build_request()")
     assert ed.lua("require('tabcomplete').setup({files_budget = -1})") is False
+
+
+# The ranked choices, from the real server: min_prob 1 lets no character through the gate, so the
+# completion is empty while the choices are still ranked (checked against the server first).
+MENU_OPTIONS = {"min_prob": 1}
+
+
+def wait_for(predicate, timeout=10):
+    """Poll from outside Neovim: between requests it runs its typeahead (the keys the plug-in feeds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def popup(ed):
+    """The popup menu shown, as [label, detail] pairs, or None."""
+    info = ed.nvim.funcs.complete_info(["pum_visible", "items"])
+    return [[i["abbr"], i["menu"]] for i in info["items"]] if info["pum_visible"] else None
+
+
+def test_choices_open_the_popup_menu_and_a_pick_is_one_undo_step(server_url, editor_for):
+    line = "import o"
+    answer = post_complete(server_url, {"text": line, "suffix": "", "language": "python", "max_chars": 80, "stop": "line",
+                                        "choices": 3, **MENU_OPTIONS})
+    assert answer["completion"] == "" and len(answer["choices"]) >= 2, answer
+    percent = [ed_percent(c["probability"]) for c in answer["choices"]]
+    ed = editor_for(**settings_for(server_url, request_options=MENU_OPTIONS))
+    ed.type("i" + line + "<Tab>")
+    ed.wait_settled()
+    assert ed.lua("require('tabcomplete').last.outcome") == "menu"
+    assert wait_for(lambda: popup(ed) is not None)
+    assert popup(ed) == [[c["text"], p] for c, p in zip(answer["choices"], percent)]
+    assert ed.lines() == [line]  # shown, nothing inserted yet
+    assert re.fullmatch(rf"tabcomplete: {len(answer['choices'])} choices \(\d+ ms\)", ed.lua("require('tabcomplete').status()"))
+    ed.type("<Down><C-y>")  # the second choice
+    assert wait_for(lambda: ed.lua("require('tabcomplete').last.menu.done"))
+    picked = answer["choices"][1]["text"]
+    assert ed.lines() == [line + picked]
+    assert ed.lua("require('tabcomplete').last.menu.picked") == picked
+    assert ed.nvim.options["completeopt"] == "menu,preview"  # the user's own, restored
+    ed.type("!<Esc>")
+    assert ed.lines() == [line + picked + "!"]
+    ed.nvim.command("undo")  # the "!"
+    assert ed.lines() == [line + picked]
+    ed.nvim.command("undo")  # the pick, in one step
+    assert ed.lines() == [line]
+
+
+def ed_percent(p):
+    whole = int(p * 100 + 0.5)
+    return "<1%" if whole < 1 else f"{whole}%"
+
+
+def test_tab_picks_the_highlighted_choice_typing_or_esc_dismisses(server_url, editor_for):
+    ed = editor_for(**settings_for(server_url, request_options=MENU_OPTIONS))
+    ed.type("iimport o<Tab>")
+    ed.wait_settled()
+    assert wait_for(lambda: popup(ed) is not None)
+    first = popup(ed)[0][0]
+    ed.type("<Tab>")  # Tab again: the highlighted (first) choice
+    assert wait_for(lambda: ed.lua("require('tabcomplete').last.menu.done"))
+    assert ed.lines() == ["import o" + first]
+
+    ed.type("<CR>x = y<Tab>")
+    ed.wait_settled()
+    assert wait_for(lambda: popup(ed) is not None)
+    ed.type("z")  # typing closes the menu and keeps what was typed
+    assert wait_for(lambda: popup(ed) is None and ed.lua("require('tabcomplete').last.menu.done"))
+    assert ed.lines()[-1] == "x = yz"
+    assert ed.lua("require('tabcomplete').last.menu.picked") is None
+    ed.type("!")
+    assert ed.lines()[-1] == "x = yz!"
+
+    ed.type("<Tab>")
+    ed.wait_settled()
+    assert wait_for(lambda: popup(ed) is not None)
+    ed.type("<Esc>")
+    assert wait_for(lambda: popup(ed) is None)
+    assert ed.nvim.api.get_mode()["mode"] == "n"
+    assert ed.lines()[-1] == "x = yz!"
+
+
+def test_nothing_to_offer_leaves_the_line_exactly_as_it_was(server_url, editor_for):
+    body = {"text": "print(x", "suffix": ")  # note", "language": "python", "max_chars": 80, "stop": "line", **MENU_OPTIONS}
+    assert post_complete(server_url, body)["completion"] == ""
+    ed = editor_for(**settings_for(server_url, request_options=MENU_OPTIONS, choices=0))
+    ed.nvim.current.buffer[:] = ["print(x)  # note", "y = 1"]
+    ed.nvim.command("normal! gg0f)")
+    ed.type("i<Tab>")
+    ed.wait_settled()
+    assert ed.lua("require('tabcomplete').last.request")["text"] == "print(x"
+    assert "choices" not in ed.lua("require('tabcomplete').last.request")
+    assert ed.lua("require('tabcomplete').last.outcome") == "none"
+    assert ed.lines() == ["print(x)  # note", "y = 1"]
+    assert tuple(ed.nvim.current.window.cursor) == (1, len("print(x"))
+    assert re.fullmatch(r"tabcomplete: no completion \(\d+ ms\)", ed.lua("require('tabcomplete').status()"))
+
+
+def test_choices_and_fallback_tab_settings_are_checked(editor_for):
+    ed = editor_for(server_url="http://127.0.0.1:1")
+    assert ed.lua("require('tabcomplete').config.choices") == 3
+    assert ed.lua("require('tabcomplete').config.fallback_tab") is False
+    assert ed.lua("require('tabcomplete').setup({choices = 11})") is False
+    assert ed.lua("require('tabcomplete').setup({fallback_tab = 'yes'})") is False
+    assert ed.lua("require('tabcomplete').setup({server_url = 'http://127.0.0.1:1', choices = 0, fallback_tab = true})") is True
+    assert "choices" not in ed.lua("require('tabcomplete').build_request()")
+
+
+# The table's flow cases: a whole Tab in a fresh Neovim, against a fake server that answers as the case says.
+class FakeServer:
+    def __init__(self):
+        self.requests, self.answer, self.hold = [], None, None
+        self.received = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append(body)
+                outer.received.set()
+                if outer.hold is not None:
+                    outer.hold.wait(10)
+                answer = outer.answer
+                if "http_error" in answer:
+                    status = answer["http_error"]["status"]
+                    reply = {"error": {"code": "error", "message": answer["http_error"]["message"]}}
+                else:
+                    status = 200
+                    reply = {"completion": answer["completion"], "alternatives": [answer["completion"]] if answer["completion"] else [],
+                             "model": "python", "elapsed_ms": 1.0, "choices": answer["choices"]}
+                data = json.dumps(reply).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # curl was stopped: the answer went stale
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+SNAKE = {"fallbackTab": "fallback_tab", "choices": "choices"}
+
+
+def flow_cases():
+    table = TAB_CASES["flow"]
+    return [pytest.param({**table["defaults"], **c["input"]}, c["expect"], id=f"flow: {c['name']}") for c in table["cases"]]
+
+
+@pytest.mark.parametrize("case_input, expect", flow_cases())
+def test_flow_case(case_input, expect):
+    fake = FakeServer()
+    settings = {"server_url": fake.url, **{SNAKE[k]: v for k, v in case_input["settings"].items()}}
+    ed = Editor(settings)
+    try:
+        ed.nvim.command("set noexpandtab softtabstop=0 nosmarttab")  # the normal Tab types a tab character
+        fake.answer = case_input["answer"]
+        if case_input["typed_meanwhile"]:
+            fake.hold = threading.Event()
+        before, after = case_input["buffer"].split("|")
+        lines = (before + after).split("\n")
+        row = before.count("\n") + 1
+        col = len(before.split("\n")[-1])
+        ed.nvim.current.buffer[:] = lines
+        ed.nvim.exec_lua("local row, col, eol = ... vim.api.nvim_win_set_cursor(0, {row, col})"
+                         " vim.cmd(eol and 'startinsert!' or 'startinsert')", row, col, col == len(lines[row - 1]))
+        assert wait_for(lambda: ed.nvim.api.get_mode()["mode"] == "i")
+        ed.type("<Tab>")
+        if case_input["typed_meanwhile"]:
+            assert fake.received.wait(10)
+            ed.type(case_input["typed_meanwhile"])
+            wait_for(lambda: ed.lua("require('tabcomplete').state") != "waiting")
+            fake.hold.set()
+        if expect["requests"]:
+            assert wait_for(lambda: fake.requests and ed.lua("require('tabcomplete').state") != "waiting")
+        ed.wait_settled()
+        menu = None
+        if ed.lua("require('tabcomplete').last and require('tabcomplete').last.outcome") == "menu":
+            assert wait_for(lambda: popup(ed) is not None)
+            menu = popup(ed)
+            ed.type("<Down>" * case_input["pick"] + "<C-y>" if case_input["pick"] is not None else "<C-e>")
+            assert wait_for(lambda: ed.lua("require('tabcomplete').last.menu.done"))
+        text = "\n".join(ed.lines())
+        row, col = ed.nvim.current.window.cursor
+        cursor = sum(len(line.encode()) + 1 for line in ed.lines()[:row - 1]) + col
+        status = ed.lua("require('tabcomplete').status()")
+        result = {
+            "buffer": text[:cursor] + "|" + text[cursor:],
+            "menu": menu,
+            "status": None if expect["status"] is None else re.sub(r"\d+ ms", "N ms", status),
+            "requests": len(fake.requests),
+            "choices": fake.requests[0].get("choices", 0) if fake.requests else None,
+        }
+        assert result == expect
+    finally:
+        ed.close()
+        fake.close()

@@ -138,7 +138,7 @@ def test_tab_in_indentation_indents(server, browser):
     assert completions_asked(server) == before  # indenting asks the server nothing
 
 
-def test_error_answer_is_shown_and_the_tab_is_normal(server, browser):
+def test_error_answer_is_shown_and_the_text_is_left_as_it_was(server, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -154,7 +154,19 @@ def test_error_answer_is_shown_and_the_tab_is_normal(server, browser):
     code.send_keys(Keys.TAB)
     WebDriverWait(browser, 20).until(lambda d: settled(status))
     assert status.text == f"tabcomplete: server error 404: {error.json()['error']['message']}"
+    assert code.get_attribute("value") == "x = 1"  # nothing to offer: no whitespace typed after code
+    # "normal Tab when nothing to offer" (the fallbackTab setting): the normal Tab, as before.
+    fallback = browser.find_element(By.ID, "fallback-tab")
+    fallback.click()
+    assert fallback.is_selected()
+    code.click()
+    code.send_keys(Keys.END)
+    set_status_idle(browser)
+    code.send_keys(Keys.TAB)
+    WebDriverWait(browser, 20).until(lambda d: settled(status))
+    assert status.text == f"tabcomplete: server error 404: {error.json()['error']['message']}"
     assert code.get_attribute("value") == "x = 1   "  # the normal Tab: to column 8
+    fallback.click()
 
 
 # The shared table of Tab cases, run through the plug-ins' client as the page loads it (/client.js).
@@ -165,6 +177,8 @@ RUN_CASE = {
     "status": "return window.tabcomplete.statusText(arguments[0])",
     "body": "return window.tabcomplete.buildBody(arguments[0], arguments[1])",
     "files": "const a = arguments[0]; return window.tabcomplete.selectFiles(a.current, a.candidates, a.budget)",
+    "menu": "return window.tabcomplete.menuItems(arguments[0].choices)",
+    "flow": None,  # a whole Tab on the page, its fetch answering as the case says: test_flow_case
 }
 
 
@@ -178,7 +192,7 @@ def test_the_table_has_the_groups_run_here():
     assert sorted(k for k in TAB_CASES if k != "about") == sorted(RUN_CASE)
 
 
-@pytest.mark.parametrize("group, case_input, settings, expect", tab_cases(*RUN_CASE))
+@pytest.mark.parametrize("group, case_input, settings, expect", tab_cases(*(g for g in RUN_CASE if g != "flow")))
 def test_tab_case(page, group, case_input, settings, expect):
     args = [case_input, settings] if group == "body" else [case_input]
     assert page.execute_script(RUN_CASE[group], *args) == expect
@@ -218,3 +232,163 @@ def test_another_file_is_sent_as_files(server, browser):
     completes = [r for r in access.records if r.get("path") == "/complete"]
     assert [(r["status"], r["files"], r["files_chars"]) for r in completes] == [(200, 1, len(other))]
     assert not status.text.startswith("tabcomplete: server error"), status.text
+
+
+def set_status_idle(browser):
+    browser.execute_script("document.getElementById('status').textContent = 'tabcomplete'")
+
+
+def shown_choices(browser):
+    """The list of choices under the cursor, as [label, detail] pairs, or None when it is hidden."""
+    return browser.execute_script(
+        "const l = document.getElementById('choices'); if (l.hidden) return null;"
+        "return [...l.children].map((li) => [li.querySelector('.t').textContent, li.querySelector('.p').textContent])")
+
+
+def test_choices_are_listed_under_the_cursor_and_a_pick_is_one_undo_step(server, browser, tmp_path_factory):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # min_prob 1: no character passes the gate, the completion is empty, the choices are still ranked.
+    answer = requests.post(server.url + "/complete", json={"text": PRIME, "suffix": "", "language": "python", "max_chars": 80,
+                                                           "stop": "line", "min_prob": 1, "choices": 3}, timeout=30).json()
+    assert answer["completion"] == "" and len(answer["choices"]) >= 2, answer
+    code, status = open_page(browser, server)
+    set_field(browser, "min-prob", "1")
+    type_text(code, PRIME)
+    code.send_keys(Keys.TAB)
+    WebDriverWait(browser, 20).until(lambda d: settled(status))
+    assert re.fullmatch(rf"tabcomplete: {len(answer['choices'])} choices \(\d+ ms\)", status.text), status.text
+    percent = [f"{int(c['probability'] * 100 + 0.5)}%" if c["probability"] >= 0.005 else "<1%" for c in answer["choices"]]
+    assert shown_choices(browser) == [[c["text"], p] for c, p in zip(answer["choices"], percent)]
+    assert code.get_attribute("value") == PRIME  # listed, nothing inserted yet
+    # The list sits under the cursor: below the last line's top, inside the text area.
+    listed = browser.find_element(By.ID, "choices").rect
+    area = code.rect
+    assert area["y"] < listed["y"] < area["y"] + area["height"] and area["x"] <= listed["x"] < area["x"] + area["width"]
+    shot = os.path.join(str(tmp_path_factory.mktemp("screens")), "playground-choices.png")
+    assert browser.save_screenshot(shot)
+    print(f"screenshot: {shot}")
+    code.send_keys(Keys.ARROW_DOWN)
+    code.send_keys(Keys.ENTER)  # the second choice
+    assert shown_choices(browser) is None
+    assert code.get_attribute("value") == PRIME + answer["choices"][1]["text"]
+    code.send_keys(Keys.CONTROL, "z")  # the pick, in one step
+    assert code.get_attribute("value") == PRIME
+
+    # Esc dismisses, typing dismisses (and types), Tab picks the highlighted one.
+    set_status_idle(browser)
+    code.send_keys(Keys.TAB)
+    WebDriverWait(browser, 20).until(lambda d: shown_choices(d) is not None)
+    code.send_keys(Keys.ESCAPE)
+    assert shown_choices(browser) is None and code.get_attribute("value") == PRIME
+    set_status_idle(browser)
+    code.send_keys(Keys.TAB)
+    WebDriverWait(browser, 20).until(lambda d: shown_choices(d) is not None)
+    code.send_keys("z")
+    assert shown_choices(browser) is None and code.get_attribute("value") == PRIME + "z"
+    code.send_keys(Keys.BACKSPACE)
+    set_status_idle(browser)
+    code.send_keys(Keys.TAB)
+    WebDriverWait(browser, 20).until(lambda d: shown_choices(d) is not None)
+    code.send_keys(Keys.TAB)
+    assert code.get_attribute("value") == PRIME + answer["choices"][0]["text"]
+    set_field(browser, "min-prob", "")
+
+
+def test_nothing_to_offer_leaves_the_text_exactly_as_it_was(server, browser):
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    code, status = open_page(browser, server)
+    set_field(browser, "min-prob", "1")
+    set_field(browser, "choices-count", "0")
+    try:
+        type_text(code, "print(x)  # note")
+        for _ in range(len(")  # note")):
+            code.send_keys(Keys.ARROW_LEFT)
+        code.send_keys(Keys.TAB)
+        WebDriverWait(browser, 20).until(lambda d: settled(status))
+        assert re.fullmatch(r"tabcomplete: no completion \(\d+ ms\)", status.text), status.text
+        assert code.get_attribute("value") == "print(x)  # note"
+        assert browser.execute_script("return arguments[0].selectionStart", code) == len("print(x")
+        assert shown_choices(browser) is None
+    finally:
+        set_field(browser, "min-prob", "")
+        set_field(browser, "choices-count", "3")
+
+
+def expand_page_tabs(buffer):
+    """The table writes the editor's own Tab as \t; the page's indents with spaces to the next multiple of 4."""
+    out = ""
+    for char in buffer:
+        if char == "\t":
+            column = len(out.replace("|", "").rsplit("\n", 1)[-1])
+            out += " " * (4 - column % 4)
+        else:
+            out += char
+    return out
+
+
+FLOW_SETUP = """
+const [input, done] = [arguments[0], arguments[arguments.length - 1]];
+const code = document.getElementById('code');
+document.getElementById('choices-count').value = String(input.settings.choices ?? 3);
+document.getElementById('fallback-tab').checked = Boolean(input.settings.fallbackTab);
+document.getElementById('status').textContent = 'tabcomplete';
+const cursor = input.buffer.indexOf('|');
+code.value = input.buffer.replace('|', '');
+code.focus();
+code.setSelectionRange(cursor, cursor);
+window.__flow = { requests: [], done: false };
+window.fetch = async (url, options) => {
+  window.__flow.requests.push(JSON.parse(options.body));
+  if (input.typed_meanwhile) document.execCommand('insertText', false, input.typed_meanwhile);
+  try {
+    if (options.signal && options.signal.aborted) throw new DOMException('cancelled', 'AbortError');
+    const a = input.answer;
+    const [status, body] = a.http_error
+      ? [a.http_error.status, { error: { code: 'error', message: a.http_error.message } }]
+      : [200, { completion: a.completion, alternatives: a.completion ? [a.completion] : [], model: 'python', elapsed_ms: 1, choices: a.choices }];
+    return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+  } finally {
+    setTimeout(() => { window.__flow.done = true; }, 0);
+  }
+};
+done(true);
+"""
+
+
+def flow_cases():
+    table = TAB_CASES["flow"]
+    return [pytest.param({**table["defaults"], **c["input"]}, c["expect"], id=f"flow: {c['name']}") for c in table["cases"]]
+
+
+@pytest.mark.parametrize("case_input, expect", flow_cases())
+def test_flow_case(page, case_input, expect):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    code = page.find_element(By.ID, "code")
+    status = page.find_element(By.ID, "status")
+    page.execute_async_script(FLOW_SETUP, case_input)
+    code.send_keys(Keys.TAB)
+    if expect["requests"]:
+        WebDriverWait(page, 10).until(lambda d: d.execute_script("return window.__flow.done") and status.text != "tabcomplete …")
+    menu = shown_choices(page)
+    if menu is not None:
+        code.send_keys(Keys.ARROW_DOWN * case_input["pick"] + Keys.ENTER if case_input["pick"] is not None else Keys.ESCAPE)
+    requests_sent = page.execute_script("return window.__flow.requests")
+    value, cursor = page.execute_script("const c = document.getElementById('code'); return [c.value, c.selectionStart]")
+    result = {
+        "buffer": value[:cursor] + "|" + value[cursor:],
+        "menu": menu,
+        "status": None if expect["status"] is None else re.sub(r"\d+ ms", "N ms", status.text),
+        "requests": len(requests_sent),
+        "choices": requests_sent[0].get("choices", 0) if requests_sent else None,
+    }
+    page.execute_script("document.getElementById('choices-count').value = '3';"
+                        "document.getElementById('fallback-tab').checked = false")
+    assert result == {**expect, "buffer": expand_page_tabs(expect["buffer"])}

@@ -1,6 +1,7 @@
 """End to end: the VS Code extension, packaged as a .vsix, in real VS Code (code-server) driven by headless
 Chromium, against the real server and a real (tiny) model: type a line of Python, press Tab, save, read
-the file back. Needs editor-plugin/e2e/install.sh (code-server, playwright-core), Debian's chromium and
+the file back; with the ranked choices, the suggest widget opens and a choice is accepted; with nothing
+to offer, the line is left as it was. Needs editor-plugin/e2e/install.sh (code-server, playwright-core), Debian's chromium and
 editor-plugin/vscode's npm packages (@vscode/vsce); skipped when they are missing.
 """
 import json
@@ -58,3 +59,45 @@ def test_tab_in_real_vscode_inserts_the_servers_answer(tiny_model, tmp_path):
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["file"] == LINE + expected
     assert re.search(r"(^|\s)tabcomplete \d+ ms$", result["status"]), result["status"]
+
+
+# min_prob 1 lets no character through the gate: the completion is empty, the choices are still ranked.
+MENU_OPTIONS = {"min_prob": 1}
+
+
+def percent(p):
+    whole = int(p * 100 + 0.5)
+    return "<1%" if whole < 1 else f"{whole}%"
+
+
+def run_codeserver(url, vsix, workdir, *extra):
+    args = ["node", os.path.join(PLUGIN, "e2e", "codeserver.js"), "--server-url", url, "--token", TOKEN,
+            "--vsix", str(vsix), "--workdir", str(workdir), "--line", LINE, "--request-options", json.dumps(MENU_OPTIONS), *extra]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=540)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_choices_open_the_suggest_widget_and_nothing_to_offer_leaves_the_line(tiny_model, tmp_path):
+    models = make_models_dir(tiny_model, str(tmp_path / "models"))
+    vsix = tmp_path / "tabcomplete.vsix"
+    subprocess.run(["npm", "run", "package", "--", "--out", str(vsix)], cwd=os.path.join(PLUGIN, "vscode"),
+                   check=True, capture_output=True, timeout=300)
+    project = tmp_path / "work" / "project"
+    with running_server(models, TOKEN) as url:
+        request = {"text": LINE, "suffix": "", "language": "python", "max_chars": 80, "stop": "line", **MENU_OPTIONS,
+                   "path": str(project / "example.py")}
+        answer = plugin_server.post_complete(url, {**request, "choices": 3}, TOKEN)
+        assert answer["completion"] == "" and len(answer["choices"]) >= 2, answer
+        menu = run_codeserver(url, vsix, tmp_path / "work", "--pick", "1")
+        # choices 0: no choices asked for, and the completion is empty: nothing to offer.
+        assert plugin_server.post_complete(url, request, TOKEN)["completion"] == ""
+        nothing = run_codeserver(url, vsix, tmp_path / "work2", "--settings", json.dumps({"tabcomplete.choices": 0}))
+    assert re.search(rf"(^|\s)tabcomplete: {len(answer['choices'])} choices \(\d+ ms\)$", menu["status"]), menu["status"]
+    # The suggest widget: the server's choices, in its order, each with its probability; the second accepted.
+    assert [(row["label"], row["description"]) for row in menu["menu"]] == [
+        (c["text"], percent(c["probability"])) for c in answer["choices"]]
+    assert menu["file"] == LINE + answer["choices"][1]["text"]
+    # Nothing to offer: the line is left exactly as it was, and the status bar says so.
+    assert nothing["file"] == LINE
+    assert re.search(r"(^|\s)tabcomplete: no completion \(\d+ ms\)$", nothing["status"]), nothing["status"]

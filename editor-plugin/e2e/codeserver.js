@@ -2,10 +2,13 @@
 // Drives the VS Code extension in real VS Code (code-server) with headless Chromium (playwright-core):
 // install the .vsix, open a .py file, type a line, press Tab, save, and print what the file holds.
 // With --other-file, other.py (that text) is opened first, so the extension has a file to send in `files`.
+// With --pick N the Tab must open the suggest widget with the choices: its rows are recorded, the N-th
+// (from 0) is accepted with the arrows and Enter. --settings JSON adds user settings (e.g. tabcomplete.choices).
 //
 //   node e2e/codeserver.js --server-url URL --vsix PATH --workdir DIR [--token T] [--screenshot PNG]
-//       [--request-options JSON] [--other-file TEXT]
-// Prints one JSON object on its last line: {"file": <saved text>, "status": <status bar text>}.
+//       [--request-options JSON] [--other-file TEXT] [--pick N] [--settings JSON]
+// Prints one JSON object on its last line: {"file": <saved text>, "status": <status bar text>,
+// "menu": [{label, description}] (with --pick: the suggest widget's rows)}.
 // Needs code-server and playwright-core under e2e/node_modules (see e2e/install.sh) and /usr/bin/chromium.
 const fs = require('fs');
 const path = require('path');
@@ -46,6 +49,15 @@ function waitForLine(proc, pattern, label) {
   });
 }
 
+// Presses Tab and waits until the status item shows a latency, the choices, an empty answer or an error
+// (not the spinner); returns its text.
+async function tabAndSettle(page, statusItem) {
+  await page.keyboard.press('Tab');
+  await page.waitForFunction(() => [...document.querySelectorAll('.statusbar-item')]
+    .some((el) => /tabcomplete( \d+ ms|: )/.test(el.textContent)), null, { timeout: 60000 });
+  return (await statusItem.first().textContent()).trim();
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const { chromium } = require(path.join(E2E, 'node_modules', 'playwright-core'));
@@ -71,6 +83,8 @@ async function main() {
     'extensions.autoUpdate': false,
     'extensions.autoCheckUpdates': false,
     'files.autoSave': 'off',
+    'editor.wordBasedSuggestions': 'off', // the suggest widget holds the extension's choices only
+    ...JSON.parse(args.settings || '{}'),
   }, null, 2));
 
   const common = ['--user-data-dir', userData, '--extensions-dir', extensions, '--disable-telemetry', '--disable-update-check'];
@@ -111,15 +125,25 @@ async function main() {
     await editor.waitFor({ timeout: 60000 });
     await editor.click();
     await page.keyboard.type(args.line || 'import o');
-    await page.keyboard.press('Tab');
-    // Settled: the status item shows a latency, an empty answer or an error (not the spinner).
-    await page.waitForFunction(() => [...document.querySelectorAll('.statusbar-item')]
-      .some((el) => /tabcomplete( \d+ ms|: )/.test(el.textContent)), null, { timeout: 60000 });
-    const status = (await statusItem.first().textContent()).trim();
-    if (args.screenshot) await page.screenshot({ path: args.screenshot });
+    const status = await tabAndSettle(page, statusItem);
+    const result = { status };
+    if (args.pick !== undefined) {
+      const rows = page.locator('.editor-widget.suggest-widget.visible .monaco-list-row');
+      await rows.first().waitFor({ timeout: 30000 });
+      result.menu = await rows.evaluateAll((els) => els.map((el) => ({
+        label: (el.querySelector('.label-name') || el).textContent,
+        description: (el.querySelector('.details-label') || { textContent: '' }).textContent, // label.description, on the right
+      })));
+      if (args.screenshot) await page.screenshot({ path: args.screenshot });
+      for (let i = 0; i < Number(args.pick); i += 1) await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
+      await page.locator('.editor-widget.suggest-widget.visible').waitFor({ state: 'hidden', timeout: 30000 });
+    } else if (args.screenshot) {
+      await page.screenshot({ path: args.screenshot });
+    }
     await page.keyboard.press('Control+S');
     await page.waitForFunction(() => !document.querySelector('.tab.dirty'), null, { timeout: 30000 });
-    console.log(JSON.stringify({ file: fs.readFileSync(file, 'utf8'), status }));
+    console.log(JSON.stringify({ file: fs.readFileSync(file, 'utf8'), ...result }));
   } finally {
     if (context) await context.close();
     server.kill();

@@ -1,7 +1,8 @@
 'use strict';
 // The part of the editor plug-ins that does not depend on the editor: settings, the request,
-// timeout and abort, answer validation, and the Tab decision (indent, complete, fall back).
-// The decision is pure functions (decideTab, decideAnswer, statusText, buildBody, selectFiles) that
+// timeout and abort, answer validation, and the Tab decision (indent, complete, offer a menu of
+// ranked choices, or leave the text alone).
+// The decision is pure functions (decideTab, decideAnswer, statusText, buildBody, selectFiles, menuItems) that
 // the Neovim plug-in implements too; shared/tab-cases.json holds both to it. The server's playground
 // runs this file in the browser (GET /client.js wraps it; its exports become window.tabcomplete).
 // CommonJS without dependencies so VS Code and Pulsar can both load it; needs Node 18+ (fetch).
@@ -22,7 +23,10 @@ const DEFAULT_SETTINGS = Object.freeze({
   inline: false,
   requestOptions: {}, // e.g. {temperature: 0.5, seed: 1}; the server checks the ranges
   filesBudget: LIMITS.files_budget_default, // characters of other open files sent as hints; 0: none
+  choices: 3, // ranked choices to ask for, shown as a menu when the completion is empty; 0: no menu
+  fallbackTab: false, // nothing to offer after code: true types the editor's normal Tab (the old behaviour)
 });
+const MAX_CHOICES = 10; // the most choices POST /complete accepts
 
 class CompletionError extends Error {
   // kind: 'settings' | 'aborted' | a failure's kind (see failureMessage); failure: the failure itself
@@ -48,6 +52,8 @@ function normalizeSettings(raw = {}) {
   const bad = (name, why) => new CompletionError('settings', `setting ${name} ${why}`);
   if (typeof s.enabled !== 'boolean') throw bad('enabled', 'must be true or false');
   if (typeof s.inline !== 'boolean') throw bad('inline', 'must be true or false');
+  if (typeof s.fallbackTab !== 'boolean') throw bad('fallbackTab', 'must be true or false');
+  if (!isInt(s.choices, 0, MAX_CHOICES)) throw bad('choices', `must be an integer 0..${MAX_CHOICES} (0: no menu)`);
   let url;
   try {
     url = new URL(String(s.serverUrl));
@@ -136,16 +142,33 @@ function failureMessage(failure) {
   }
 }
 
-// The request ended. result: {completion, ms} | {failure} | {cancelled: true}; unchanged: the document
-// and cursor are as they were at Tab. -> {action: 'insert' | 'drop' | 'tab' | 'none', reason, status}.
-function decideAnswer({ force, unchanged, result }) {
+// The request ended. result: {completion, choices, ms} | {failure} | {cancelled: true}; unchanged: the
+// document and cursor are as they were at Tab; fallback_tab: the user wants the old normal Tab when
+// there is nothing to offer. -> {action: 'insert' | 'menu' | 'drop' | 'tab' | 'none', reason, status}.
+// Nothing to offer (an empty answer without choices, an error, a timeout) leaves the text exactly as it
+// was: no whitespace typed after code unless fallback_tab asks for it (never for complete-now).
+function decideAnswer({ force, unchanged, result, fallback_tab: fallbackTab = false }) {
   if (result.cancelled) return { action: 'drop', reason: 'aborted', status: { state: 'dropped', message: 'cancelled (text changed)' } };
-  let fallback = 'drop'; // the text changed: leave it alone
-  if (unchanged) fallback = force ? 'none' : 'tab'; // complete-now typed no Tab to fall back to
-  if (result.failure) return { action: fallback, reason: result.failure.kind, status: { state: 'error', message: failureMessage(result.failure) } };
-  if (result.completion === '') return { action: fallback, reason: 'empty', status: { state: 'empty', ms: result.ms } };
+  let nothing = 'drop'; // the text changed: leave it alone
+  if (unchanged) nothing = fallbackTab && !force ? 'tab' : 'none';
+  if (result.failure) return { action: nothing, reason: result.failure.kind, status: { state: 'error', message: failureMessage(result.failure) } };
+  const choices = result.choices || [];
+  if (result.completion === '' && choices.length === 0) return { action: nothing, reason: 'empty', status: { state: 'empty', ms: result.ms } };
   if (!unchanged) return { action: 'drop', reason: 'changed', status: { state: 'dropped', message: 'answer dropped (text changed)' } };
+  if (result.completion === '') return { action: 'menu', reason: 'choices', status: { state: 'choices', count: choices.length, ms: result.ms } };
   return { action: 'insert', reason: 'completed', status: { state: 'ok', ms: result.ms } };
+}
+
+// A probability as the menus show it: whole percent, "<1%" below half a percent.
+function percent(probability) {
+  const whole = Math.floor(probability * 100 + 0.5);
+  return whole < 1 ? '<1%' : `${whole}%`;
+}
+
+// The menu the editor shows for the answer's choices, in the server's order (most probable first):
+// text (what picking inserts), label (the text on one line: a line break shows as ⏎) and detail (the probability).
+function menuItems(choices) {
+  return choices.map((c) => ({ text: c.text, label: c.text.replace(/\r?\n/g, '⏎'), detail: percent(c.probability) }));
 }
 
 // The status text every editor shows; ms is the round trip the user waited.
@@ -155,6 +178,7 @@ function statusText(status) {
     case 'waiting': return 'tabcomplete …';
     case 'ok': return `tabcomplete ${Math.round(status.ms)} ms`;
     case 'empty': return `tabcomplete: no completion (${Math.round(status.ms)} ms)`;
+    case 'choices': return `tabcomplete: ${status.count} choice${status.count === 1 ? '' : 's'} (${Math.round(status.ms)} ms)`;
     case 'dropped':
     case 'error': return `tabcomplete: ${status.message}`;
     default: return 'tabcomplete';
@@ -185,8 +209,8 @@ function selectFiles(current, candidates, budget) {
 }
 
 // The POST /complete body. input: {text (before the cursor), suffix, language, path, files};
-// options: {max_chars, stop, request_options}. Empty language, path and files are left out.
-function buildBody({ text, suffix = '', language, path, files }, { max_chars, stop, request_options = {} }) {
+// options: {max_chars, stop, request_options, choices}. Empty language, path and files, and choices 0, are left out.
+function buildBody({ text, suffix = '', language, path, files }, { max_chars, stop, request_options = {}, choices = 0 }) {
   const body = {
     ...request_options,
     text: lastChars(text, LIMITS.text_chars),
@@ -197,17 +221,20 @@ function buildBody({ text, suffix = '', language, path, files }, { max_chars, st
   if (language) body.language = language;
   if (path) body.path = path;
   if (files && files.length) body.files = files;
+  if (choices > 0) body.choices = choices;
   return body;
 }
 
 function buildRequest(input, settings) {
-  const body = buildBody(input, { max_chars: settings.maxChars, stop: settings.stop, request_options: settings.requestOptions });
+  const body = buildBody(input, { max_chars: settings.maxChars, stop: settings.stop, request_options: settings.requestOptions,
+    choices: settings.choices });
   const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
   if (settings.token) headers.Authorization = `Bearer ${settings.token}`;
   return { url: `${settings.serverUrl}/complete`, method: 'POST', headers, body: JSON.stringify(body) };
 }
 
-// The 200 answer per docs/design.md: {"completion": str, "alternatives": [str], "model": str, "elapsed_ms": number}.
+// The 200 answer per docs/design.md: {"completion": str, "alternatives": [str], "model": str, "elapsed_ms": number},
+// and "choices": [{"text": str, "probability": number}] when the request asked for them (none: []).
 function validateAnswer(json) {
   const fail = (why) => failed({ kind: 'bad-answer', why });
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw fail('not a JSON object');
@@ -217,7 +244,13 @@ function validateAnswer(json) {
   }
   if (typeof json.model !== 'string') throw fail('"model" is not a string');
   if (typeof json.elapsed_ms !== 'number' || !Number.isFinite(json.elapsed_ms)) throw fail('"elapsed_ms" is not a number');
-  return { completion: json.completion, alternatives: json.alternatives, model: json.model, elapsedMs: json.elapsed_ms };
+  const choices = json.choices === undefined ? [] : json.choices;
+  if (!Array.isArray(choices) || !choices.every((c) => c !== null && typeof c === 'object' && typeof c.text === 'string'
+    && c.text !== '' && typeof c.probability === 'number' && c.probability > 0 && c.probability <= 1)) {
+    throw fail('"choices" is not a list of {text, probability}');
+  }
+  return { completion: json.completion, alternatives: json.alternatives, model: json.model, elapsedMs: json.elapsed_ms,
+    choices: choices.map((c) => ({ text: c.text, probability: c.probability })) };
 }
 
 function failed(failure) {
@@ -296,7 +329,7 @@ class RecentlyUsed {
   }
 }
 
-const ACTIONS_DONE = { insert: 'inserted', drop: 'dropped', tab: 'tab', none: 'none', indent: 'indent', request: 'request' };
+const ACTIONS_DONE = { insert: 'inserted', menu: 'menu', drop: 'dropped', tab: 'tab', none: 'none', indent: 'indent', request: 'request' };
 
 /*
  * The Tab decision at work, shared by the plug-ins. An adapter wraps one editor and provides:
@@ -306,7 +339,10 @@ const ACTIONS_DONE = { insert: 'inserted', drop: 'dropped', tab: 'tab', none: 'n
  *   normalTab(late)   -> the editor's own Tab (late: true once a request has gone out)
  *   insert(text)      -> insert at the cursor as one undo step
  *   show(text)        -> (inline mode) show the text as a suggestion instead of inserting it
- * and a status sink `onStatus({state, ms, message})`.
+ *   menu(items, snapshot) -> show menuItems(choices) in the editor's own menu at the cursor; picking one inserts
+ *                        its text as one undo step, typing or Esc dismisses it, and it is never shown once
+ *                        snapshot() differs from the snapshot given; false: the editor cannot show a menu
+ * and a status sink `onStatus({state, ms, message, count})`.
  */
 class TabCompleter {
   constructor({ getSettings, onStatus = () => {}, fetchImpl } = {}) {
@@ -362,7 +398,7 @@ class TabCompleter {
         signal: controller.signal,
         fetchImpl: this.fetchImpl,
       });
-      result = { completion: answer.completion, ms: answer.latencyMs };
+      result = { completion: answer.completion, choices: answer.choices, ms: answer.latencyMs };
     } catch (err) {
       if (!(err instanceof CompletionError) || err.kind === 'settings') throw err;
       // Aborted: cancelled because the document changed, or superseded by a newer Tab (which owns the status).
@@ -370,7 +406,7 @@ class TabCompleter {
       result = err.kind === 'aborted' ? { cancelled: true } : { failure: err.failure };
     }
     if (this.pending === controller) this.pending = null;
-    const decision = decideAnswer({ force, unchanged: editor.snapshot() === before, result });
+    const decision = decideAnswer({ force, unchanged: editor.snapshot() === before, result, fallback_tab: settings.fallbackTab });
     const outcome = { action: ACTIONS_DONE[decision.action], reason: decision.reason };
     if (answer) outcome.answer = answer;
     if (decision.action === 'insert' && settings.inline && editor.show) {
@@ -382,6 +418,12 @@ class TabCompleter {
       this.onStatus({ state: 'dropped', message: 'editor refused the edit' });
       return { action: 'dropped', reason: 'refused', answer };
     }
+    if (decision.action === 'menu') {
+      if (!editor.menu || (await editor.menu(menuItems(answer.choices), before)) === false) {
+        this.onStatus({ state: 'dropped', message: 'this editor cannot show the choices' });
+        return { action: 'none', reason: 'no-menu', answer };
+      }
+    }
     this.onStatus(decision.status);
     if (decision.action === 'tab') await editor.normalTab(true);
     return outcome;
@@ -392,6 +434,7 @@ module.exports = {
   LIMITS,
   STOP_MODES,
   REQUEST_OPTIONS,
+  MAX_CHOICES,
   DEFAULT_SETTINGS,
   CompletionError,
   normalizeSettings,
@@ -403,6 +446,8 @@ module.exports = {
   decideTab,
   failureMessage,
   decideAnswer,
+  percent,
+  menuItems,
   statusText,
   selectFiles,
   buildBody,

@@ -61,7 +61,7 @@ test('request: last 4000 chars before the cursor, suffix, language, settings, be
   assert.equal(body.text.length, 4000);
   assert.ok(body.text.endsWith('END'));
   assert.deepEqual({ ...body, text: undefined },
-    { text: undefined, suffix: ')\n', language: 'python', max_chars: 40, stop: 'block', temperature: 0.5 });
+    { text: undefined, suffix: ')\n', language: 'python', max_chars: 40, stop: 'block', temperature: 0.5, choices: 3 });
   assert.equal(buildRequest({ text: 'a' }, normalizeSettings({})).headers.Authorization, undefined);
 });
 
@@ -143,10 +143,17 @@ test('an answer that arrives after the user typed is dropped, and the text is le
   assert.equal(statuses.at(-1).state, 'dropped');
 });
 
-test('server down: normal Tab, the reason in the status, nothing thrown', async () => {
+test('server down: the text is left as it was, the reason in the status, nothing thrown', async () => {
   const url = await closedPortUrl();
   const statuses = [];
-  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: url }), onStatus: (s) => statuses.push(s) });
+  const plain = new TabCompleter({ getSettings: () => ({ serverUrl: url }), onStatus: (s) => statuses.push(s) });
+  const untouched = fakeEditor('x = y');
+  assert.deepEqual(await plain.onTab(untouched), { action: 'none', reason: 'unreachable' });
+  assert.equal(untouched.text, 'x = y');
+  assert.deepEqual(untouched.tabs, []);
+  statuses.length = 0;
+  // fallbackTab: the normal Tab, as before.
+  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: url, fallbackTab: true }), onStatus: (s) => statuses.push(s) });
   const ed = fakeEditor('x = y');
   const outcome = await completer.onTab(ed);
   assert.deepEqual(outcome, { action: 'tab', reason: 'unreachable' });
@@ -156,11 +163,12 @@ test('server down: normal Tab, the reason in the status, nothing thrown', async 
   assert.match(statuses[1].message, /server not running at http:\/\/127\.0\.0\.1:\d+/);
 });
 
-test('timeout: normal Tab if nothing changed, dropped if something did', async (t) => {
+test('timeout with fallbackTab: normal Tab if nothing changed, dropped if something did', async (t) => {
   const server = await startServer(() => 'hang');
   t.after(server.close);
   const statuses = [];
-  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: server.url, timeoutMs: 100 }), onStatus: (s) => statuses.push(s) });
+  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: server.url, timeoutMs: 100, fallbackTab: true }),
+    onStatus: (s) => statuses.push(s) });
   const ed = fakeEditor('x = y');
   assert.deepEqual(await completer.onTab(ed), { action: 'tab', reason: 'timeout' });
   assert.equal(ed.text, 'x = y\t');
@@ -173,17 +181,66 @@ test('timeout: normal Tab if nothing changed, dropped if something did', async (
   assert.equal(moved.text, 'x = yz');
 });
 
-test('empty answer: normal Tab; complete-now (force) asks even in indentation and never tabs', async (t) => {
+test('empty answer: the text is left as it was (fallbackTab: normal Tab); complete-now asks even in indentation and never tabs', async (t) => {
   const server = await startServer(() => answerJson(''));
   t.after(server.close);
-  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: server.url }) });
+  let settings = { serverUrl: server.url };
+  const completer = new TabCompleter({ getSettings: () => settings });
+  const untouched = fakeEditor('print(x)', 'print(x'.length);
+  assert.equal((await completer.onTab(untouched)).reason, 'empty');
+  assert.equal(untouched.text, 'print(x)');
+  assert.deepEqual([untouched.tabs, untouched.inserts], [[], []]);
+  settings = { serverUrl: server.url, fallbackTab: true };
   const ed = fakeEditor('x = y');
   assert.equal((await completer.onTab(ed)).reason, 'empty');
   assert.equal(ed.text, 'x = y\t');
   const blank = fakeEditor('    ');
   assert.equal((await completer.onTab(blank, { force: true })).reason, 'empty');
   assert.equal(blank.text, '    ');
-  assert.equal(server.requests.length, 2);
+  assert.equal(server.requests.length, 3);
+});
+
+test('settings: choices (0..10) and fallbackTab are checked by name', () => {
+  assert.equal(normalizeSettings({}).choices, 3);
+  assert.equal(normalizeSettings({}).fallbackTab, false);
+  assert.equal(normalizeSettings({ choices: 0 }).choices, 0);
+  assert.throws(() => normalizeSettings({ choices: 11 }), /setting choices must be an integer 0\.\.10/);
+  assert.throws(() => normalizeSettings({ choices: 1.5 }), /setting choices must be an integer/);
+  assert.throws(() => normalizeSettings({ fallbackTab: 'yes' }), /setting fallbackTab must be true or false/);
+});
+
+test('answer validation: choices are optional, and each must be {text: non-empty, probability in (0, 1]}', () => {
+  assert.deepEqual(validateAnswer(answerJson('').json).choices, []);
+  const good = [{ text: 'a', probability: 0.5 }, { text: 'b', probability: 1 }];
+  assert.deepEqual(validateAnswer({ ...answerJson('').json, choices: good }).choices, good);
+  for (const bad of [{}, [{ text: '', probability: 0.5 }], [{ text: 'a', probability: 0 }], [{ text: 'a', probability: 1.5 }],
+    [{ text: 1, probability: 0.5 }], [null], [{ text: 'a' }]]) {
+    assert.throws(() => validateAnswer({ ...answerJson('').json, choices: bad }), /"choices" is not a list of \{text, probability\}/);
+  }
+});
+
+test('choices: the request asks for them, the editor gets them as menu items, picking is the editor\'s', async (t) => {
+  const choices = [{ text: 'path', probability: 0.425 }, { text: 'name', probability: 0.004 }];
+  const server = await startServer(() => answerJson('', { choices }));
+  t.after(server.close);
+  const statuses = [];
+  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: server.url }), onStatus: (s) => statuses.push(s) });
+  const ed = fakeEditor('os.');
+  const menus = [];
+  ed.menu = (items, snapshot) => { menus.push({ items, current: snapshot === ed.snapshot() }); };
+  const outcome = await completer.onTab(ed);
+  assert.equal(outcome.action, 'menu');
+  assert.deepEqual(outcome.answer.choices, choices);
+  assert.equal(server.requests[0].body.choices, 3);
+  assert.deepEqual(menus, [{ items: [{ text: 'path', label: 'path', detail: '43%' }, { text: 'name', label: 'name', detail: '<1%' }], current: true }]);
+  assert.equal(ed.text, 'os.');
+  assert.equal(statuses.at(-1).state, 'choices');
+  assert.equal(client.statusText(statuses.at(-1)), `tabcomplete: 2 choices (${Math.round(outcome.answer.latencyMs)} ms)`);
+  // An editor without a menu: the text is left alone and the status says why.
+  const plain = fakeEditor('os.');
+  assert.equal((await completer.onTab(plain)).action, 'none');
+  assert.equal(plain.text, 'os.');
+  assert.equal(statuses.at(-1).message, 'this editor cannot show the choices');
 });
 
 test('a newer Tab supersedes the request in flight', async (t) => {

@@ -1,7 +1,25 @@
 'use strict';
-// A fake Pulsar environment (`atom` global and `document`) over one plain-text TextEditor.
-// It records transactions, dispatched commands and aborted key bindings.
-const { TextModel } = require('./helpers');
+// A fake Pulsar environment (`atom` global and `document`) whose TextEditors hold Pulsar's real TextBuffer
+// (@pulsar-edit/text-buffer, a devDependency of editor-plugin/atom: `npm ci` there, or `make node-deps`):
+// edits, transactions, change events, positions and undo are the buffer's own; the editor around it (cursor,
+// grammar, commands, views, config) is fake. It records transactions, dispatched commands and aborted key
+// bindings, and has autocomplete-plus's list: autocomplete-plus:activate asks the providers and shows their answer.
+const path = require('path');
+const { createRequire } = require('module');
+
+const fromAtom = createRequire(path.join(__dirname, '..', 'atom', 'package.json'));
+function loadTextBuffer() {
+  try {
+    return fromAtom('@pulsar-edit/text-buffer');
+  } catch (err) {
+    if (err.code === 'MODULE_NOT_FOUND') return null;
+    throw err;
+  }
+}
+const TextBuffer = loadTextBuffer();
+// Why the Pulsar tests skip, when they do.
+const TEXT_BUFFER_MISSING = TextBuffer ? false
+  : 'needs Pulsar\'s TextBuffer: npm ci in editor-plugin/atom (make node-deps)';
 
 function createFakeAtom({ text = '', scopeName = 'source.python', config = {}, path = '/work/example.py' } = {}) {
   const dispatched = [];
@@ -9,7 +27,7 @@ function createFakeAtom({ text = '', scopeName = 'source.python', config = {}, p
   const transactions = [];
   const configValues = {
     enabled: true, serverUrl: 'http://127.0.0.1:8000', timeoutMs: 3000, maxChars: 80, stop: 'line', token: '', languages: ['python'],
-    filesBudget: 256000,
+    filesBudget: 256000, choices: 3, fallbackTab: false,
     ...config,
   };
   const configObservers = [];
@@ -24,28 +42,25 @@ function createFakeAtom({ text = '', scopeName = 'source.python', config = {}, p
     return { dispose: () => list.splice(list.indexOf(cb), 1) };
   };
 
-  // One TextEditor over its own text; path undefined: an untitled buffer.
+  // One TextEditor over its own real TextBuffer; path undefined: an untitled buffer. The cursor is a point
+  // the editor keeps (Pulsar's is a marker on the display layer): text typed or inserted at it moves it on.
   function makeEditor(initial, editorScope, editorPath) {
-    const model = new TextModel(initial);
-    const bufferListeners = [];
+    const buffer = new TextBuffer({ text: initial });
     const cursorListeners = [];
-    let cursor = initial.length;
+    let cursor = buffer.getEndPosition();
     let multipleCursors = false;
-    const point = (offset) => {
-      const p = model.positionAt(offset);
-      return { row: p.line, column: p.character };
+    const setCursor = (point) => {
+      cursor = buffer.clipPosition(point);
+      notify(cursorListeners);
     };
-    const offsetOf = (p) => (Array.isArray(p) ? model.offsetAt(p[0], p[1]) : model.offsetAt(p.row, p.column));
     const ed = {
       id: nextId++,
+      buffer,
       getPath: () => editorPath,
-      getText: () => model.text,
-      getCursorBufferPosition: () => point(cursor),
-      getTextInBufferRange: ([start, end]) => model.text.slice(offsetOf(start), offsetOf(end)),
-      getBuffer: () => ({
-        onDidChange: (cb) => listen(bufferListeners, cb),
-        getEndPosition: () => point(model.text.length),
-      }),
+      getText: () => buffer.getText(),
+      getCursorBufferPosition: () => cursor.copy(),
+      getTextInBufferRange: (range) => buffer.getTextInRange(range),
+      getBuffer: () => buffer,
       onDidChangeCursorPosition: (cb) => listen(cursorListeners, cb),
       getGrammar: () => ({ scopeName: editorScope }),
       getCursors: () => (multipleCursors ? [{}, {}] : [{}]),
@@ -55,7 +70,7 @@ function createFakeAtom({ text = '', scopeName = 'source.python', config = {}, p
         transactions.push(edits);
         inTransaction = edits;
         try {
-          return fn();
+          return buffer.transact(fn);
         } finally {
           inTransaction = false;
         }
@@ -66,17 +81,19 @@ function createFakeAtom({ text = '', scopeName = 'source.python', config = {}, p
       },
       // What the user does: type at the cursor.
       type(s) {
-        model.insert(cursor, s);
-        cursor += s.length;
-        notify(bufferListeners);
-        notify(cursorListeners);
+        const range = buffer.setTextInRange([cursor, cursor], s);
+        setCursor(range.end);
       },
       moveCursor(offset) {
-        cursor = offset;
-        notify(cursorListeners);
+        setCursor(buffer.positionForCharacterIndex(offset));
+      },
+      cursorOffset: () => buffer.characterIndexForPosition(cursor),
+      undo() {
+        buffer.undo();
+        setCursor(cursor);
       },
       setMultipleCursors(value) { multipleCursors = value; },
-      get text() { return model.text; },
+      get text() { return buffer.getText(); },
     };
     editors.push(ed);
     return ed;
@@ -96,6 +113,7 @@ function createFakeAtom({ text = '', scopeName = 'source.python', config = {}, p
   }
 
   const element = { getModel: () => editor };
+  const autocomplete = { providers: [], items: null, active: true };
 
   const atom = {
     workspace: {
@@ -107,6 +125,7 @@ function createFakeAtom({ text = '', scopeName = 'source.python', config = {}, p
       },
     },
     views: { getView: () => element },
+    packages: { isPackageActive: (name) => name === 'autocomplete-plus' && autocomplete.active },
     commands: {
       add(selector, commands) {
         registered[selector] = { ...(registered[selector] || {}), ...commands };
@@ -115,6 +134,11 @@ function createFakeAtom({ text = '', scopeName = 'source.python', config = {}, p
       dispatch(target, name) {
         dispatched.push(name);
         if (name === 'editor:indent') editor.type('\t'); // core's Tab, simplified
+        if (name === 'autocomplete-plus:activate') {
+          const items = [];
+          for (const p of autocomplete.providers) items.push(...p.getSuggestions({ editor: target.getModel(), activatedManually: true }));
+          autocomplete.items = items.length ? items : null;
+        }
         return true;
       },
     },
@@ -170,7 +194,17 @@ function createFakeAtom({ text = '', scopeName = 'source.python', config = {}, p
     },
   };
 
-  return { atom, document, editor, openEditor, activate, registered, dispatched, transactions, aborted, tabEvent, statusBar, tiles, configValues };
+  // The user confirms the i-th suggestion: autocomplete-plus replaces its replacementPrefix with its text, in one transaction.
+  function confirmSuggestion(i) {
+    const suggestion = autocomplete.items[i];
+    autocomplete.items = null;
+    if (suggestion.replacementPrefix !== '') throw new Error('the choices replace nothing');
+    editor.transact(() => editor.insertText(suggestion.text));
+    for (const p of autocomplete.providers) if (p.onDidInsertSuggestion) p.onDidInsertSuggestion({ editor, suggestion });
+  }
+
+  return { atom, document, editor, openEditor, activate, registered, dispatched, transactions, aborted, tabEvent, statusBar, tiles, configValues,
+    autocomplete, confirmSuggestion };
 }
 
-module.exports = { createFakeAtom };
+module.exports = { createFakeAtom, TextBuffer, TEXT_BUFFER_MISSING };

@@ -1,6 +1,8 @@
 'use strict';
 // A fake `vscode` module: the parts of the API the extension uses, over one plain-text document.
-// It records edits (with their undo-stop options), executed commands and context keys.
+// It records edits (with their undo-stop options), executed commands and context keys, and has a suggest
+// widget: editor.action.triggerSuggest asks the completion providers and shows what they answer.
+const assert = require('node:assert/strict');
 const { TextModel } = require('./helpers');
 
 class Position {
@@ -14,6 +16,20 @@ class Range {
   constructor(start, end) {
     this.start = start;
     this.end = end;
+  }
+}
+
+class CompletionItem {
+  constructor(label, kind) {
+    this.label = label;
+    this.kind = kind;
+  }
+}
+
+class CompletionList {
+  constructor(items, isIncomplete) {
+    this.items = items;
+    this.isIncomplete = isIncomplete;
   }
 }
 
@@ -37,6 +53,8 @@ function createFakeVscode({ text = '', language = 'python', config = {}, path = 
   const context = {};
   const edits = [];
   const providers = [];
+  const completionProviders = [];
+  const suggest = { items: null }; // what the suggest widget shows (null: hidden)
   const settings = { ...config };
   const documents = [];
   const tabs = []; // the editor tabs, one group
@@ -131,6 +149,9 @@ function createFakeVscode({ text = '', language = 'python', config = {}, path = 
     Position,
     Range,
     InlineCompletionItem,
+    CompletionItem,
+    CompletionList,
+    CompletionItemKind: { Text: 0 },
     StatusBarAlignment: { Left: 1, Right: 2 },
     ConfigurationTarget: { Global: 1 },
     window: {
@@ -167,6 +188,8 @@ function createFakeVscode({ text = '', language = 'python', config = {}, path = 
         executed.push(id);
         if (id === 'setContext') context[args[0]] = args[1];
         else if (id === 'tab') editor.type('\t'); // VS Code's own Tab, simplified
+        else if (id === 'editor.action.triggerSuggest') await triggerSuggest();
+        else if (id === 'hideSuggestWidget') suggest.items = null;
         else if (commands.has(id)) return commands.get(id)(...args);
         return undefined;
       },
@@ -174,6 +197,10 @@ function createFakeVscode({ text = '', language = 'python', config = {}, path = 
     languages: {
       registerInlineCompletionItemProvider(selector, provider) {
         providers.push(provider);
+        return { dispose() {} };
+      },
+      registerCompletionItemProvider(selector, provider) {
+        completionProviders.push(provider);
         return { dispose() {} };
       },
     },
@@ -184,7 +211,29 @@ function createFakeVscode({ text = '', language = 'python', config = {}, path = 
     return { dispose: () => list.splice(list.indexOf(cb), 1) };
   }
 
-  return { vscode, editor, document, openEditor, loadWithoutTab, activate, close, executed, context, edits, providers, settings, commands };
+  // The suggest widget, as VS Code runs it: the providers' items sorted by sortText (no text typed to filter by).
+  async function triggerSuggest() {
+    const active = vscode.window.activeTextEditor;
+    const items = [];
+    for (const provider of completionProviders) {
+      const answer = await provider.provideCompletionItems(active.document, active.selection.active);
+      if (answer) items.push(...(Array.isArray(answer) ? answer : answer.items));
+    }
+    items.sort((a, b) => ((a.sortText || '') < (b.sortText || '') ? -1 : (a.sortText || '') > (b.sortText || '') ? 1 : 0));
+    suggest.items = items.length ? items : null;
+  }
+  // The user accepts the i-th suggestion (Enter or Tab): one edit replacing its range with its insertText.
+  async function acceptSuggestion(i) {
+    const item = suggest.items[i];
+    suggest.items = null;
+    const active = vscode.window.activeTextEditor;
+    const { start, end } = item.range;
+    assert.deepEqual(start, end, 'the choices replace nothing');
+    await active.edit((edit) => edit.insert(start, item.insertText), { undoStopBefore: true, undoStopAfter: true });
+  }
+
+  return { vscode, editor, document, openEditor, loadWithoutTab, activate, close, executed, context, edits, providers, settings, commands,
+    suggest, acceptSuggestion, completionProviders };
 }
 
 module.exports = { createFakeVscode };

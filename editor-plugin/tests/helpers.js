@@ -94,3 +94,67 @@ function until(predicate, turns = 100000) {
 
 module.exports.TextModel = TextModel;
 module.exports.until = until;
+
+// The table's `flow` cases (shared/tab-cases.json): a buffer written with | at the cursor, the server's
+// answer, and what the editor must show and hold afterwards. Each JavaScript editor runs them with runFlowCase.
+function parseBuffer(buffer) {
+  const cursor = buffer.indexOf('|');
+  return { text: buffer.slice(0, cursor) + buffer.slice(cursor + 1), cursor };
+}
+
+function showBuffer(text, cursor) {
+  return `${text.slice(0, cursor)}|${text.slice(cursor)}`;
+}
+
+// The status with its round trip written N: "tabcomplete 12 ms" -> "tabcomplete N ms".
+function flowStatus(text) {
+  return text.replace(/\d+ ms/, 'N ms');
+}
+
+// The HTTP reply startServer gives for a case's answer.
+function flowReply(answer) {
+  if (answer.http_error) {
+    const { status, message } = answer.http_error;
+    return { status, json: { error: { code: 'error', message } } };
+  }
+  return answerJson(answer.completion, { choices: answer.choices });
+}
+
+/*
+ * Runs one flow case through an editor: open({text, cursor, settings}) -> {tab(), type(s), state(), menu(), pick(i),
+ * dismiss(), dispose?()} where state() is {text, cursor}, menu() the items shown (null: none) and tab() resolves
+ * once the Tab has been dealt with. Returns what the table's expect holds, for a deepEqual.
+ */
+async function runFlowCase(c, open) {
+  const input = { settings: {}, typed_meanwhile: '', pick: null, ...c.input };
+  let editor;
+  const server = await startServer(() => {
+    if (input.typed_meanwhile) editor.type(input.typed_meanwhile);
+    return flowReply(input.answer);
+  });
+  try {
+    const { text, cursor } = parseBuffer(input.buffer);
+    editor = await open({ text, cursor, settings: { serverUrl: server.url, ...input.settings } });
+    await editor.tab();
+    const menu = editor.menu();
+    if (menu && input.pick !== null) await editor.pick(input.pick);
+    else if (menu) await editor.dismiss();
+    const after = editor.state();
+    const status = editor.status();
+    if (editor.dispose) editor.dispose();
+    return {
+      buffer: showBuffer(after.text, after.cursor),
+      menu: menu ? menu.map((item) => [item.label, item.detail]) : null,
+      status: c.expect.status === null ? null : flowStatus(status),
+      requests: server.requests.length,
+      choices: server.requests.length ? (server.requests[0].body.choices || 0) : null,
+    };
+  } finally {
+    await server.close();
+  }
+}
+
+module.exports.parseBuffer = parseBuffer;
+module.exports.showBuffer = showBuffer;
+module.exports.flowStatus = flowStatus;
+module.exports.runFlowCase = runFlowCase;

@@ -6,7 +6,8 @@ const path = require('path');
 const { createExtension } = require('../vscode/lib/extension');
 const { DEFAULT_SETTINGS, LIMITS } = require('../shared/client');
 const { createFakeVscode } = require('./fake-vscode');
-const { startServer, closedPortUrl, answerJson, until } = require('./helpers');
+const { startServer, closedPortUrl, answerJson, until, runFlowCase } = require('./helpers');
+const table = require('../shared/tab-cases.json');
 
 const manifest = require('../vscode/package.json');
 
@@ -65,7 +66,7 @@ test('Tab after code: the answer goes in at the cursor as one edit with undo sto
   assert.equal(fake.editor.text, 'def add(a, b):\nprint(1)');
   assert.deepEqual(fake.edits, [{ inserts: ['(a, b):'], options: { undoStopBefore: true, undoStopAfter: true } }]);
   assert.deepEqual(server.requests[0].body,
-    { text: 'def add', suffix: '\nprint(1)', language: 'python', path: '/work/example.py', max_chars: 80, stop: 'line' });
+    { text: 'def add', suffix: '\nprint(1)', language: 'python', path: '/work/example.py', max_chars: 80, stop: 'line', choices: 3 });
   assert.match(fake.vscode.window.statusItem.text, /^\$\(check\) tabcomplete \d+ ms$/);
 });
 
@@ -124,19 +125,25 @@ test('typing cancels a request still in flight', async (t) => {
   assert.match(fake.vscode.window.statusItem.text, /cancelled \(text changed\)/);
 });
 
-test('server down: normal Tab and the reason in the status bar', async () => {
+test('server down: the text is left as it was, the reason in the status bar; fallbackTab types the normal Tab', async () => {
   const url = await closedPortUrl();
   const fake = createFakeVscode({ text: 'x = y', config: { 'tabcomplete.serverUrl': url } });
   const { run } = await activated(fake);
+  assert.deepEqual(await run('tabcomplete.tab'), { action: 'none', reason: 'unreachable' });
+  assert.equal(fake.editor.text, 'x = y');
+  assert.ok(!fake.executed.includes('tab'));
+  assert.equal(fake.vscode.window.statusItem.text, `$(warning) tabcomplete: server not running at ${url}`);
+  fake.settings['tabcomplete.fallbackTab'] = true;
   assert.deepEqual(await run('tabcomplete.tab'), { action: 'tab', reason: 'unreachable' });
   assert.equal(fake.editor.text, 'x = y\t');
   assert.equal(fake.vscode.window.statusItem.text, `$(warning) tabcomplete: server not running at ${url}`);
 });
 
-test('timeout: normal Tab and "timeout" in the status bar', async (t) => {
+test('timeout with fallbackTab: normal Tab and "timeout" in the status bar', async (t) => {
   const server = await startServer(() => 'hang');
   t.after(server.close);
-  const fake = createFakeVscode({ text: 'x = y', config: { 'tabcomplete.serverUrl': server.url, 'tabcomplete.timeoutMs': 100 } });
+  const fake = createFakeVscode({ text: 'x = y', config: { 'tabcomplete.serverUrl': server.url, 'tabcomplete.timeoutMs': 100,
+    'tabcomplete.fallbackTab': true } });
   const { run } = await activated(fake);
   assert.deepEqual(await run('tabcomplete.tab'), { action: 'tab', reason: 'timeout' });
   assert.equal(fake.editor.text, 'x = y\t');
@@ -233,5 +240,81 @@ test('an untitled document sends no path', async (t) => {
   const fake = createFakeVscode({ text: 'x = ', path: 'untitled:Untitled-1', config: { 'tabcomplete.serverUrl': server.url } });
   const { run } = await activated(fake);
   await run('tabcomplete.tab');
-  assert.deepEqual(server.requests[0].body, { text: 'x = ', suffix: '', language: 'python', max_chars: 80, stop: 'line' });
+  assert.deepEqual(server.requests[0].body, { text: 'x = ', suffix: '', language: 'python', max_chars: 80, stop: 'line', choices: 3 });
 });
+
+const CHOICES = [{ text: 'path.', probability: 0.42 }, { text: 'name', probability: 0.2 }];
+
+test('choices: the suggest widget shows them in the server\'s order with their probabilities; accepting one is one edit', async (t) => {
+  const server = await startServer(() => answerJson('', { choices: CHOICES }));
+  t.after(server.close);
+  const fake = createFakeVscode({ text: 'os.\nx = 1', config: { 'tabcomplete.serverUrl': server.url } });
+  fake.editor.moveCursor('os.'.length);
+  const { run } = await activated(fake);
+  const outcome = await run('tabcomplete.tab');
+  assert.equal(outcome.action, 'menu');
+  assert.equal(server.requests[0].body.choices, 3);
+  assert.ok(fake.executed.includes('editor.action.triggerSuggest'));
+  assert.deepEqual(fake.suggest.items.map((i) => [i.label.label, i.label.description, i.insertText, i.sortText]),
+    [['path.', '42%', 'path.', '0000'], ['name', '20%', 'name', '0001']]);
+  assert.equal(fake.editor.text, 'os.\nx = 1'); // nothing goes in until one is picked
+  assert.match(fake.vscode.window.statusItem.text, /^\$\(list-ordered\) tabcomplete: 2 choices \(\d+ ms\)$/);
+  await fake.acceptSuggestion(1);
+  assert.equal(fake.editor.text, 'os.name\nx = 1');
+  assert.deepEqual(fake.edits, [{ inserts: ['name'], options: { undoStopBefore: true, undoStopAfter: true } }]);
+  // Picked: the provider serves them no more (Ctrl+Space later shows no stale choices).
+  assert.equal(fake.completionProviders[0].provideCompletionItems(fake.document, fake.editor.selection.active), undefined);
+});
+
+test('choices: typing while they show closes the widget; a moved cursor never gets them', async (t) => {
+  const server = await startServer(() => answerJson('', { choices: CHOICES }));
+  t.after(server.close);
+  const fake = createFakeVscode({ text: 'os.', config: { 'tabcomplete.serverUrl': server.url } });
+  const { run } = await activated(fake);
+  assert.equal((await run('tabcomplete.tab')).action, 'menu');
+  assert.equal(fake.suggest.items.length, 2);
+  fake.editor.type('p');
+  assert.equal(fake.suggest.items, null);
+  assert.ok(fake.executed.includes('hideSuggestWidget'));
+  assert.equal(fake.editor.text, 'os.p');
+
+  assert.equal((await run('tabcomplete.tab')).action, 'menu');
+  fake.editor.moveCursor(0); // the cursor moves before VS Code asks the provider
+  assert.equal(fake.completionProviders[0].provideCompletionItems(fake.document, fake.editor.selection.active), undefined);
+});
+
+test('nothing to offer: the text is left byte for byte as it was, and the status bar says so', async (t) => {
+  const server = await startServer(() => answerJson('', { choices: [] }));
+  t.after(server.close);
+  const fake = createFakeVscode({ text: 'self.\n', config: { 'tabcomplete.serverUrl': server.url } });
+  fake.editor.moveCursor('self.'.length);
+  const { run } = await activated(fake);
+  const outcome = await run('tabcomplete.tab');
+  assert.deepEqual([outcome.action, outcome.reason], ['none', 'empty']);
+  assert.equal(fake.editor.text, 'self.\n');
+  assert.deepEqual(fake.edits, []);
+  assert.ok(!fake.executed.includes('tab') && !fake.executed.includes('editor.action.triggerSuggest'));
+  assert.match(fake.vscode.window.statusItem.text, /tabcomplete: no completion \(\d+ ms\)$/);
+});
+
+// The shared table's flow cases through this adapter, its suggest widget and the fake VS Code.
+for (const c of table.flow.cases) {
+  test(`flow: ${c.name}`, async () => {
+    const result = await runFlowCase({ ...c, input: { ...table.flow.defaults, ...c.input } }, async ({ text, cursor, settings }) => {
+      const config = Object.fromEntries(Object.entries(settings).map(([k, v]) => [`tabcomplete.${k}`, v]));
+      const fake = createFakeVscode({ text, config });
+      fake.editor.moveCursor(cursor);
+      const { run } = await activated(fake);
+      return {
+        type: (s) => fake.editor.type(s),
+        tab: () => run('tabcomplete.tab'),
+        state: () => ({ text: fake.editor.text, cursor: fake.editor.cursorOffset() }),
+        menu: () => fake.suggest.items && fake.suggest.items.map((i) => ({ label: i.label.label, detail: i.label.description })),
+        pick: (i) => fake.acceptSuggestion(i),
+        dismiss: () => fake.vscode.commands.executeCommand('hideSuggestWidget'),
+        status: () => fake.vscode.window.statusItem.text.replace(/^\$\([^)]*\) /, ''),
+      };
+    });
+    assert.deepEqual(result, c.expect);
+  });
+}

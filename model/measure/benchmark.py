@@ -388,6 +388,8 @@ def main(argv=None):
     p.add_argument("--no-baselines", action="store_true", help="skip buffer words, Jedi and xz")
     p.add_argument("--fit-policy", action="store_true",
                    help="fit the completion policy on this set (use --set dev) and store it in the model dir")
+    p.add_argument("--precision-target", type=float, default=PRECISION_TARGET,
+                   help=f"the line precision a fitted policy keeps (default {PRECISION_TARGET})")
     p.add_argument("--json", action="store_true", help="print one JSON object (last line)")
     args = p.parse_args(argv)
     if args.positions < 1:
@@ -412,14 +414,14 @@ def main(argv=None):
             for key, sweep, policy in (("policy", "policy_sweep", completer.policy),
                                        ("policy_files", "files_policy_sweep", completer.files_policy)):
                 try:
-                    fitted[key] = fit_policy(r[sweep])
+                    fitted[key] = fit_policy(r[sweep], target=args.precision_target)
                 except ValueError:
                     if args.fit_policy:
                         raise
                 r[key] = {**policy.as_meta(), "best_on_this_set": fitted.get(key, (None, None))[1]}
             if args.fit_policy:  # (a fresh read of meta.json: it holds the project weights now)
                 for key, (best, row) in fitted.items():
-                    completer.meta[key] = {**best.as_meta(), "precision_target": PRECISION_TARGET,
+                    completer.meta[key] = {**best.as_meta(), "precision_target": args.precision_target,
                                            "fitted_on": args.set, "at_fit": row}
                 modeldir.write_meta(model_dir, completer.meta)
             results.append({**r, "name": os.path.basename(os.path.normpath(model_dir)), "model": model_dir})

@@ -12,8 +12,9 @@ function languageOf(grammar) {
 
 // `event` is the keystroke's command event: while it is being dispatched, abortKeyBinding() hands Tab
 // to the next binding (snippets, then editor:indent); once the server has answered that moment is gone.
-// recent: a RecentlyUsed keyed by TextEditor id.
-function createAdapter(atomEnv, editor, event, recent) {
+// recent: a RecentlyUsed keyed by TextEditor id. onMenu(editor, items): shows the choices (the package's
+// autocomplete-plus provider); false when it cannot.
+function createAdapter(atomEnv, editor, event, recent, onMenu) {
   let changes = 0; // every buffer edit or cursor move bumps this, so a stale answer is seen
   const watches = [
     editor.getBuffer().onDidChange(() => { changes += 1; }),
@@ -48,6 +49,7 @@ function createAdapter(atomEnv, editor, event, recent) {
       editor.transact(() => editor.insertText(text, { autoIndent: false, autoIndentNewline: false, autoDecreaseIndent: false }));
       return true;
     },
+    menu: onMenu ? (items) => onMenu(editor, items) : undefined,
     dispose() {
       for (const watch of watches) watch.dispose();
     },

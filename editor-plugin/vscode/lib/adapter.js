@@ -24,7 +24,7 @@ function openDocuments(vscode) {
 }
 
 // recent: a RecentlyUsed keyed by document URI.
-function createAdapter(vscode, editor, { onShow, recent } = {}) {
+function createAdapter(vscode, editor, { onShow, onMenu, recent } = {}) {
   const { document } = editor;
   return {
     read() {
@@ -53,6 +53,8 @@ function createAdapter(vscode, editor, { onShow, recent } = {}) {
     insert: (text) =>
       editor.edit((edit) => edit.insert(editor.selection.active, text), { undoStopBefore: true, undoStopAfter: true }),
     show: onShow ? (text) => onShow(editor, text, snapshotOf(vscode, editor)) : undefined,
+    // The choices in the suggest widget (the extension's completion provider serves them while the snapshot holds).
+    menu: onMenu ? (items, snapshot) => onMenu(editor, items, snapshot) : undefined,
   };
 }
 

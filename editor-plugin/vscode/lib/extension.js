@@ -17,11 +17,13 @@ function createExtension(vscode) {
   let completer = null;
   let statusItem = null;
   let inlinePending = null; // {snapshot, text}: the answer inline mode is showing as ghost text
+  let menuPending = null; // {snapshot, items}: the choices the suggest widget is showing (or about to)
   const recent = new RecentlyUsed(); // when each document (URI) was last active: the order of `files`
 
   function setStatus(status) {
     if (!statusItem) return;
-    const icon = { waiting: '$(sync~spin)', ok: '$(check)', error: '$(warning)', dropped: '$(circle-slash)', off: '$(circle-outline)' };
+    const icon = { waiting: '$(sync~spin)', ok: '$(check)', choices: '$(list-ordered)', error: '$(warning)', dropped: '$(circle-slash)',
+      off: '$(circle-outline)' };
     statusItem.text = `${icon[status.state] || '$(sparkle)'} ${statusText(status)}`;
     statusItem.tooltip = status.message || 'tabcomplete: Tab completes code (click to turn on/off)';
   }
@@ -60,10 +62,41 @@ function createExtension(vscode) {
     },
   };
 
+  // The choices go to VS Code's suggest widget: this extension's completion provider answers the
+  // suggest request it triggers with them, and only while nothing has changed since the Tab.
+  function showMenu(editor, items, snapshot) {
+    menuPending = { snapshot, items };
+    return vscode.commands.executeCommand('editor.action.triggerSuggest');
+  }
+
+  const menuProvider = {
+    provideCompletionItems(document, position) {
+      const editor = vscode.window.activeTextEditor;
+      if (!menuPending || !editor || editor.document !== document) return undefined;
+      if (snapshotOf(vscode, editor) !== menuPending.snapshot) {
+        menuPending = null; // stale: never shown
+        return undefined;
+      }
+      // An empty range at the cursor: nothing typed is replaced, nothing filters the list, and
+      // sortText keeps the server's order (most probable first).
+      const items = menuPending.items.map((item, i) => {
+        const completion = new vscode.CompletionItem({ label: item.label, description: item.detail }, vscode.CompletionItemKind.Text);
+        completion.insertText = item.text;
+        completion.range = new vscode.Range(position, position);
+        completion.sortText = String(i).padStart(4, '0');
+        completion.filterText = item.text;
+        completion.detail = `tabcomplete ${item.detail}`;
+        completion.preselect = i === 0;
+        return completion;
+      });
+      return new vscode.CompletionList(items, false);
+    },
+  };
+
   async function runTab(force) {
     const editor = vscode.window.activeTextEditor;
     if (!editor) return { action: 'none', reason: 'no-editor' };
-    return completer.onTab(createAdapter(vscode, editor, { onShow: showInline, recent }), { force });
+    return completer.onTab(createAdapter(vscode, editor, { onShow: showInline, onMenu: showMenu, recent }), { force });
   }
 
   async function toggle() {
@@ -86,16 +119,22 @@ function createExtension(vscode) {
       vscode.commands.registerCommand('tabcomplete.completeNow', () => runTab(true)),
       vscode.commands.registerCommand('tabcomplete.toggle', toggle),
       vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, inlineProvider),
+      vscode.languages.registerCompletionItemProvider({ pattern: '**' }, menuProvider),
       vscode.window.onDidChangeActiveTextEditor(onActiveEditor),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(SECTION)) updateContext();
       }),
-      // Typing while a request is in flight makes its answer stale: stop waiting for it.
+      // Typing while a request is in flight makes its answer stale: stop waiting for it. Typing (or
+      // picking) while the choices are showing closes them.
       vscode.workspace.onDidChangeTextDocument((e) => {
         const editor = vscode.window.activeTextEditor;
         if (editor && e.document === editor.document && e.contentChanges.length) {
           completer.cancel();
           inlinePending = null;
+          if (menuPending) {
+            menuPending = null;
+            vscode.commands.executeCommand('hideSuggestWidget');
+          }
         }
       }),
       vscode.workspace.onDidCloseTextDocument((d) => recent.forget(d.uri.toString())),
@@ -108,7 +147,7 @@ function createExtension(vscode) {
     if (completer) completer.cancel();
   }
 
-  return { activate, deactivate, inlineProvider, readSettings: () => readSettings(vscode) };
+  return { activate, deactivate, inlineProvider, menuProvider, readSettings: () => readSettings(vscode) };
 }
 
 module.exports = { createExtension, readSettings, SECTION, ACTIVE_KEY };

@@ -1,7 +1,9 @@
 -- tabcomplete for Neovim 0.7+: Tab after code in insert mode asks the tabcomplete server and inserts
--- its answer at the cursor as one undo step. The request runs in a curl job, so the editor never waits.
+-- its answer at the cursor as one undo step, or, when the model is not sure, shows its ranked choices
+-- in the popup menu; with nothing to offer the text is left as it was. The request runs in a curl job,
+-- so the editor never waits.
 --
--- The Tab decision is pure functions (decide_tab, decide_answer, status_text, build_body, select_files),
+-- The Tab decision is pure functions (decide_tab, decide_answer, status_text, build_body, select_files, menu_items),
 -- the Lua twins of the JavaScript client's; editor-plugin/shared/tab-cases.json holds both to the same cases.
 local M = {}
 
@@ -22,6 +24,10 @@ M.limits = LIMITS
 local STOP_MODES = { line = true, block = true, none = true }
 local TAB = vim.api.nvim_replace_termcodes('<Tab>', true, false, true)
 local UNDO_BREAK = vim.api.nvim_replace_termcodes('<C-g>u', true, false, true)
+local ACCEPT = vim.api.nvim_replace_termcodes('<C-y>', true, false, true)
+local DISMISS = vim.api.nvim_replace_termcodes('<C-e>', true, false, true)
+local MENU_TAG = 'tabcomplete' -- user_data of the popup menu items this plug-in shows
+local MAX_CHOICES = 10
 local hrtime = (vim.uv or vim.loop).hrtime
 
 local defaults = {
@@ -35,14 +41,19 @@ local defaults = {
   keymap = true, -- map <Tab> in insert mode
   request_options = {}, -- extra POST /complete fields: temperature, min_prob, seed
   files_budget = LIMITS.files_budget_default, -- characters of other open buffers sent as hints; 0: none
+  choices = 3, -- ranked choices to ask for, shown in the popup menu when the completion is empty; 0: none
+  fallback_tab = false, -- nothing to offer after code: true types the normal Tab (the old behaviour)
 }
 local REQUEST_OPTIONS = { temperature = true, min_prob = true, seed = true }
-local OUTCOMES = { insert = 'inserted', drop = 'dropped', tab = 'tab', none = 'none' }
+local OUTCOMES = { insert = 'inserted', menu = 'menu', drop = 'dropped', tab = 'tab', none = 'none' }
 
 M.config = vim.deepcopy(defaults)
-M.state = 'idle' -- idle | waiting | ok | empty | dropped | error | off
-M.last = nil -- {request = table, answer = table|nil, outcome = string, reason = string}: what the last Tab did
+M.state = 'idle' -- idle | waiting | ok | choices | empty | dropped | error | off
+-- What the last Tab did: {request = table, answer = table|nil, outcome = string, reason = string,
+-- menu = {items, picked = text|nil, done = bool} when it showed the choices}
+M.last = nil
 local pending = nil -- {job = id, before = snapshot, request = body, force = bool, started = hrtime}
+local menu = nil -- the popup menu of choices while it shows: {completeopt = saved, typed = bool, last = M.last}
 local recent = {} -- buffer number -> tick of its last BufEnter: the order of `files`
 local tick = 0
 
@@ -113,23 +124,48 @@ function M.failure_message(f)
   return 'request failed: ' .. tostring(f.kind)
 end
 
--- The request ended. result: {completion, ms} | {failure} | {cancelled = true}; unchanged: the buffer and
--- cursor are as they were at Tab. -> {action = 'insert' | 'drop' | 'tab' | 'none', reason, status}.
+-- The request ended. result: {completion, choices, ms} | {failure} | {cancelled = true}; unchanged: the
+-- buffer and cursor are as they were at Tab; fallback_tab: the user wants the old normal Tab when there
+-- is nothing to offer. -> {action = 'insert' | 'menu' | 'drop' | 'tab' | 'none', reason, status}.
+-- Nothing to offer (no completion and no choices, an error, a timeout) leaves the text exactly as it was.
 function M.decide_answer(t)
   local result = t.result
   if result.cancelled then
     return { action = 'drop', reason = 'aborted', status = { state = 'dropped', message = 'cancelled (text changed)' } }
   end
-  local fallback = 'drop' -- the text changed: leave it alone
-  if t.unchanged then fallback = t.force and 'none' or 'tab' end -- complete-now typed no Tab to fall back to
+  local nothing = 'drop' -- the text changed: leave it alone
+  if t.unchanged then nothing = (t.fallback_tab and not t.force) and 'tab' or 'none' end
   if result.failure then
-    return { action = fallback, reason = result.failure.kind, status = { state = 'error', message = M.failure_message(result.failure) } }
+    return { action = nothing, reason = result.failure.kind, status = { state = 'error', message = M.failure_message(result.failure) } }
   end
-  if result.completion == '' then return { action = fallback, reason = 'empty', status = { state = 'empty', ms = result.ms } } end
+  local choices = result.choices or {}
+  if result.completion == '' and #choices == 0 then
+    return { action = nothing, reason = 'empty', status = { state = 'empty', ms = result.ms } }
+  end
   if not t.unchanged then
     return { action = 'drop', reason = 'changed', status = { state = 'dropped', message = 'answer dropped (text changed)' } }
   end
+  if result.completion == '' then
+    return { action = 'menu', reason = 'choices', status = { state = 'choices', count = #choices, ms = result.ms } }
+  end
   return { action = 'insert', reason = 'completed', status = { state = 'ok', ms = result.ms } }
+end
+
+-- A probability as the menus show it: whole percent, '<1%' below half a percent.
+function M.percent(probability)
+  local whole = math.floor(probability * 100 + 0.5)
+  if whole < 1 then return '<1%' end
+  return string.format('%d%%', whole)
+end
+
+-- The menu for the answer's choices, in the server's order: text (what picking inserts), label (the
+-- text on one line: a line break shows as ⏎) and detail (the probability).
+function M.menu_items(choices)
+  local items = {}
+  for _, c in ipairs(choices) do
+    table.insert(items, { text = c.text, label = (c.text:gsub('\r?\n', '⏎')), detail = M.percent(c.probability) })
+  end
+  return items
 end
 
 local function whole_ms(ms)
@@ -142,6 +178,9 @@ function M.status_text(s)
   if s.state == 'waiting' then return 'tabcomplete …' end
   if s.state == 'ok' then return 'tabcomplete ' .. whole_ms(s.ms) .. ' ms' end
   if s.state == 'empty' then return 'tabcomplete: no completion (' .. whole_ms(s.ms) .. ' ms)' end
+  if s.state == 'choices' then
+    return 'tabcomplete: ' .. s.count .. ' choice' .. (s.count == 1 and '' or 's') .. ' (' .. whole_ms(s.ms) .. ' ms)'
+  end
   if s.state == 'dropped' or s.state == 'error' then return 'tabcomplete: ' .. s.message end
   return 'tabcomplete'
 end
@@ -178,7 +217,7 @@ function M.select_files(current, candidates, budget)
 end
 
 -- The POST /complete body. input: {text (before the cursor), suffix, language, path, files};
--- options: {max_chars, stop, request_options}. Empty language, path and files are left out.
+-- options: {max_chars, stop, request_options, choices}. Empty language, path and files, and choices 0, are left out.
 function M.build_body(input, options)
   local body = vim.tbl_extend('force', options.request_options or {}, {
     text = last_chars(input.text, LIMITS.text_chars),
@@ -189,6 +228,7 @@ function M.build_body(input, options)
   if input.language and input.language ~= '' then body.language = input.language end
   if input.path and input.path ~= '' then body.path = input.path end
   if input.files and #input.files > 0 then body.files = input.files end
+  if options.choices and options.choices > 0 then body.choices = options.choices end
   return body
 end
 
@@ -202,6 +242,14 @@ function M.validate_answer(answer)
   end
   if type(answer.model) ~= 'string' then return nil, '"model" is not a string' end
   if type(answer.elapsed_ms) ~= 'number' then return nil, '"elapsed_ms" is not a number' end
+  if answer.choices == nil or answer.choices == vim.NIL then answer.choices = {} end
+  if type(answer.choices) ~= 'table' then return nil, '"choices" is not a list of {text, probability}' end
+  for _, c in ipairs(answer.choices) do
+    if type(c) ~= 'table' or type(c.text) ~= 'string' or c.text == '' or type(c.probability) ~= 'number'
+        or c.probability <= 0 or c.probability > 1 then
+      return nil, '"choices" is not a list of {text, probability}'
+    end
+  end
   return answer
 end
 
@@ -213,9 +261,9 @@ local function set_status(status)
   local text = M.status_text(status)
   vim.g.tabcomplete_status = text
   vim.cmd('redrawstatus')
-  if status.state == 'error' then
+  if status.state == 'error' or status.state == 'empty' then
     -- Neovim has no shared status bar; the message line is the closest, and stays out of :messages.
-    vim.api.nvim_echo({ { text, 'WarningMsg' } }, false, {})
+    vim.api.nvim_echo({ { text, status.state == 'error' and 'WarningMsg' or 'None' } }, false, {})
   end
 end
 
@@ -240,6 +288,8 @@ local function validate(config)
   if not int(config.files_budget, 0, LIMITS.files_budget_max) then
     return 'files_budget must be an integer 0..' .. LIMITS.files_budget_max .. ' (characters; 0 sends no other files)'
   end
+  if not int(config.choices, 0, MAX_CHOICES) then return 'choices must be an integer 0..' .. MAX_CHOICES .. ' (0: no menu)' end
+  if type(config.fallback_tab) ~= 'boolean' then return 'fallback_tab must be true or false' end
   return nil
 end
 
@@ -292,7 +342,7 @@ function M.build_request()
   end
   return M.build_body(
     { text = table.concat(before, '\n'), suffix = table.concat(after, '\n'), language = language, path = path, files = files },
-    { max_chars = M.config.max_chars, stop = M.config.stop, request_options = M.config.request_options })
+    { max_chars = M.config.max_chars, stop = M.config.stop, request_options = M.config.request_options, choices = M.config.choices })
 end
 
 -- curl's stdout is the body, a newline, then the HTTP status (-w). Returns the answer, or nil and a failure.
@@ -340,11 +390,66 @@ function M.cancel()
   end
 end
 
+-- The popup menu of choices (:help complete()): the first is highlighted but not inserted until picked
+-- (<C-y>, Tab or Enter after moving to it with <C-n>/<C-p>/arrows); <C-e> or Esc dismisses it, and typing
+-- closes it, keeping what was typed. An undo break before it and after the pick make the pick one undo step.
+local function show_menu(items, last)
+  local words = {}
+  for _, item in ipairs(items) do
+    if not item.text:find('\n', 1, true) then -- a popup menu item is one line of text
+      table.insert(words, { word = item.text, abbr = item.label, menu = item.detail, empty = 1, dup = 1, user_data = MENU_TAG })
+    end
+  end
+  if #words == 0 or vim.api.nvim_get_mode().mode ~= 'i' then return false end
+  menu = { completeopt = vim.o.completeopt, typed = false, last = last, words = words, before = snapshot() }
+  -- Through the typeahead, so the undo break (<C-g>u) is made before complete() opens the menu.
+  vim.api.nvim_feedkeys(UNDO_BREAK .. vim.api.nvim_replace_termcodes("<Cmd>lua require('tabcomplete')._open_menu()<CR>", true, false, true),
+    'n', false)
+  return true
+end
+
+function M._open_menu()
+  if not menu or menu.opened then return end
+  if snapshot() ~= menu.before then -- typed or moved meanwhile: a stale menu is never shown
+    menu.last.menu.done = true
+    menu = nil
+    return
+  end
+  menu.opened = true
+  vim.o.completeopt = 'menuone,noinsert'
+  vim.fn.complete(vim.api.nvim_win_get_cursor(0)[2] + 1, menu.words)
+end
+
+-- CompleteDone: the menu closed; a pick is what the user took.
+local function menu_done()
+  if not menu or not menu.opened then return end
+  local m = menu
+  menu = nil
+  vim.o.completeopt = m.completeopt
+  local item = vim.v.completed_item
+  local picked = type(item) == 'table' and item.user_data == MENU_TAG and type(item.word) == 'string' and item.word ~= ''
+  local line = vim.api.nvim_get_current_line():sub(1, vim.api.nvim_win_get_cursor(0)[2])
+  if picked and line:sub(-#item.word) == item.word then
+    m.last.menu.picked = item.word
+    if vim.api.nvim_get_mode().mode:sub(1, 1) == 'i' then vim.api.nvim_feedkeys(UNDO_BREAK, 'n', false) end
+  end
+  m.last.menu.done = true
+end
+
 -- Carries out decide_answer's decision.
 local function conclude(decision, request, answer, failure)
   M.last = { request = request, answer = answer, error = failure and M.failure_message(failure),
              outcome = OUTCOMES[decision.action], reason = decision.reason }
   if decision.action == 'insert' then insert_at_cursor(answer.completion) end
+  if decision.action == 'menu' then
+    local items = M.menu_items(answer.choices)
+    M.last.menu = { items = items, done = false }
+    if not show_menu(items, M.last) then
+      M.last.outcome, M.last.reason, M.last.menu = 'none', 'no-menu', nil
+      set_status({ state = 'dropped', message = 'this editor cannot show the choices' })
+      return
+    end
+  end
   set_status(decision.status)
   if decision.action == 'tab' then normal_tab() end
 end
@@ -355,8 +460,10 @@ local function finish(job, stdout, exit_code)
   local p = pending
   pending = nil
   local answer, failure = parse_response(stdout, exit_code)
-  local result = answer and { completion = answer.completion, ms = (hrtime() - p.started) / 1e6 } or { failure = failure }
-  conclude(M.decide_answer({ force = p.force, unchanged = snapshot() == p.before, result = result }), p.request, answer, failure)
+  local result = answer and { completion = answer.completion, choices = answer.choices, ms = (hrtime() - p.started) / 1e6 }
+    or { failure = failure }
+  conclude(M.decide_answer({ force = p.force, unchanged = snapshot() == p.before, result = result,
+                             fallback_tab = M.config.fallback_tab }), p.request, answer, failure)
 end
 
 local function start_request(force)
@@ -386,7 +493,8 @@ local function start_request(force)
   })
   if not ok or job <= 0 then
     local failure = { kind = 'network', url = M.config.server_url, detail = 'cannot run curl' }
-    conclude(M.decide_answer({ force = force, unchanged = true, result = { failure = failure } }), request, nil, failure)
+    conclude(M.decide_answer({ force = force, unchanged = true, result = { failure = failure }, fallback_tab = M.config.fallback_tab }),
+             request, nil, failure)
     return
   end
   pending = { job = job, before = before, request = request, force = force, started = hrtime() }
@@ -411,7 +519,12 @@ end
 
 -- The <Tab> mapping. Not an expr mapping: those are evaluated while keys typed just before Tab may
 -- still wait in typeahead, so the line would look empty. A callback mapping runs in order, like <Cmd>.
+-- While the choices show, Tab picks the highlighted one.
 function M.tab()
+  if menu and menu.opened and vim.fn.pumvisible() == 1 then
+    vim.api.nvim_feedkeys(ACCEPT, 'n', false)
+    return
+  end
   on_tab(false)
 end
 
@@ -458,6 +571,31 @@ function M.setup(opts)
         local request = pending.request
         M.cancel()
         conclude(M.decide_answer({ result = { cancelled = true } }), request)
+      end
+    end,
+  })
+  -- The popup menu of choices: typing closes it (keeping what was typed); its end restores 'completeopt'.
+  vim.api.nvim_create_autocmd('InsertCharPre', {
+    group = group,
+    callback = function() if menu and menu.opened then menu.typed = true end end,
+  })
+  vim.api.nvim_create_autocmd({ 'TextChangedP', 'TextChangedI' }, {
+    group = group,
+    callback = function()
+      if menu and menu.opened and menu.typed and vim.api.nvim_get_mode().mode == 'ic' then
+        menu.typed = false
+        vim.api.nvim_feedkeys(DISMISS, 'n', false)
+      end
+    end,
+  })
+  vim.api.nvim_create_autocmd('CompleteDone', { group = group, callback = menu_done })
+  vim.api.nvim_create_autocmd('InsertLeave', {
+    group = group,
+    callback = function() -- left insert mode before the menu opened, or while it showed
+      if menu then
+        vim.o.completeopt = menu.completeopt
+        menu.last.menu.done = true
+        menu = nil
       end
     end,
   })

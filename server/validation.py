@@ -52,7 +52,9 @@ def _is_int(value):
 
 
 def _is_number(value):
-    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+    # An int is finite whatever its size (math.isfinite would turn a 310-digit one into a float
+    # and overflow: a 500); the range check refuses it.
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _string(body, field, default=None, name=None):

@@ -276,6 +276,8 @@ def test_choices_are_ranked_units_and_leave_the_completion_as_it_is(server):
     ("temperature", -0.1), ("temperature", 2.5), ("temperature", "0"), ("temperature", False), ("n", 0), ("n", 6),
     ("min_prob", 1.5), ("min_prob", -1), ("seed", -1), ("seed", 1.5), ("seed", 2 ** 64),
     ("choices", -1), ("choices", 11), ("choices", "3"), ("choices", True), ("choices", 1.5),
+    ("temperature", int("1" * 310)), ("min_prob", int("1" * 310)), ("min_prob", -int("1" * 400)),
+    ("max_chars", int("9" * 320)),
 ])
 def test_invalid_field_is_400_naming_it(server, field, value):
     body = {"text": PRIME, field: value}

@@ -17,9 +17,18 @@ class ApiError(Exception):
 
     def body(self):
         error = {"code": self.code, "message": self.message}
-        if self.field:
+        if self.field is not None:  # an unknown key "" is named too
             error["field"] = self.field
         return {"error": error}
+
+
+ECHO_CHARS = 64  # the most of what a client sent that an error quotes back
+
+
+def echo(value):
+    """What an error may quote of the client's own text: its first ECHO_CHARS characters, then
+    how many more there were (a 1 MB key is not sent back, let alone twice)."""
+    return value if len(value) <= ECHO_CHARS else f"{value[:ECHO_CHARS]}... ({len(value) - ECHO_CHARS:,} more characters)"
 
 
 def invalid(field, message):
@@ -123,7 +132,8 @@ def parse_complete(body, max_text_chars, max_files=MAX_FILES):
         raise ApiError(400, "invalid_body", f"the body must be a JSON object, not {_json_type(body)}", "body")
     unknown = sorted(k for k in body if k not in FIELDS)
     if unknown:
-        raise ApiError(400, "unknown_field", f"{unknown[0]}: unknown field (known: {', '.join(FIELDS)})", unknown[0])
+        key = echo(unknown[0])
+        raise ApiError(400, "unknown_field", f"{key}: unknown field (known: {', '.join(FIELDS)})", key)
     if "text" not in body or body["text"] is None:
         raise ApiError(400, "missing_field", "text: required (the buffer before the cursor)", "text")
     text = _string(body, "text")
@@ -174,8 +184,8 @@ def _files(body, max_files):
             raise invalid(name, f"must be an object {{path, text}}, not {_json_type(file)}")
         unknown = sorted(k for k in file if k not in FILE_FIELDS)
         if unknown:
-            raise ApiError(400, "unknown_field", f"{name}.{unknown[0]}: unknown field (known: path, text)",
-                           f"{name}.{unknown[0]}")
+            key = f"{name}.{echo(unknown[0])}"
+            raise ApiError(400, "unknown_field", f"{key}: unknown field (known: path, text)", key)
         for key in FILE_FIELDS:
             if file.get(key) is None:
                 raise ApiError(400, "missing_field", f"{name}.{key}: required", f"{name}.{key}")

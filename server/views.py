@@ -8,7 +8,7 @@ import time
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_from_directory
 
 from server.hooks import read_body
-from server.validation import ApiError, parse_complete, text_chars
+from server.validation import ApiError, echo, parse_complete, text_chars
 
 bp = Blueprint("tabcomplete", __name__, static_folder="static", static_url_path="/static")
 
@@ -65,7 +65,8 @@ def complete():
 
 def no_model(models, language):
     """Why no model completes a request of this language (never quoting its path)."""
-    if language in models.projects:
+    serves_projects, language = language in models.projects, echo(language)
+    if serves_projects:
         return (f"no model for language {language!r} serves this path: its models are project models, each "
                 f"for files under its project root (GET /models lists them), and it has no default model")
     return f"no model for language {language!r} (loaded: {', '.join(models.languages())})"

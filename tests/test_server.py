@@ -284,6 +284,22 @@ def test_invalid_field_is_400_naming_it(server, field, value):
     assert_error(post(server, body), 400, "invalid_field", field)
 
 
+def test_errors_quote_at_most_a_short_part_of_what_was_sent(server):
+    from server.validation import ECHO_CHARS
+
+    key = "k" * 100_000
+    response = post(server, {"text": PRIME, key: 1})
+    error = assert_error(response, 400, "unknown_field")
+    assert len(response.content) < 2000 and error["field"].startswith("k" * ECHO_CHARS)
+    assert "99,936 more characters" in error["message"]
+    response = post(server, {"text": PRIME, "files": [{"path": "/p/a.py", "text": "a", "é" * 5000: 1}]})
+    assert len(assert_error(response, 400, "unknown_field")["field"]) < 200
+    response = post(server, {"text": PRIME, "language": "x" * 200_000})
+    assert response.status_code == 404 and len(response.content) < 2000
+    error = assert_error(post(server, {"text": PRIME, "": 1}), 400, "unknown_field")
+    assert error["field"] == ""  # named, though empty
+
+
 def test_non_finite_numbers_are_400(server):
     for raw, field in ((b'{"text": "x", "temperature": NaN}', "temperature"),
                        (b'{"text": "x", "min_prob": Infinity}', "min_prob")):

@@ -30,11 +30,17 @@ pytestmark = pytest.mark.skipif(
     reason="needs editor-plugin/e2e/install.sh, npm ci in editor-plugin/vscode, and chromium")
 
 
-def test_tab_in_real_vscode_inserts_the_servers_answer(tiny_model, tmp_path):
-    models = make_models_dir(tiny_model, str(tmp_path / "models"))
-    vsix = tmp_path / "tabcomplete.vsix"
-    subprocess.run(["npm", "run", "package", "--", "--out", str(vsix)], cwd=os.path.join(PLUGIN, "vscode"),
+@pytest.fixture(scope="module")
+def vsix(tmp_path_factory):
+    """The extension packaged once, as a user installs it, for every test here."""
+    path = tmp_path_factory.mktemp("vsix") / "tabcomplete.vsix"
+    subprocess.run(["npm", "run", "package", "--", "--out", str(path)], cwd=os.path.join(PLUGIN, "vscode"),
                    check=True, capture_output=True, timeout=300)
+    return path
+
+
+def test_tab_in_real_vscode_inserts_the_servers_answer(tiny_model, tmp_path, vsix):
+    models = make_models_dir(tiny_model, str(tmp_path / "models"))
     project = tmp_path / "work" / "project"
     log = plugin_server.ServerLog()
     with running_server(models, TOKEN, log) as url:
@@ -78,11 +84,8 @@ def run_codeserver(url, vsix, workdir, *extra):
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def test_choices_open_the_suggest_widget_and_nothing_to_offer_leaves_the_line(tiny_model, tmp_path):
+def test_choices_open_the_suggest_widget_and_nothing_to_offer_leaves_the_line(tiny_model, tmp_path, vsix):
     models = make_models_dir(tiny_model, str(tmp_path / "models"))
-    vsix = tmp_path / "tabcomplete.vsix"
-    subprocess.run(["npm", "run", "package", "--", "--out", str(vsix)], cwd=os.path.join(PLUGIN, "vscode"),
-                   check=True, capture_output=True, timeout=300)
     project = tmp_path / "work" / "project"
     with running_server(models, TOKEN) as url:
         request = {"text": LINE, "suffix": "", "language": "python", "max_chars": 80, "stop": "line", **MENU_OPTIONS,

@@ -160,7 +160,33 @@ def retired_snapshots():
 
 
 def pre_fork(server, worker):
+    snapshot = os.environ.get(SNAPSHOT)
+    if snapshot:
+        from server.models import snapshot_intact
+
+        if not snapshot_intact(snapshot):
+            remake_snapshot(server, snapshot)
     worker.tabcomplete_snapshot = os.environ.get(SNAPSHOT)  # which copy it loads (remove_unused_snapshots)
+
+
+def remake_snapshot(server, lost):
+    """The verified copy the workers load is gone or broken (a temp cleaner took it): make and
+    verify a new one from the models dirs as configured, so a worker that starts now (one
+    replacing a crashed worker) can boot; the workers already running keep what they loaded."""
+    from server.config import load_config
+    from server.models import verified_snapshot
+
+    source = os.environ[MODELS_SOURCE]
+    try:
+        fresh = verified_snapshot(load_config({"MODELS_DIR": source}))
+    except Exception as err:  # noqa: BLE001 - the worker's own boot error will say the rest
+        server.log.error("the verified copy of the models %s is gone and cannot be made again from %s: %s",
+                         lost, source, err)
+        return
+    shutil.rmtree(lost, ignore_errors=True)
+    os.environ[SNAPSHOT] = os.environ["TABCOMPLETE_MODELS"] = fresh
+    server.log.warning("the verified copy of the models %s was gone (a temp cleaner?): made %s from %s",
+                       lost, fresh, source)
 
 
 def post_worker_init(worker):

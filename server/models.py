@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from model.serving.cache import CACHE_ENTRIES
 from model.serving.completer import Completer, ModelDirError
-from model.serving.modeldir import META, WORK_DIR_SUFFIXES, read_meta, training_summary
+from model.serving.modeldir import META, MODEL, VOCAB, WORK_DIR_SUFFIXES, read_meta, training_summary
 from server.hooks import event
 
 
@@ -241,6 +241,17 @@ def snapshot(setting, into=None):
         shutil.rmtree(root, ignore_errors=True)
         raise ModelsError(f"{setting}: cannot read it ({err})") from None
     return root, originals
+
+
+def snapshot_intact(path):
+    """True while a snapshot dir still holds every file its models load (a temp cleaner may have
+    taken some or all of it)."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return False
+    return bool(names) and all(os.path.isfile(os.path.join(path, name, f)) for name in names
+                               for f in (MODEL, VOCAB, META))
 
 
 def verified_snapshot(settings, into=None):

@@ -4,6 +4,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -271,3 +272,21 @@ def test_kill_hup_serves_a_new_project_model_without_dropping_a_request(tiny_mod
         assert server["proc"].poll() is None
     assert traffic.statuses and set(traffic.statuses) == {200} and traffic.errors == []
     assert os.listdir(server["temp"]) == []  # the copies and the metrics dir are removed at exit
+
+
+def test_a_lost_model_copy_is_made_again_when_a_worker_restarts(tiny_model, tmp_path):
+    """A temp cleaner removes the verified copy the workers load, then a worker dies: its
+    replacement boots from a copy made again from the models dir, and the server goes on."""
+    models = make_models_dir(tiny_model, str(tmp_path / "models"))
+    with reloadable_gunicorn(models, tmp_path) as server:
+        [lost] = copies(server)
+        shutil.rmtree(server["temp"] / lost)
+        workers = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server["proc"].pid)], capture_output=True,
+                                 text=True, check=True).stdout.split()
+        loads = logged(server).count('"event": "models_loaded"')
+        os.kill(int(workers[0]), signal.SIGKILL)
+        wait_for(lambda: logged(server).count('"event": "models_loaded"') > loads, "a new worker to load")
+        assert server["proc"].poll() is None and "was gone" in logged(server)
+        assert len(copies(server)) == 1 and copies(server) != [lost]
+        for _ in range(2 * WORKERS):
+            assert requests.post(server["url"] + "/complete", json={"text": "x = "}, timeout=30).status_code == 200

@@ -32,6 +32,9 @@ def create_app(config=None):
     app = Flask(__name__, static_folder=None)  # the blueprint serves /static/
     app.config.update(settings, MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"])
     app.json.sort_keys = False
+    # A doubled slash is no path of ours: a JSON 404 (errors handled in one place), not
+    # Werkzeug's HTML redirect to the merged path.
+    app.url_map.merge_slashes = False
     app.extensions["tabcomplete"] = {"models": models, "default": default, "metrics": metrics}
     hooks.init_app(app)
     app.register_blueprint(views.bp)

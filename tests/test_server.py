@@ -300,6 +300,12 @@ def test_errors_quote_at_most_a_short_part_of_what_was_sent(server):
     assert error["field"] == ""  # named, though empty
 
 
+@pytest.mark.parametrize("path", ["/static//etc/passwd", "/static//playground.js", "/static/../server/config.py"])
+def test_odd_paths_get_a_json_404_never_a_redirect(server, path):
+    response = requests.get(server.url + path, timeout=10, allow_redirects=False)
+    assert response.status_code == 404 and response.headers["Content-Type"].startswith("application/json")
+
+
 def test_non_finite_numbers_are_400(server):
     for raw, field in ((b'{"text": "x", "temperature": NaN}', "temperature"),
                        (b'{"text": "x", "min_prob": Infinity}', "min_prob")):

@@ -78,7 +78,9 @@ REFUSALS = [
     (errors.ParseException, 400, "bad_request", "the request is malformed"),
 ]
 REASONS = {400: "Bad Request", 403: "Forbidden", 408: "Request Timeout", 414: "URI Too Long",
-           417: "Expectation Failed", 431: "Request Header Fields Too Large", 500: "Internal Server Error"}
+           417: "Expectation Failed", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
+           505: "HTTP Version Not Supported"}
+SPOKEN = ((1, 0), (1, 1))  # HTTP versions answered; gunicorn parses any 1.x and would echo it back
 
 
 def refusal(exc):
@@ -223,6 +225,9 @@ class Worker(GeventWorker):
         # with the worker that accepted it, and the load test's p99 doubled with them (docs/operations.md).
         # A new connection goes to whichever worker accepts first, i.e. one not computing.
         req.must_close = True
+        if tuple(req.version) not in SPOKEN:
+            self.refuse(sock, 505, "http_version_not_supported", "this server speaks HTTP/1.1 and HTTP/1.0")
+            return False
         if req.body is not None and isinstance(req.body.reader, ChunkedReader):
             req.body = Body(StrictChunkedReader(req, req.unreader, self.max_body_bytes))
         if req.body is not None:

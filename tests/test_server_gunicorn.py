@@ -112,6 +112,17 @@ def test_answers_while_another_request_is_in_flight(gunicorn):
         slow.close()
 
 
+@pytest.mark.parametrize("version, answer", [("1.1", "HTTP/1.1 200"), ("1.0", "HTTP/1.0 200"),
+                                             ("1.2", "HTTP/1.1 505"), ("1.9", "HTTP/1.1 505")])
+def test_only_the_http_versions_it_speaks_are_answered(gunicorn, version, answer):
+    with socket.create_connection(("127.0.0.1", gunicorn["port"]), timeout=30) as conn:
+        conn.sendall(f"GET /health HTTP/{version}\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        reply = read_response(conn)
+    assert reply.startswith(answer), reply[:80]  # never answered as a version it does not speak
+    if "505" in answer:
+        assert "http_version_not_supported" in reply
+
+
 def test_metrics_add_up_across_workers(gunicorn):
     url = gunicorn["url"]
 

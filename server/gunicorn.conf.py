@@ -27,7 +27,7 @@ OWN_METRICS_DIR = "TABCOMPLETE_OWN_METRICS_DIR"  # the metrics dir made here, re
 # worker imports prometheus_client (importing `server` below does), so here, in the master, first.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ[OWN_METRICS_DIR] = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
-        prefix="tabcomplete-metrics-")
+        prefix=f"tabcomplete-metrics-{os.getpid()}-")  # server.models.METRICS_PREFIX: whose dir it is
 
 from server.config import process_settings  # noqa: E402 - after the BLAS and metrics settings
 
@@ -115,9 +115,11 @@ def on_starting(server):
     # stops the server with its reason (exit status 1), never a worker's traceback.
     from server.config import ConfigError, load_config
     from server.hooks import setup_logging
-    from server.models import ModelsError, verified_snapshot
+    from server.models import ModelsError, remove_stale_temp_dirs, verified_snapshot
 
     setup_logging()  # the notes on model dirs skipped
+    for name in remove_stale_temp_dirs():
+        server.log.info("removed %s, left in the temp dir by a server that was killed", name)
     for name in (SNAPSHOT, RETIRED):
         os.environ.pop(name, None)
     try:

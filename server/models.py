@@ -226,7 +226,7 @@ def snapshot(setting, into=None):
     regular files at a model dir's top level are copied (not checkpoints/). ModelsError as
     model_dirs() raises it."""
     dirs = model_dirs(setting)
-    root = tempfile.mkdtemp(prefix="tabcomplete-models-", dir=into)
+    root = tempfile.mkdtemp(prefix=f"{SNAPSHOT_PREFIX}{os.getpid()}-", dir=into)
     originals = {}
     try:
         for src in dirs:
@@ -241,6 +241,34 @@ def snapshot(setting, into=None):
         shutil.rmtree(root, ignore_errors=True)
         raise ModelsError(f"{setting}: cannot read it ({err})") from None
     return root, originals
+
+
+SNAPSHOT_PREFIX = "tabcomplete-models-"  # + the master's pid + "-": whose copy it is
+METRICS_PREFIX = "tabcomplete-metrics-"
+
+
+def remove_stale_temp_dirs(temp=None):
+    """Remove the model copies and metrics dirs that a master killed with kill -9 left in the temp
+    dir (its pid in their names, and no such process now); the names removed."""
+    temp = temp or tempfile.gettempdir()
+    removed = []
+    for name in sorted(os.listdir(temp)):
+        prefix = next((p for p in (SNAPSHOT_PREFIX, METRICS_PREFIX) if name.startswith(p)), None)
+        pid = name[len(prefix):].split("-", 1)[0] if prefix else ""
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(temp, name), ignore_errors=True)
+            removed.append(name)
+    return removed
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive, and not ours to clean
+        return True
+    return True
 
 
 def snapshot_intact(path):

@@ -212,11 +212,12 @@ class Traffic(threading.Thread):
 
 
 @contextlib.contextmanager
-def reloadable_gunicorn(models, tmp_path):
+def reloadable_gunicorn(models, tmp_path, make_temp=True):
     """A gunicorn of its own on the models dir `models`, its temp dirs (the models' copies, the
     metrics) in tmp_path/tmp, its log in tmp_path/gunicorn.log."""
     temp, log = tmp_path / "tmp", tmp_path / "gunicorn.log"
-    temp.mkdir()
+    if make_temp:
+        temp.mkdir()
     env = {**os.environ, "TABCOMPLETE_MODELS": models, "TABCOMPLETE_MIN_PROB": "0", "TMPDIR": str(temp)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with open(log, "w") as err:
@@ -301,3 +302,21 @@ def test_a_lost_model_copy_is_made_again_when_a_worker_restarts(tiny_model, tmp_
         assert len(copies(server)) == 1 and copies(server) != [lost]
         for _ in range(2 * WORKERS):
             assert requests.post(server["url"] + "/complete", json={"text": "x = "}, timeout=30).status_code == 200
+
+
+def test_what_a_killed_server_left_in_the_temp_dir_is_removed_at_the_next_start(tiny_model, tmp_path):
+    """kill -9 of a master leaves its model copy and metrics dir behind (nothing of its own runs
+    then); the next server removes those whose master is gone, and no one else's."""
+    models = make_models_dir(tiny_model, str(tmp_path / "models"))
+    temp = tmp_path / "tmp"
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid no process has now
+    left = [temp / f"tabcomplete-models-{dead.pid}-x1", temp / f"tabcomplete-metrics-{dead.pid}-x2"]
+    live = temp / f"tabcomplete-models-{os.getpid()}-x3"  # a running server's (this process is alive)
+    for path in left + [live]:
+        path.mkdir(parents=True)
+    with reloadable_gunicorn(models, tmp_path, make_temp=False) as server:
+        assert not any(p.exists() for p in left) and live.exists()
+        assert f"removed tabcomplete-models-{dead.pid}-x1" in logged(server)
+        master = server["proc"].pid
+        assert any(name.startswith(f"tabcomplete-models-{master}-") for name in copies(server))

@@ -28,7 +28,9 @@ ECHO_CHARS = 64  # the most of what a client sent that an error quotes back
 def echo(value):
     """What an error may quote of the client's own text: its first ECHO_CHARS characters, then
     how many more there were (a 1 MB key is not sent back, let alone twice)."""
-    return value if len(value) <= ECHO_CHARS else f"{value[:ECHO_CHARS]}... ({len(value) - ECHO_CHARS:,} more characters)"
+    if len(value) <= ECHO_CHARS:
+        return value
+    return f"{value[:ECHO_CHARS]}... ({len(value) - ECHO_CHARS:,} more characters)"
 
 
 def invalid(field, message):

@@ -198,7 +198,7 @@ def tabs_run(completer, files, idents, lines, progress, top=TOP_CHOICES):
     for kind, positions in (("ident", idents), ("line", lines)):
         ranked = []
         done = run_positions(completer, files, positions, progress, f"tabs {kind}", choices=top, choices_out=ranked)
-        out[kind] = shares([outcome(c, choices, truth, name if kind == "ident" else None, top)
+        out[kind] = shares([outcome(c, choices, truth, name, top)  # name: None at line positions
                             for (c, _, _), choices, (_, _, truth, name) in zip(done, ranked, positions)])
     return out
 

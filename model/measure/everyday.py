@@ -25,11 +25,12 @@ import sys
 from collections import Counter
 
 from model.data import packages
+from model.measure.benchmark import MAX_CHARS
 from model.measure.evaluate import progress_bar
-from model.measure.tabs import token_ends
+from model.measure.tabs import right_choice
+from model.serving.completer import carried
 
 EVERYDAY = os.path.join(packages.UNSEEN_DIR, "everyday.json")
-MAX_CHARS = 80  # the server's and the plug-ins' default
 CLASSES = ("inserted_right", "inserted_wrong", "right_in_choices", "choices_wrong", "nothing")
 LABELS = {"inserted_right": "inserted and right", "inserted_wrong": "inserted and wrong",
           "right_in_choices": "right among the choices", "choices_wrong": "choices, none right",
@@ -38,12 +39,10 @@ LABELS = {"inserted_right": "inserted and right", "inserted_wrong": "inserted an
 def right(completion, wants):
     """Whether a completion is right for a buffer whose wanted completions are `wants`: it is
     non-empty and either equals one of them or is a prefix of one that ends where one of that
-    one's tokens ends (TOKEN). So for want `__name__)`, `__name__` and `__name__)` are right and
-    `__na` is not; for `"w") as f:`, `"w"` and `"w")` are right and `"` is not. The inserted
+    one's tokens ends (model.measure.tabs.right_choice, the benchmark's rule for a choice). So
+    for want `__name__)`, `__name__` and `__name__)` are right and `__na` is not; for `"w") as f:`, `"w"` and `"w")` are right and `"` is not. The inserted
     completion and each choice are judged by this one rule."""
-    if not completion:
-        return False
-    return any(completion == w or (w.startswith(completion) and len(completion) in token_ends(w)) for w in wants)
+    return bool(completion) and any(completion == w or right_choice(completion, w) for w in wants)
 
 
 def classify(completion, choices, wants, top=3):
@@ -64,12 +63,9 @@ def load_buffers(path=EVERYDAY):
 def complete_buffer(completer, entry, choices=3):
     """(completion, choices [(text, probability)]) for one buffer, as the server answers a request
     carrying it with its defaults and `choices`."""
-    from model.serving.completer import carried
-
     text, suffix = carried(entry["text"], entry.get("suffix", ""))
-    extra = {"choices": choices} if choices else {}  # choices=0 is the server's default: not asked
-    r = completer.complete(text, suffix=suffix, max_chars=MAX_CHARS, stop="line", **extra)
-    return r.text, [(str(t), float(p)) for t, p in (getattr(r, "choices", None) or [])]
+    r = completer.complete(text, suffix=suffix, max_chars=MAX_CHARS, stop="line", choices=choices)
+    return r.text, list(r.choices)
 
 
 def measure(completer, buffers, choices=3, progress=None):

@@ -11,7 +11,8 @@ or nothing at all. One rule for the benchmark and the everyday table:
 """
 import re
 
-NAME = re.compile(r"[A-Za-z0-9_]*")
+from model.measure.evaluate import ident_part
+
 TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|\w+|\S')
 OUTCOMES = ("inserted_right", "inserted_wrong", "choice_right", "choices_wrong", "nothing")
 
@@ -31,13 +32,13 @@ def ends_a_token(truth, length):
 def right_completion(completion, truth, name=None):
     """The inserted completion is right (name: the rest of the name at an identifier position)."""
     if name is not None:
-        return NAME.match(completion).group() == name
+        return ident_part(completion) == name
     return bool(completion) and truth.startswith(completion)
 
 
 def right_choice(choice, truth, name=None):
     if name is not None:
-        return NAME.match(choice).group() == name
+        return ident_part(choice) == name
     return bool(choice.strip()) and truth.startswith(choice) and ends_a_token(truth, len(choice))
 
 

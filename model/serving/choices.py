@@ -101,8 +101,8 @@ def ranked_choices(distribution, step, char_of, start_state, k, in_word, rest_of
     heap, counter, expansions = [(0.0, 0, "", (), start_state, None)], 1, 0
     while heap and expansions < max_expansions:
         neg_logp, _, text, probs, state, last_id = heapq.heappop(heap)
-        best = sorted(found.values(), reverse=True)
-        if len(best) >= k and math.exp(-neg_logp) < best[k - 1]:
+        best = heapq.nlargest(k, found.values())
+        if len(best) == k and math.exp(-neg_logp) < best[-1]:
             break  # nothing open can beat the k-th unit found: extensions only lose probability
         if last_id is not None:
             state = step(state, last_id)

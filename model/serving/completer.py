@@ -245,7 +245,10 @@ class Completer:
             return self._distributions(st, hints, word, [self.vocab.index[c] for c in text])[0]
 
         extra = [(text, float(np.prod(probs))) for text, probs, _ in completion]
-        return ranked_choices(distribution, lambda st, i: self.stepper.step(i, st), lambda i: self.vocab.chars[i - 1], state, k,
+        def step(st, char_id):
+            return self.stepper.step(char_id, st)
+
+        return ranked_choices(distribution, step, lambda char_id: self.vocab.chars[char_id - 1], state, k,
                               bool(typed), rules.rest_of_line, extra)
 
     def hints(self, buffer, typed="", project=None, after=""):

@@ -182,15 +182,19 @@ def fit_policy_on_val(base, tuned, files, positions, seed, progress):
 
 
 class RunBar:
-    """The one progress bar of a learn run (stderr): a step per stage, the stage's own progress
-    (positions, epochs) in its text. Also a progress factory, as measure() takes one."""
+    """A learn run's progress on stderr. `one`: one bar for the whole run, a step per stage, the
+    stage's own progress (positions, epochs) in its text; else each stage's own bars (when
+    `show`). Also a progress factory, as measure() takes one."""
     STAGES = ("corpus", "measure base", "train", "refit policy", "measure tuned")
 
-    def __init__(self, show):
+    def __init__(self, show, one=True):
         from tqdm import tqdm
 
-        self.bar = tqdm(total=len(self.STAGES), file=sys.stderr, disable=not show, unit="stage", leave=False,
-                        bar_format="{desc}: {n}/{total} stages |{bar:20}| {elapsed} {postfix}")
+        self.one = one
+        self.bar = tqdm(total=len(self.STAGES), file=sys.stderr, disable=not (show and one), unit="stage",
+                        leave=False, bar_format="{desc}: {n}/{total} stages |{bar:20}| {elapsed} {postfix}")
+        self.stage_bars = show and not one
+        self.each = progress_bar(self.stage_bars)
 
     def stage(self, name):
         """Mark the stages before `name` done and show it as the current one."""
@@ -202,7 +206,10 @@ class RunBar:
         loss = (logs or {}).get("val_loss")
         self.bar.set_postfix_str(f"epoch {epoch + 1}" + (f", val {loss / math.log(2):.3f} bits/char" if loss else ""))
 
-    def __call__(self, items, desc="", unit="", **_):
+    def __call__(self, items, desc="", unit="", **kw):
+        return self._counted(items, desc) if self.one else self.each(items, desc=desc, unit=unit, **kw)
+
+    def _counted(self, items, desc):
         total = len(items) if hasattr(items, "__len__") else None
         for i, item in enumerate(items):
             self.bar.set_postfix_str(f"{desc} {i}/{total}" if total else f"{desc} {i}")
@@ -212,7 +219,7 @@ class RunBar:
         self.bar.close()
 
 
-def prepare(project, work, base, base_meta, positions, seed, show_progress, bar=None):
+def prepare(project, work, base, base_meta, positions, seed, bar):
     """Gather, build the corpus and measure the base: the run's record, saved in the work dir."""
     started = time.time()
     ext = base_meta.get("extension") or extension_of(base_meta.get("language", "python"))
@@ -221,7 +228,7 @@ def prepare(project, work, base, base_meta, positions, seed, show_progress, bar=
     try:
         manifest = build_corpus(corpus, [("project", project)], exts=(ext,), val_frac=VAL_FRACTION,
                                 test_frac=TEST_FRACTION, cleaning=base_meta.get("cleaning"), files=paths,
-                                progress=show_progress and bar is None)
+                                progress=bar.stage_bars)
     except CorpusError as err:
         raise LearnError(f"{project}: {len(paths)} {ext} file(s) found; {err}") from None
     for warning in manifest["warnings"]:
@@ -231,9 +238,8 @@ def prepare(project, work, base, base_meta, positions, seed, show_progress, bar=
     val_files = {name: by_name[name] for name in manifest["splits"]["val"]["paths"]}
     files = held_out_files(held_out)
     prepared = time.time()
-    if bar is not None:
-        bar.stage("measure base")
-    before = measure(Completer.load(base), files, positions, seed, bar or progress_bar(show_progress), only=MEASURED,
+    bar.stage("measure base")
+    before = measure(Completer.load(base), files, positions, seed, bar, only=MEASURED,
                      positions_detail=True, max_chars=MEASURE_CHARS)
     record = {"project": project, "base": base, "skipped": skipped, "files": manifest["files"],
               "splits": {k: {"files": v["files"], "chars": v["chars"]} for k, v in manifest["splits"].items()},
@@ -250,17 +256,16 @@ def learn(project, out, base=modeldir.DEFAULT, max_minutes=10.0, positions=POSIT
     """Fine-tune `base` on the project dir into the model dir `out`; returns its meta (see run()).
     verbose 1: one progress bar for the whole run (show_progress), 2: each stage's own bars and
     Keras's epoch lines, 0: neither."""
-    bar = RunBar(show_progress) if verbose == 1 else None
+    bar = RunBar(show_progress and verbose != 0, one=verbose == 1)
     try:
-        return run(project, out, base, max_minutes, positions, seed, restart, learning_rate, max_passes,
-                   show_progress and verbose != 0, verbose, policy_on_val, bar)
+        return run(project, out, base, max_minutes, positions, seed, restart, learning_rate, max_passes, verbose,
+                   policy_on_val, bar)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
 
 
-def run(project, out, base, max_minutes, positions, seed, restart, learning_rate, max_passes, show_progress,
-        verbose, policy_on_val, bar):
+def run(project, out, base, max_minutes, positions, seed, restart, learning_rate, max_passes, verbose,
+        policy_on_val, bar):
     """Fine-tune `base` on the project dir into the model dir `out`; returns its meta.
     max_passes: over the train split at most (the time left of max_minutes and early stopping
     on val usually end the run first).
@@ -281,12 +286,11 @@ def run(project, out, base, max_minutes, positions, seed, restart, learning_rate
                              f"pass --restart to discard it")
         print(f"resuming the run in {work}", file=sys.stderr)
     if record is None:
-        if bar is not None:
-            bar.stage("corpus")
+        bar.stage("corpus")
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
         try:
-            record = prepare(project, work, base, base_meta, positions, seed, show_progress, bar)
+            record = prepare(project, work, base, base_meta, positions, seed, bar)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)  # nothing worth resuming yet
             raise
@@ -316,12 +320,11 @@ def run(project, out, base, max_minutes, positions, seed, restart, learning_rate
     if left < 60:
         print(f"warning: {max(left, 0) / 60:.1f} minutes left for training in a budget of {max_minutes:g}",
               file=sys.stderr)
-    if bar is not None:
-        bar.stage("train")
+    bar.stage("train")
     meta = train(corpus, out, base=base, batch_size=batch, seq_len=seq, learning_rate=None if state else learning_rate,
                  epochs=epochs, steps_per_epoch=steps, max_minutes=max(left, 1) / 60, patience=PATIENCE,
                  val_chars=VAL_CHARS, resume=bool(state), install=False, sample_every=0,
-                 verbose=verbose if bar is None else 0, on_epoch=bar.epoch if bar is not None else None)
+                 verbose=0 if bar.one else verbose, on_epoch=bar.epoch)
 
     # Complete the model dir: the base's policy and project weights; the match weights fitted on
     # val where it saw enough, the base's elsewhere.
@@ -333,19 +336,17 @@ def run(project, out, base, max_minutes, positions, seed, restart, learning_rate
     loaded_meta, vocab, weights = modeldir.load(work, pending=True)
     tuned = Completer(Stepper(*weights), vocab, loaded_meta)
     if policy_on_val:
-        if bar is not None:
-            bar.stage("refit policy")
+        bar.stage("refit policy")
         fitted = fit_policy_on_val(Completer.load(base), tuned, held_out_files(record.get("val_files", {})),
-                                   record["positions"], record["seed"], bar or progress_bar(show_progress))
+                                   record["positions"], record["seed"], bar)
         if fitted is not None:
             meta["policy"] = {**fitted, "base_policy": base_meta.get("policy")}
             modeldir.write_meta(work, meta, pending=True)
             tuned = Completer(Stepper(*weights), vocab, meta)
     measured = time.time()
-    if bar is not None:
-        bar.stage("measure tuned")
+    bar.stage("measure tuned")
     after = summary(measure(tuned, held_out_files(record["held_out"]), record["positions"], record["seed"],
-                            bar or progress_bar(show_progress), only=MEASURED, positions_detail=True,
+                            bar, only=MEASURED, positions_detail=True,
                             max_chars=MEASURE_CHARS))
     diff = difference(record["before"], after)
     measured_chars = record["before"]["chars"]

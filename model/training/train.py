@@ -28,8 +28,11 @@ from model.text.clean import FILE_START, extension_of
 from model.text.vocab import Vocab
 from model.training import network
 from model.training.curves import plot_curves
+from model.training.transplant import TransplantError, shape_of, transplant
 
 D = network.DEFAULTS
+PRIMES = {".py": "import os\nimport sys\n\n\ndef main(argv):\n    ", ".c": "#include <stdio.h>\n\nint main(void)\n{\n    ",
+          ".js": "const fs = require('fs');\n\nfunction main(args) {\n  ", ".lua": "local M = {}\n\nfunction M.new(t)\n  "}
 
 
 class TrainingError(Exception):
@@ -92,7 +95,7 @@ def mix_config(mix, corpus_manifest, batch_size):
 
 
 def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sample_chars, min_delta=0.0,
-                   on_epoch=None, verbose=1):
+                   on_epoch=None, verbose=1, prime=FILE_START + PRIMES[".py"]):
     import keras
 
     started = time.time()
@@ -117,10 +120,9 @@ def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sampl
 
         def on_epoch_end(self, epoch, logs=None):
             if sample_every and (epoch + 1) % sample_every == 0:
-                ids = generate(Stepper.from_keras(self.model), vocab.encode(PRIME), sample_chars, 0.5, seed=epoch)
-                text = vocab.decode(ids)
+                ids = generate(Stepper.from_keras(self.model), vocab.encode(prime), sample_chars, 0.5, seed=epoch)
                 print(f"\n----- sample after epoch {epoch + 1} (temperature 0.5) -----\n"
-                      f"{PRIME.lstrip(FILE_START)}{text}\n-----", flush=True)
+                      f"{prime.lstrip(FILE_START)}{vocab.decode(ids)}\n-----", flush=True)
 
     # min_delta: a val loss that improves by less than this (nats/char) is a plateau, not progress.
     early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, min_delta=min_delta)
@@ -174,7 +176,6 @@ def make_callbacks(out, state, max_minutes, patience, vocab, sample_every, sampl
     return [Streams(), StopOnNaN(), TimeLimit(), csv_logger, early, plateau, Checkpoint(), Sample()]
 
 
-PRIME = FILE_START + "import os\nimport sys\n\n\ndef main(argv):\n    "
 
 
 def split_metrics(model, val_ids, corpus, vocab, batch_size, seq_len):
@@ -226,7 +227,7 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
           dropout=None, batch_size=None, seq_len=None, learning_rate=None, epochs=None,
           steps_per_epoch=None, max_minutes=None, patience=3, resume=False, mixed_precision=False, min_count=20,
           seed=1337, sample_every=1, sample_chars=240, verbose=1, val_chars=None, base=None, install=True,
-          min_delta=0.002, mix=None, keep="best", on_epoch=None):
+          min_delta=0.002, mix=None, keep="best", on_epoch=None, warm_start=None):
     """Train on the corpus dir `corpus` into the model dir `out`; returns its meta. The run works
     in OUT.partial (checkpoints in OUT.partial/checkpoints) and, with `install`, renames it into
     place as `out` once complete (else the caller installs it: modeldir.install).
@@ -235,7 +236,9 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
     the other corpus's train split (share 0: none; a resumed run keeps its own unless given one).
     keep: the checkpoint the model dir is made of, "best" (by val) or "last" (e.g. after annealing
     on a mix, whose aim the main val does not measure). on_epoch(epoch, logs): called after each
-    epoch's checkpoint (a caller's progress). Raises TrainingError, CorpusError or ModelDirError."""
+    epoch's checkpoint (a caller's progress). warm_start: a model dir of another language (or
+    cleaning) whose network this run takes and whose weights it starts from, for the characters
+    both vocabs share (model.training.transplant). Raises TrainingError, CorpusError or ModelDirError."""
     import keras
     import tensorflow as tf
 
@@ -268,6 +271,8 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
               "patience": patience, "min_delta": min_delta, "mixed_precision": mixed_precision,
               "min_count": min_count, "seed": seed, "val_chars": val_chars}
         try:
+            if warm_start is not None:  # its network, with the corpus's own vocab
+                tc["warm_start"], (layers, units, embedding_dim) = os.path.abspath(warm_start), shape_of(warm_start)
             vocab, config = start_config(work, base, train_text, val_text,
                                          {"embedding_dim": embedding_dim, "layers": layers, "units": units,
                                           "dropout": dropout}, tc, learning_rate, manifest)
@@ -318,6 +323,10 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
             model = network.build_from(net, stateful=True, batch_size=batch_size)
             if tc.get("base"):  # fine-tuning starts from the base model's weights
                 model.set_weights(keras.models.load_model(os.path.join(tc["base"], modeldir.MODEL)).get_weights())
+            elif tc.get("warm_start"):
+                shared = transplant(model, vocab.chars, tc["warm_start"])
+                print(f"warm start from {tc['warm_start']}: {shared} of {len(vocab.chars)} characters' rows "
+                      f"carried over", file=sys.stderr)
             network.compile_model(model, learning_rate=tc["learning_rate"])
     if verbose:
         model.summary(print_fn=lambda s, **_: print(s, file=sys.stderr))
@@ -325,7 +334,7 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
               f"{batch_size}x{seq_len} per epoch", file=sys.stderr)
 
     callbacks = make_callbacks(work, state, max_minutes, tc["patience"], vocab, sample_every, sample_chars,
-                               tc.get("min_delta", 0.0), on_epoch, verbose)
+                               tc.get("min_delta", 0.0), on_epoch, verbose, FILE_START + PRIMES.get(extension, ""))
     t0 = time.time()
     if initial_epoch < epochs:
         model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=per_epoch,
@@ -355,7 +364,7 @@ def train(corpus, out, layers=D["layers"], units=D["units"], embedding_dim=D["em
                      "stopped_by": state.get("stopped_by", "epochs_or_early_stopping"),
                      "train_seconds": round(state.get("train_seconds", 0.0), 1),
                      "chars_per_second_last_run": round(chars_per_second) if chars_per_second else None,
-                     "train_chars": int(len(train_ids))},
+                     "train_chars": len(train_ids)},
         "corpus": {"path": os.path.abspath(corpus), "manifest_sha256": manifest_sha,
                    "sources": manifest.get("sources"), "files": manifest.get("files"),
                    "splits": {k: {"chars": v["chars"], "sha256": v["sha256"]} for k, v in manifest["splits"].items()}},
@@ -407,6 +416,9 @@ def main(argv=None):
     p.add_argument("--mix", metavar="CORPUS=SHARE", default=None,
                    help="a second corpus dir, read by this share of the streams (e.g. data/stdlib=0.25); "
                         "a resumed run keeps its own unless given one (=0: none)")
+    p.add_argument("--warm-start", metavar="MODEL", default=None,
+                   help="start from this model dir's weights (another language's: its network, rows of the "
+                        "characters both vocabs share), with the corpus's own vocab")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--keep", default="best", choices=["best", "last"], help="the checkpoint the model is made of")
     p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras progress: 0 none, 1 bar, 2 line")
@@ -428,8 +440,8 @@ def main(argv=None):
                      max_minutes=args.max_minutes, patience=args.patience, resume=args.resume,
                      mixed_precision=args.mixed_precision, min_count=args.min_count, seed=args.seed,
                      verbose=args.verbose, val_chars=args.val_chars, min_delta=args.min_delta, mix=mix,
-                     keep=args.keep)
-    except (TrainingError, CorpusError, ModelDirError) as err:
+                     keep=args.keep, warm_start=args.warm_start)
+    except (TrainingError, CorpusError, ModelDirError, TransplantError) as err:
         raise SystemExit(f"error: {err}")
     print(json.dumps({"out": args.out, "metrics": meta["metrics"], "training": meta["training"]}))
 

@@ -28,19 +28,9 @@ import numpy as np
 
 from model.data import packages
 from model.data.project import ProjectError, source_files
-from model.measure.benchmark import (
-    MAX_CHARS,
-    SETS,
-    benchmark_text,
-    draw_positions,
-    editor_request,
-    package_files,
-    per_position,
-    project_files,
-    score,
-    versus_first,
-)
+from model.measure.benchmark import MAX_CHARS, SETS, per_position, score, versus_first
 from model.measure.evaluate import progress_bar
+from model.measure.positions import benchmark_text, draw_positions, editor_request, package_files, project_files
 from model.serving import modeldir
 
 RUNS = ("server_defaults", "with_files")

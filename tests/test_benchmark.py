@@ -26,37 +26,6 @@ def report(values):
 '''
 
 
-def test_code_positions_are_in_code_only():
-    idents, lines = benchmark.code_positions(SOURCE)
-    names = {SOURCE[pos - 2:pos] + truth for pos, truth, _ in idents}
-    assert {"compute_total", "running_total", "values", "value", "report", "message"} <= names
-    assert "never_a_position" not in names and "string" not in names  # comments, strings
-    for pos, truth, line_rest in idents:
-        assert SOURCE[pos:pos + len(truth)] == truth and line_rest.startswith(truth) and "#" not in line_rest
-    # a line position is a token start after code on its line; its truth stops before a comment
-    truths = {SOURCE[pos:pos + len(t)]: t for pos, t in lines}
-    assert "= 0" in truths and all("#" not in t for t in truths.values())
-    assert all(SOURCE[pos - 1] != "\n" and SOURCE[SOURCE.rfind("\n", 0, pos) + 1:pos].strip() for pos, _ in lines)
-
-
-def test_draw_positions_is_seeded_and_sorted():
-    files = [("a.py", SOURCE, "."), ("b.py", SOURCE.replace("compute", "gather"), ".")]
-    first = benchmark.draw_positions(files, 5, seed=3)
-    assert first == benchmark.draw_positions(files, 5, seed=3)
-    assert first != benchmark.draw_positions(files, 5, seed=4)
-    idents, lines = first
-    assert len(idents) == len(lines) == 5
-    assert idents == sorted(idents) and lines == sorted(lines)
-
-
-def test_editor_request_is_what_a_plugin_sends_while_writing_the_line():
-    pos = SOURCE.index("running_total + value") + 3
-    text, suffix = benchmark.editor_request(SOURCE, pos, chars=50)
-    assert text == SOURCE[pos - 50:pos]
-    assert suffix.startswith("\n    return running_total")  # the file after the current line
-    assert "+ value" not in suffix[:20]
-
-
 def test_cut_ceiling_counts_each_completions_longest_right_prefix():
     idents = [(0, 0, "lue)", "lue"), (0, 9, "tal(x)", "tal")]  # (file, offset, rest of the line, of the name)
     lines = [(0, 20, " = 1", None)]
@@ -129,7 +98,7 @@ def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
     for run in ("server_defaults", "old_gate", "ungated"):
         assert 0 <= r[run]["keystroke_savings"] <= 1 and r[run]["p50_ms"] > 0
     assert r["baselines"]["buffer_words"]["ident_exact"] > 0  # the names repeat in the file
-    assert 0 <= r["baselines"]["jedi"]["ident_exact"] <= 1
+    assert r["baselines"]["tool"]["name"].startswith("Jedi") and 0 <= r["baselines"]["tool"]["ident_exact"] <= 1
     for run in ("server_defaults", "with_files"):
         assert 0 <= r[run]["line_savings"] <= 1 and (r[run]["precision"] is None or 0 <= r[run]["precision"] <= 1)
     assert r["network"]["bpc"] > 0 and r["baselines"]["xz_bpc"] > 0
@@ -189,3 +158,69 @@ def test_fit_policy_stores_the_project_weights_and_the_policy(tmp_path, repeat_m
     assert len(project["weights"]) == len(project["edges"]) and sum(project["positions"]) > 0
     # a repeated line is copied from another file with confidence: its weight is high
     assert max(project["weights"]) > 0.5
+
+
+C_SOURCE = """#include <stdio.h>
+
+/* never_a_position */
+static int compute_total(const int *values, int count)
+{
+    int running_total = 0;
+    for (int index = 0; index < count; index++)
+        running_total += values[index];
+    return running_total;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_c_model(tmp_path_factory):
+    from model.data.corpus import build_corpus
+    from model.training.train import train
+
+    src = tmp_path_factory.mktemp("c_src")
+    for i in range(8):
+        (src / f"m{i}.c").write_text(C_SOURCE.replace("compute", f"compute{i}"))
+    corpus = str(tmp_path_factory.mktemp("c_corpus"))
+    build_corpus(corpus, [("src", str(src))], exts=(".c", ".h"), val_frac=0.25, test_frac=0.0, progress=False)
+    out = str(tmp_path_factory.mktemp("c_model"))
+    train(corpus, out, layers=1, units=16, embedding_dim=8, batch_size=2, seq_len=24, epochs=1, steps_per_epoch=5,
+          min_count=1, sample_every=0, verbose=0)
+    return out
+
+
+@pytest.mark.skipif(shutil.which("ctags") is None, reason="Universal Ctags is not installed (make system-deps)")
+def test_a_c_benchmark_reads_c_files_and_sets_ctags_beside_the_model(tmp_path, tiny_c_model):
+    cache = str(tmp_path / "cache")
+    files = {f"cpkg/m{i}.c": C_SOURCE.replace("compute", f"compute{i}") for i in range(3)}
+    make_wheel(cache, "cpkg", "1.0", files={**files, "cpkg/helper.py": SOURCE})
+    plist = tmp_path / "list.txt"
+    plist.write_text("cpkg==1.0\n")
+    out = str(tmp_path / "out")
+    benchmark.main(["--model", tiny_c_model, "--packages", str(plist), "--cache", cache, "--positions", "10",
+                    "--out", out, "--json"])
+    with open(os.path.join(out, "benchmark.json")) as f:
+        report = json.load(f)
+    r = report["results"][0]
+    assert report["language"] == "c" and r["files"] == 3  # the .py file is not C
+    tool = r["baselines"]["tool"]
+    assert tool["name"].startswith("Universal Ctags") and tool["ident_exact"] > 0  # the package defines its names
+    with open(os.path.join(out, "benchmark.md")) as f:
+        assert "Universal Ctags" in f.read()
+
+
+def test_unseen_lists_are_per_language():
+    assert benchmark.unseen_list("dev") == benchmark.SETS["dev"]
+    assert benchmark.unseen_list("benchmark", "lua").endswith(os.path.join("unseen", "lua-benchmark.txt"))
+
+
+@pytest.mark.skipif(shutil.which("ctags") is None, reason="Universal Ctags is not installed (make system-deps)")
+def test_ctags_completes_the_first_tag_with_the_prefix(tmp_path):
+    from model.measure.baselines import ctags_completion, ctags_names
+
+    (tmp_path / "a.c").write_text(C_SOURCE + "int compute_zeta;\n")
+    root = str(tmp_path)
+    assert {"compute_total", "compute_zeta"} <= set(ctags_names(root))
+    raw = "x = comp"
+    assert ctags_completion(raw, len(raw), root) == "ute_total"  # the first in the tag file's (sorted) order
+    assert ctags_completion("x = zz", 6, root) == "" and ctags_completion("x = ", 4, root) == ""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from model.measure import benchmark, spread
-from model.measure.benchmark import benchmark_text
+from model.measure.positions import benchmark_text
 from model.serving.completer import Completer
 from tests.test_benchmark import SOURCE
 

@@ -1,5 +1,9 @@
-"""What other completers answer at a position, for the benchmark's baseline columns: Jedi (a
-real language tool); the editor's word list and xz are in model.measure.evaluate."""
+"""What other completers answer at a position, for the benchmark's baseline columns: the real
+language tools (Jedi for Python, Universal Ctags for C); the editor's word list and xz are in
+model.measure.evaluate."""
+import bisect
+import functools
+import subprocess
 
 
 def jedi_completion(raw, pos, suffix, path, root):
@@ -15,3 +19,26 @@ def jedi_completion(raw, pos, suffix, path, root):
     except Exception:  # noqa: BLE001 - a Jedi failure is no answer, as in an editor
         return ""
     return found[0].complete if found else ""
+
+
+@functools.lru_cache(maxsize=64)
+def ctags_names(root):
+    """The tag names Universal Ctags finds in the C files under `root`, in its tag file's order
+    (sorted), as an editor's tag completion lists them. Raises OSError when ctags is missing."""
+    out = subprocess.run(["ctags", "-f", "-", "-R", "--languages=C", "--sort=yes", root], capture_output=True,
+                         text=True, errors="replace", check=True, timeout=600).stdout
+    return tuple(sorted({line.split("\t", 1)[0] for line in out.splitlines() if "\t" in line}))
+
+
+def ctags_completion(raw, pos, root):
+    """The rest of the first tag (ctags over the package) that starts with the name before the
+    cursor, as Vim's tag completion (CTRL-X CTRL-]) offers it first; "" when none does."""
+    start = pos
+    while start > 0 and (raw[start - 1].isalnum() or raw[start - 1] == "_"):
+        start -= 1
+    prefix = raw[start:pos]
+    if not prefix:
+        return ""
+    names = ctags_names(root)
+    i = bisect.bisect_left(names, prefix)
+    return names[i][len(prefix):] if i < len(names) and names[i].startswith(prefix) else ""

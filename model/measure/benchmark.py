@@ -25,26 +25,34 @@ import json
 import os
 import sys
 import time
-import tokenize
 
 import numpy as np
 
 from model.data import packages
-from model.data.corpus import read_source
-from model.measure.baselines import jedi_completion
+from model.measure.baselines import ctags_completion, jedi_completion
 from model.measure.benchmark_report import plot, table, tabs_table
 from model.measure.evaluate import buffer_word, ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
+from model.measure.positions import draw_positions, editor_request, package_files, project_files
 from model.measure.tabs import outcome, shares
 from model.serving import modeldir
 from model.serving.completer import Completer, carried
 from model.serving.hints import WORD, fit_match_weights, mix_match
-from model.serving.limits import FILES_BUDGET_DEFAULT, FILES_MAX, TEXT_CHARS
 from model.serving.modeldir import ModelDirError
 from model.serving.policy import PRECISION_TARGET, Gate, Policy, answer, fit_policy
-from model.text.clean import FILE_START, CleaningError, clean
+from model.text.clean import FILE_START, LANGUAGES, CleaningError, clean
 
 SETS = {"benchmark": os.path.join(packages.UNSEEN_DIR, "benchmark.txt"),
-        "dev": os.path.join(packages.UNSEEN_DIR, "dev.txt")}
+        "dev": os.path.join(packages.UNSEEN_DIR, "dev.txt")}  # Python's; another language's: unseen_list()
+# The real language tool each language's benchmark sets beside the model at identifier positions.
+TOOLS = {"python": ("Jedi 0.20", jedi_completion),
+         "c": ("Universal Ctags 5.9", lambda raw, pos, suffix, name, root: ctags_completion(raw, pos, root))}
+
+
+def unseen_list(set_name, language="python"):
+    """The package list of a set ("benchmark" or "dev") for a language: Python's are
+    model/unseen/{set}.txt, another language's model/unseen/{language}-{set}.txt."""
+    name = f"{set_name}.txt" if language == "python" else f"{language}-{set_name}.txt"
+    return os.path.join(packages.UNSEEN_DIR, name)
 OLD_GATE = 0.75  # the server's per-character gate before the policy: the baseline to beat
 MAX_CHARS = 80  # the plug-ins' default
 TOP_CHOICES = 3  # the choices the plug-ins ask for and show
@@ -55,99 +63,7 @@ LINE_FLOORS = (0.0, 0.1, 0.3)
 EXTEND_FLOORS = (0.6, 0.7, 0.8, 0.9, 0.95, 1.01)  # 1.01: never beyond the name
 
 
-# -- The files and the positions ------------------------------------------------------------
-
-def benchmark_text(path):
-    """A Python file's text as the benchmark takes it, or None (too large, binary, undecodable or blank)."""
-    text, skip = read_source(path, ".py", 2_000_000)
-    return text if not skip and text.strip() else None
-
-
-def package_files(list_path, cache=packages.DEFAULT_CACHE):
-    """(package/relative path, raw text, package root) of every Python file of the listed packages."""
-    files = []
-    for pin in packages.read_package_list(list_path):
-        root = packages.unpack(packages.fetch(pin, cache), cache)
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if not d.endswith((".dist-info", ".data", "__pycache__")))
-            for name in sorted(filenames):
-                if name.endswith(".py"):
-                    path = os.path.join(dirpath, name)
-                    text = benchmark_text(path)
-                    if text is not None:
-                        files.append((os.path.join(pin.key, os.path.relpath(path, root)), text, root))
-    return files
-
-
-def code_positions(raw):
-    """Candidate positions in one raw file, from Python's tokenizer (so none is inside a string
-    or a comment): identifiers [(offset, rest of the name, rest of the line)] and line positions
-    [(offset, rest of the line)]; the rest of a line stops before its comment."""
-    line_starts = [0]
-    for line in raw.split("\n"):
-        line_starts.append(line_starts[-1] + len(line) + 1)
-    idents, lines, comment_at = [], [], {}
-    tokens = []
-    try:
-        for tok in tokenize.generate_tokens(iter(raw.splitlines(keepends=True)).__next__):
-            if tok.type == tokenize.COMMENT:
-                comment_at[tok.start[0]] = tok.start[1]
-            elif tok.type in (tokenize.NAME, tokenize.OP, tokenize.NUMBER):
-                tokens.append(tok)
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        return [], []
-    for tok in tokens:
-        row, col = tok.start
-        start = line_starts[row - 1] + col
-        line = raw[line_starts[row - 1]:line_starts[row] - 1]
-        rest = line[col:comment_at.get(row, len(line))].rstrip()
-        if tok.type == tokenize.NAME and len(tok.string) >= 5 and tok.end[0] == row:
-            idents.append((start + 2, tok.string[2:], rest[2:]))
-        if line[:col].strip() and rest:  # a token inside the line, not its first
-            lines.append((start, rest))
-    return idents, lines
-
-
-def draw_positions(files, n, seed):
-    """Seeded positions of each kind, sorted by file and offset: (file index, offset, rest of the
-    line, rest of the name (ident) or None (line))."""
-    idents, lines = [], []
-    for f, (_, raw, _) in enumerate(files):
-        i, l = code_positions(raw)
-        idents += [(f, pos, line_rest, name_rest) for pos, name_rest, line_rest in i]
-        lines += [(f, pos, line_rest, None) for pos, line_rest in l]
-    rng = np.random.default_rng(seed)
-
-    def pick(items):
-        return [items[i] for i in sorted(rng.choice(len(items), min(n, len(items)), replace=False))] if items else []
-    return pick(idents), pick(lines)
-
-
-def editor_request(raw, pos, chars=TEXT_CHARS):
-    """What a plug-in sends while the user writes the cursor's line: the last `chars` characters
-    before the cursor, and the file after the current line as the suffix."""
-    line_end = raw.find("\n", pos)
-    after = raw[line_end:] if line_end >= 0 else ""
-    return raw[max(0, pos - chars):pos], after[:chars]
-
-
-def project_files(files, f, max_files=FILES_MAX, budget=FILES_BUDGET_DEFAULT):
-    """What a plug-in sends as `files` for a buffer of files[f]: other files of the same package,
-    most relevant first (the same directory, then the rest, by path), whole files within the
-    plug-ins' default budget (16 files, 256 000 characters)."""
-    name = files[f][0]
-    package, folder = name.split(os.sep)[0], os.path.dirname(name)
-    others = [(os.path.dirname(n) != folder, n, raw) for i, (n, raw, _) in enumerate(files)
-              if i != f and n.split(os.sep)[0] == package]
-    chosen, total = [], 0
-    for _, n, raw in sorted(others):
-        if len(chosen) == max_files:
-            break
-        if total + len(raw) <= budget:
-            chosen.append((n, raw))
-            total += len(raw)
-    return chosen
-
+# -- The files and the positions: model.measure.positions ------------------------------------
 
 def load_cleaned(completer, files):
     """The files as the model sees them (its own cleaning), for bits/char."""
@@ -334,12 +250,14 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
     if baselines:
         words_i = [buffer_word(*editor_request(files[f][1], pos), prefix=files[f][1][pos - 2:pos]) for f, pos, _, _ in idents]
         words_l = [buffer_word(*editor_request(files[f][1], pos), prefix="") for f, pos, _, _ in lines]
-        jedi_i = [jedi_completion(files[f][1], pos, editor_request(files[f][1], pos)[1], files[f][0], files[f][2])
-                  for f, pos, _, _ in progress(idents, desc="jedi", unit="pos")]
         result["baselines"] = {
             "xz_bpc": xz_bpc(docs),
-            "buffer_words": score([(w, [], 0) for w in words_i], idents, [(w, [], 0) for w in words_l], lines),
-            "jedi": score([(j, [], 0) for j in jedi_i], idents, [], [])}
+            "buffer_words": score([(w, [], 0) for w in words_i], idents, [(w, [], 0) for w in words_l], lines)}
+        if completer.language in TOOLS:
+            tool_name, complete = TOOLS[completer.language]
+            tool_i = [complete(files[f][1], pos, editor_request(files[f][1], pos)[1], files[f][0], files[f][2])
+                      for f, pos, _, _ in progress(idents, desc=tool_name, unit="pos")]
+            result["baselines"]["tool"] = {"name": tool_name, **score([(t, [], 0) for t in tool_i], idents, [], [])}
     return result
 
 
@@ -379,7 +297,8 @@ def versus_first(results, runs=("server_defaults", "with_files")):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m model.measure.benchmark", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", action="append", required=True, help="model dir (repeat to compare in one run)")
-    p.add_argument("--set", default="benchmark", choices=sorted(SETS), help="benchmark (report) or dev (fit)")
+    p.add_argument("--set", default="benchmark", choices=sorted(SETS),
+                   help="benchmark (report) or dev (fit), of the first model's language (unseen_list)")
     p.add_argument("--packages", default=None, help="a package list instead of the set's")
     p.add_argument("--positions", type=int, default=300, help="positions of each kind")
     p.add_argument("--seed", type=int, default=0)
@@ -399,7 +318,9 @@ def main(argv=None):
     if args.fit_policy and len(args.model) != 1:
         p.error("--fit-policy takes one --model")
     try:
-        files = package_files(args.packages or SETS[args.set], args.cache)
+        language = modeldir.read_meta(args.model[0]).get("language", "python")
+        package_list = args.packages or unseen_list(args.set, language)
+        files = package_files(package_list, args.cache, LANGUAGES[language])
         results = []
         for model_dir in args.model:
             completer = Completer.load(model_dir)
@@ -429,8 +350,8 @@ def main(argv=None):
         raise SystemExit(f"error: {err}")
     versus_first(results)
     os.makedirs(args.out, exist_ok=True)
-    report = {"set": args.set, "packages": [f"{p.name}=={p.version}" for p in packages.read_package_list(
-        args.packages or SETS[args.set])], "positions": args.positions, "seed": args.seed, "results": results}
+    report = {"set": args.set, "language": language, "packages": [
+        f"{p.name}=={p.version}" for p in packages.read_package_list(package_list)], "positions": args.positions, "seed": args.seed, "results": results}
     modeldir.write_json(os.path.join(args.out, "benchmark.json"), report)
     with open(os.path.join(args.out, "benchmark.md"), "w") as f:
         f.write(table(results) + "\n" + tabs_table(results))

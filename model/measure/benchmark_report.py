@@ -34,13 +34,15 @@ def table(results):
         rows[5:5] = [(f"savings - {results[0]['name']}'s (95% paired interval)",
                       lambda c, r: change(c, "keystroke_savings")),
                      (f"line precision - {results[0]['name']}'s", lambda c, r: change(c, "line_precision"))]
-    head = ["", *[c[0] for c in cols]] + (["buffer words", "Jedi 0.20", "xz"] if base else [])
+    tool = (base or {}).get("tool")
+    head = ["", *[c[0] for c in cols]] + (["buffer words", tool["name"] if tool else "(no language tool)", "xz"]
+                                          if base else [])
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for label, get in rows:
         cells = [get(c, r) for _, c, r in cols]
         if base:
             bw = base["buffer_words"]
-            extra = {"identifier exact (top 1)": (f(bw["ident_exact"]), f(base["jedi"]["ident_exact"]), ""),
+            extra = {"identifier exact (top 1)": (f(bw["ident_exact"]), f(tool["ident_exact"]) if tool else "", ""),
                      "line precision": (f(bw["line_precision"]), "", ""),
                      "line answered": (f(bw["answered"], 2), "", ""),
                      "keystroke savings": (f(bw["keystroke_savings"]), "", ""),

@@ -1,4 +1,5 @@
 """The unseen-code benchmark's pieces on hand-made files, and one real run on a tiny package."""
+import itertools
 import json
 import os
 import shutil
@@ -118,8 +119,8 @@ def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
     assert "| savings - " in open(os.path.join(out, "benchmark.md")).read()
     # With choices, as the plug-ins ask: each position has exactly one outcome; what is inserted is
     # what the server's defaults insert (choices never change the completion).
-    for kind in ("ident", "line"):
-        tabs = r["tabs"][kind]
+    for kind, run in itertools.product(("ident", "line"), ("tabs", "tabs_with_files")):
+        tabs = r[run][kind]
         outcomes = ("inserted_right", "inserted_wrong", "choice_right", "choices_wrong", "nothing")
         assert sum(tabs[o] for o in outcomes) == pytest.approx(1.0) and tabs["positions"] == 12
         assert tabs["useful"] == pytest.approx(tabs["inserted_right"] + tabs["choice_right"])
@@ -127,6 +128,8 @@ def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
     assert r["tabs"]["line"]["inserted_right"] + r["tabs"]["line"]["inserted_wrong"] == pytest.approx(
         r["server_defaults"]["answered"])
     assert "useful Tabs" in open(os.path.join(out, "benchmark.md")).read()
+    with open(os.path.join(out, "benchmark.md")) as f:
+        assert ", with files: ident positions" in f.read()
 
 
 def test_fit_policy_stores_the_project_weights_and_the_policy(tmp_path, repeat_model, capsys):

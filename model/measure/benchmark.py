@@ -107,13 +107,15 @@ def run_positions(completer, files, positions, progress, desc, with_files=False,
     return out
 
 
-def tabs_run(completer, files, idents, lines, progress, top=TOP_CHOICES):
+def tabs_run(completer, files, idents, lines, progress, top=TOP_CHOICES, with_files=False):
     """What a Tab gives the user at each kind of position, asked as the plug-ins ask (the server's
-    defaults with `choices: top`): model.measure.tabs's outcomes and their shares."""
+    defaults with `choices: top`; with the package's other files as `files`, if asked):
+    model.measure.tabs's outcomes and their shares."""
     out = {}
     for kind, positions in (("ident", idents), ("line", lines)):
         ranked = []
-        done = run_positions(completer, files, positions, progress, f"tabs {kind}", choices=top, choices_out=ranked)
+        done = run_positions(completer, files, positions, progress, f"tabs {kind}{' with files' * with_files}",
+                             with_files=with_files, choices=top, choices_out=ranked)
         out[kind] = shares([outcome(c, choices, truth, name, top)  # name: None at line positions
                             for (c, _, _), choices, (_, _, truth, name) in zip(done, ranked, positions)])
     return out
@@ -237,6 +239,8 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
             result[name]["per_position"] = per_position(i, idents, l, lines)
     if only is None or "tabs" in only:
         result["tabs"] = tabs_run(completer, files, idents, lines, progress)
+    if only is None or "tabs_with_files" in only:
+        result["tabs_with_files"] = tabs_run(completer, files, idents, lines, progress, with_files=True)
     if only is not None:
         return result
     result["old_gate"]["min_prob"] = OLD_GATE

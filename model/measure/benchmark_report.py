@@ -53,7 +53,8 @@ def table(results):
 
 
 def tabs_table(results):
-    """A markdown table of what a Tab gives the user with choices (results' "tabs"), per model."""
+    """A markdown table of what a Tab gives the user with choices, per model: as the server is asked
+    without files (results' "tabs") and with the package's other files ("tabs_with_files")."""
     def f(x):
         return "" if x is None else f"{x:.3f}"
 
@@ -61,13 +62,12 @@ def tabs_table(results):
             ("inserted and right", "inserted_right"), ("inserted and wrong", "inserted_wrong"),
             ("a right choice in the top 3", "choice_right"), ("choices, none right", "choices_wrong"),
             ("nothing offered", "nothing"), ("precision of what is inserted", "inserted_precision")]
-    with_tabs = [r for r in results if "tabs" in r]
-    head = [""] + [f"{r['name']}: {kind} positions" for r in with_tabs for kind in ("line", "ident")]
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    cols = [(f"{r['name']}{label}: {kind} positions", r[run][kind]) for r in results
+            for run, label in (("tabs", ""), ("tabs_with_files", ", with files")) if run in r for kind in ("line", "ident")]
+    lines = ["| " + " | ".join([""] + [name for name, _ in cols]) + " |", "|" + " --- |" * (len(cols) + 1)]
     for label, key in rows:
-        lines.append("| " + " | ".join([label] + [f(r["tabs"][kind][key]) for r in with_tabs
-                                                   for kind in ("line", "ident")]) + " |")
-    return "\n".join(lines) + "\n" if with_tabs else ""
+        lines.append("| " + " | ".join([label] + [f(tabs[key]) for _, tabs in cols]) + " |")
+    return "\n".join(lines) + "\n" if cols else ""
 
 
 def frontier(rows):

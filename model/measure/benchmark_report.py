@@ -62,8 +62,9 @@ def tabs_table(results):
             ("inserted and right", "inserted_right"), ("inserted and wrong", "inserted_wrong"),
             ("a right choice in the top 3", "choice_right"), ("choices, none right", "choices_wrong"),
             ("nothing offered", "nothing"), ("precision of what is inserted", "inserted_precision")]
-    cols = [(f"{r['name']}{label}: {kind} positions", r[run][kind]) for r in results
-            for run, label in (("tabs", ""), ("tabs_with_files", ", with files")) if run in r for kind in ("line", "ident")]
+    runs = (("tabs", ""), ("tabs_with_files", ", with files"))
+    cols = [(f"{r['name']}{label}: {kind} positions", r[run][kind])
+            for r in results for run, label in runs if run in r for kind in ("line", "ident")]
     lines = ["| " + " | ".join([""] + [name for name, _ in cols]) + " |", "|" + " --- |" * (len(cols) + 1)]
     for label, key in rows:
         lines.append("| " + " | ".join([label] + [f(tabs[key]) for _, tabs in cols]) + " |")

@@ -1,11 +1,17 @@
 import json
 import os
+import shutil
 
 import pytest
 from conftest import write_sources
 
 from model.data.corpus import CorpusError, build_corpus, documents, read_manifest, split_of
 from model.text.clean import FILE_START
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
 
 
 def test_split_is_deterministic_and_by_file():
@@ -23,7 +29,7 @@ def _build(tmp_path, sources, **kw):
 def test_corpus_dir_manifest_duplicates_and_bad_files(tmp_path):
     src = write_sources(str(tmp_path / "src"), count=30)
     with open(os.path.join(src, "copy.py"), "w") as f:  # same code as mod_0 once cleaned
-        f.write(open(os.path.join(src, "mod_0.py")).read().replace("# module 0", "# another comment"))
+        f.write(read(os.path.join(src, "mod_0.py")).replace("# module 0", "# another comment"))
     with open(os.path.join(src, "binary.py"), "wb") as f:
         f.write(b"x = 1\x00\x01\x02")
     with open(os.path.join(src, "latin.py"), "wb") as f:
@@ -36,11 +42,11 @@ def test_corpus_dir_manifest_duplicates_and_bad_files(tmp_path):
                           "unseen_package": 0, "over_package_cap": 0}
     assert (m["language"], m["extension"]) == ("python", ".py")
     assert read_manifest(out)[0] == m and sum(len(documents(out, s)) for s in ("train", "val", "test")) == 30
-    texts = {s: open(os.path.join(out, f"{s}.txt"), encoding="utf-8").read() for s in ("train", "val", "test")}
+    texts = {s: read(os.path.join(out, f"{s}.txt")) for s in ("train", "val", "test")}
     docs = {s: [d for d in t.split(FILE_START) if d] for s, t in texts.items()}
     assert sum(len(d) for d in docs.values()) == 30
-    for s in texts:
-        assert m["splits"][s]["chars"] == len(texts[s])
+    for s, text in texts.items():
+        assert m["splits"][s]["chars"] == len(text)
         assert m["splits"][s]["files"] == len(docs[s])
     # No file in two splits: each file's distinctive name appears in exactly one split.
     for i in range(30):
@@ -48,7 +54,7 @@ def test_corpus_dir_manifest_duplicates_and_bad_files(tmp_path):
     again_out = str(tmp_path / "again")
     again = build_corpus(again_out, [("src", src)], val_frac=0.2, test_frac=0.2, progress=False)
     assert {s: again["splits"][s]["sha256"] for s in texts} == {s: m["splits"][s]["sha256"] for s in texts}
-    assert json.load(open(os.path.join(out, "manifest.json")))["cleaning"]["strip_comments"] is True
+    assert json.loads(read(os.path.join(out, "manifest.json")))["cleaning"]["strip_comments"] is True
 
 
 def test_cli_sources_package_and_glob(tmp_path, capsys):
@@ -58,7 +64,7 @@ def test_cli_sources_package_and_glob(tmp_path, capsys):
     main(["--out", str(tmp_path / "c"), "--package", "json", os.path.join(src, "*.py")])
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["files"]["kept"] >= 5 + 4  # our 5 files and json's modules
-    m = json.load(open(tmp_path / "c" / "manifest.json"))
+    m = json.loads(read(tmp_path / "c" / "manifest.json"))
     assert [s["label"] for s in m["sources"]] == ["src", "json"]
 
 
@@ -86,4 +92,41 @@ def test_cli_refuses_unseen_packages_vendored_copies_and_generated_files(tmp_pat
     main(["--out", str(tmp_path / "c"), src])
     files = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["files"]
     assert (files["kept"], files["unseen_package"], files["generated"]) == (3, 1, 1)
-    assert "rich" in json.load(open(tmp_path / "c" / "manifest.json"))["refused_imports"]
+    assert "rich" in json.loads(read(tmp_path / "c" / "manifest.json"))["refused_imports"]
+
+
+@pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb (Debian's dpkg)")
+def test_cli_builds_a_corpus_from_debian_and_npm_lists_with_their_language_and_a_table(tmp_path, capsys):
+    from package_archives import dep5, make_deb, make_tgz, write
+
+    from model.data.corpus import main
+
+    cache = str(tmp_path / "cache")
+    lua = {f"usr/share/lua/5.1/m{i}.lua": f"local M = {{}}\n\nfunction M.f{i}(x)\n  return x + {i}\nend\n\nreturn M\n"
+           for i in range(8)}
+    make_deb(cache, "lua-tiny", "1.0-1", dep5("Expat"), {**lua, "usr/share/lua/5.1/min.lua": "x=1;" * 200})
+    make_deb(cache, "lua-gpl", "1.0-1", dep5("GPL-3+"), {"usr/share/lua/5.1/gpl.lua": "return 1\n"})
+    lua_list = write(str(tmp_path / "lua.txt"), "language=lua\ndebian:lua-tiny=1.0-1\ndebian:lua-gpl=1.0-1\n")
+    out = str(tmp_path / "lua")
+    main(["--out", out, "--packages", lua_list, "--cache", cache, "--val", "0.2", "--test", "0.2"])
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["files"]["found"] == summary["files"]["kept"] == 8
+    assert "lua-gpl  " in captured.err and "REFUSED: license not known to be permissive: Files: * License: GPL-3+" \
+        in captured.err and captured.err.strip().splitlines()[-1].startswith("total")
+    m, _ = read_manifest(out)
+    assert (m["language"], m["extensions"]) == ("lua", [".lua"])
+    tiny = m["packages"][0]
+    assert (tiny["source"], tiny["license"], tiny["taken"], tiny["skipped"], tiny["files"]) == (
+        "debian", "MIT", 8, {"minified": 1}, 8)
+    assert m["package_files"]["refused"] == 1 and m["package_files"]["skipped"] == {"minified": 1}
+    assert {p.split("/")[0] for s in ("val", "test") for p in m["splits"][s]["paths"]} == {"lua-tiny"}
+
+    # An npm list beside it names another language: one corpus is one language.
+    make_tgz(cache, "tiny", "1.0.0", {"license": "MIT"}, {f"m{i}.js": f"exports.f{i} = (x) => x + {i};\n"
+                                                          for i in range(5)})
+    js_list = write(str(tmp_path / "js.txt"), "language=javascript\nnpm:tiny@1.0.0\n")
+    with pytest.raises(SystemExit, match="several languages \\(javascript, lua\\)"):
+        main(["--out", str(tmp_path / "both"), "--packages", lua_list, "--packages", js_list, "--cache", cache])
+    main(["--out", str(tmp_path / "js"), "--packages", js_list, "--cache", cache, "--ext", ".js"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["files"]["kept"] == 5

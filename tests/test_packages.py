@@ -5,6 +5,7 @@ the cache where pip would have saved them; pip itself only runs offline, to fail
 """
 import json
 import os
+import re
 import zipfile
 
 import pytest
@@ -61,12 +62,66 @@ def test_package_list_refuses_a_package_pinned_twice(tmp_path):
         packages.read_package_list(path)
 
 
+def test_debian_and_npm_pins_with_their_options_and_the_lists_settings(tmp_path):
+    path = write(str(tmp_path / "list.txt"), """# comment
+language=c
+cap=15MB
+debian:newlib-source=3.3.0-1.3+deb12u1 only=newlib,libgloss skip=newlib/libc/sys/linux/ license=BSD  # why
+debian:xorg-server-source=2:21.1.7-3+deb12u13 cap=2.5MB
+npm:@babel/core@7.24.0 root=lib
+npm:lodash@4.18.1
+""")
+    newlib, xorg, babel, lodash = packages.read_package_list(path)
+    assert (newlib.source, newlib.name, newlib.version) == ("debian", "newlib-source", "3.3.0-1.3+deb12u1")
+    assert newlib.option("only") == ("newlib", "libgloss") and newlib.option("skip") == ("newlib/libc/sys/linux",)
+    assert newlib.option("license") == "BSD" and newlib.option("cap") == 15_000_000
+    assert newlib.option("language") == "c" and newlib.spec == "debian:newlib-source=3.3.0-1.3+deb12u1"
+    assert xorg.version == "2:21.1.7-3+deb12u13" and xorg.option("cap") == 2_500_000  # its own wins
+    assert (babel.source, babel.name, babel.key, babel.option("root")) == ("npm", "@babel/core", "@babel+core", "lib")
+    assert babel.spec == "npm:@babel/core@7.24.0" and babel.import_names == ()
+    assert lodash.option("only") is None and lodash.option("cap") == 15_000_000
+
+
+@pytest.mark.parametrize("line, message", [
+    ("debian:lua-cjson", "expected 'debian:NAME=VERSION"), ("debian:lua-cjson=", "expected 'debian:NAME=VERSION"),
+    ("debian:Lua_Cjson=1.0", "expected 'debian:NAME=VERSION"), ("npm:lodash", "expected 'npm:NAME@VERSION"),
+    ("npm:lodash@^4.0.0", "expected 'npm:NAME@VERSION"), ("npm:lodash@latest", "expected 'npm:NAME@VERSION"),
+    ("npm:lodash@4.18.1 src", "expected 'npm:NAME@VERSION"), ("pypi:flask==3.1.3", "expected 'name==version"),
+    ("npm:lodash@4.18.1 depth=2", "unknown option 'depth' here"),
+    ("npm:lodash@4.18.1 cap=lots", "cap=lots: expected a size"), ("npm:lodash@4.18.1 cap=0MB", "expected a size"),
+    ("npm:lodash@4.18.1 only=../up", "expected paths inside the package"),
+    ("npm:lodash@4.18.1 skip=src,,lib", "expected paths inside the package"),
+    ("npm:lodash@4.18.1 license=GPL-2.0", "not a permissive license; leave the package out"),
+    ("npm:lodash@4.18.1 language=c", "unknown option 'language' here"),
+    ("language=cobol", "language=cobol: not one of python, c"), ("only=src", "unknown option 'only' here"),
+])
+def test_a_malformed_debian_or_npm_line_is_refused_naming_it(tmp_path, line, message):
+    path = write(str(tmp_path / "list.txt"), f"npm:koa@3.3.0\n{line}\n")
+    with pytest.raises(PackageError, match=rf"list\.txt:2: .*{re.escape(message)}"):
+        packages.read_package_list(path)
+
+
+def test_pins_are_unique_per_source_and_pypi_takes_no_package_settings(tmp_path):
+    twice = write(str(tmp_path / "twice.txt"), "npm:koa@3.3.0\ndebian:koa=1.0\nnpm:koa@3.2.0\n")
+    with pytest.raises(PackageError, match="twice.txt:3: koa is already pinned on line 1"):
+        packages.read_package_list(twice)
+    mixed = write(str(tmp_path / "mixed.txt"), "cap=3MB\nflask==3.1.3\n")
+    with pytest.raises(PackageError, match="mixed.txt:2: cap set for the list applies to debian: and npm:"):
+        packages.read_package_list(mixed)
+    python = write(str(tmp_path / "python.txt"), "language=python\nflask==3.1.3\n")
+    assert packages.read_package_list(python)[0].option("language") == "python"
+
+
 def test_the_shipped_lists_parse_and_never_overlap():
     unseen = packages.unseen_pins()
     assert len(unseen) >= 7
     training = packages.read_package_list(os.path.join(packages.SOURCES_DIR, "python.txt"))
     assert len(training) >= 150
     assert not {p.key for p in unseen} & {p.key for p in training}
+    assert all(p.source == "pypi" and p.options == () for p in training)
+    for language, source in (("c", "debian"), ("javascript", "npm"), ("lua", "debian")):
+        pins = packages.read_package_list(os.path.join(packages.SOURCES_DIR, f"{language}.txt"))
+        assert pins and {(p.source, p.option("language")) for p in pins} == {(source, language)}
 
 
 @pytest.mark.parametrize("declared, expected", [
@@ -146,7 +201,10 @@ def test_corpus_from_a_package_list_keeps_licensed_packages_and_records_refusals
     assert "pip could not fetch it" in records["ghost-pkg"]["refused"]
     assert manifest["files"]["unseen_package"] == 1  # vendorer/_vendor/rich/console.py
     assert "rich" in manifest["refused_imports"]
-    text = "".join(open(os.path.join(out, f"{s}.txt")).read() for s in ("train", "val", "test"))
+    text = ""
+    for split in ("train", "val", "test"):
+        with open(os.path.join(out, f"{split}.txt")) as f:
+            text += f.read()
     assert "x = 1" not in text and "gplpkg_main" not in text and "h11_" in text
 
 

@@ -3,6 +3,7 @@
     python -m model.data.corpus --out data/stdlib --stdlib
     python -m model.data.corpus --out data/mix --stdlib --package numpy --package pandas
     python -m model.data.corpus --out data/c --ext .c --ext .h '/usr/include/**/*.h'
+    python -m model.data.corpus --out data/c --packages model/sources/c.txt   (Debian, npm, PyPI pins)
 
 This module is the corpus dir's only writer and reader: training, evaluation and sweeps read
 its splits and manifest through read_manifest(), read_split() and documents().
@@ -21,7 +22,8 @@ import time
 import tokenize
 
 from model.data import packages as pk
-from model.text.clean import DEFAULT_CLEANING, FILE_START, PYTHON_EXTS, CleaningError, clean, language_of
+from model.data import pinned
+from model.text.clean import DEFAULT_CLEANING, FILE_START, LANGUAGES, PYTHON_EXTS, CleaningError, clean, language_of
 
 SPLITS = ("train", "val", "test")
 MANIFEST = "manifest.json"
@@ -59,7 +61,7 @@ def cleaned_as(manifest):
     """(language, extension) the corpus's files were cleaned as; a request to a model trained on
     it must be cleaned as that extension too. (Manifests written before "extension" was
     recorded: the first of their extensions, which is what their language was named after.)"""
-    ext = manifest.get("extension") or sorted(manifest.get("extensions") or [".py"])[0]
+    ext = manifest.get("extension") or min(manifest.get("extensions") or [".py"])
     return manifest.get("language") or language_of(ext), ext
 
 
@@ -85,7 +87,7 @@ def package_dir(name):
     if spec is None:
         raise CorpusError(f"package {name!r} is not installed in this interpreter")
     if spec.submodule_search_locations:
-        return list(spec.submodule_search_locations)[0]
+        return next(iter(spec.submodule_search_locations))
     return spec.origin
 
 
@@ -143,8 +145,7 @@ def read_source(path, ext, max_bytes):
             text = data.decode("utf-8")
     except (UnicodeDecodeError, SyntaxError, LookupError):
         return None, "undecodable"
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     return text, None
 
 
@@ -313,8 +314,8 @@ def build_corpus(out, roots, exts=(".py",), val_frac=0.05, test_frac=0.05, clean
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "sources": [{"label": label, "path": path} for label, path in roots],
         "extensions": sorted(exts),
-        "extension": sorted(exts)[0],  # what a request to a model trained on this is cleaned as
-        "language": language_of(sorted(exts)[0]),
+        "extension": min(exts),  # what a request to a model trained on this is cleaned as
+        "language": language_of(min(exts)),
         "cleaning": cleaning,
         "file_start": FILE_START,
         "val_fraction": val_frac,
@@ -323,6 +324,7 @@ def build_corpus(out, roots, exts=(".py",), val_frac=0.05, test_frac=0.05, clean
         "refused_imports": sorted(refuse_imports),
         "max_package_chars": max_package_chars,
         "packages": packages or [],
+        "package_files": pinned.totals(packages or []),  # what the source filter took from Debian and npm packages
         "moved_to_hold_out": moved,  # files hold_out() moved so that val and test are not empty
         "warnings": warnings,
         "splits": {},
@@ -344,54 +346,22 @@ def build_corpus(out, roots, exts=(".py",), val_frac=0.05, test_frac=0.05, clean
     return manifest
 
 
-def package_roots(list_paths, cache, unseen, progress=True):
-    """Fetch and unpack the pinned packages of each list; returns (roots, records).
-
-    A package is refused (recorded with its reason, not fetched or not read) when it is one of
-    the `unseen` pins, when pip cannot fetch it, or when its license is not permissive.
-    """
-    from tqdm import tqdm
-
-    unseen_keys = {p.key for p in unseen}
-    pins = [pin for path in list_paths for pin in pk.read_package_list(path)]
-    roots, records = [], []
-    for pin in tqdm(pins, desc="packages", unit="pkg", disable=not progress, file=sys.stderr):
-        record = {"name": pin.name, "version": pin.version, "label": pin.key}
-        records.append(record)
-        if pin.key in unseen_keys:
-            record["refused"] = "unseen-code benchmark package"
-            continue
-        try:
-            unpacked = pk.unpack(pk.fetch(pin, cache), cache)
-        except pk.PackageError as e:
-            record["refused"] = str(e)
-            continue
-        spdx, source = pk.license_of(pk.metadata(unpacked))
-        record["license"], record["license_source"] = spdx, source[:200]
-        if spdx is None:
-            record["refused"] = f"license not known to be permissive: {source[:120]}"
-            continue
-        roots.append((pin.key, unpacked))
-    for record in records:
-        if "refused" in record:
-            print(f"refused {record['name']}=={record['version']}: {record['refused']}", file=sys.stderr)
-    return roots, records
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m model.data.corpus", description=__doc__.split("\n\n")[0])
     p.add_argument("sources", nargs="*", metavar="PATH_OR_GLOB", help="directories, files or globs")
     p.add_argument("--out", required=True, help="corpus dir to write")
     p.add_argument("--stdlib", action="store_true", help="add this interpreter's standard library")
     p.add_argument("--package", action="append", default=[], metavar="NAME", help="add an installed package's sources")
-    p.add_argument("--ext", action="append", default=None, help="file extensions to take (default .py)")
+    p.add_argument("--ext", action="append", default=None,
+                   help="file extensions to take (default: the package lists' language=, else .py)")
     p.add_argument("--val", type=float, default=0.05, help="fraction of files for validation")
     p.add_argument("--test", type=float, default=0.05, help="fraction of files for test")
     p.add_argument("--keep-comments", action="store_true")
     p.add_argument("--keep-docstrings", action="store_true")
     p.add_argument("--max-literal-lines", type=int, default=DEFAULT_CLEANING["max_literal_lines"])
     p.add_argument("--packages", action="append", default=[], metavar="FILE",
-                   help="a pinned package list (name==version a line): fetched with pip, permissive licenses only")
+                   help="a pinned package list (name==version, debian:NAME=VERSION, npm:NAME@VERSION a line): "
+                        "fetched into the cache, permissive licenses only")
     p.add_argument("--cache", default=None, help="where fetched packages are kept (default ~/.cache/tabcomplete/packages)")
     p.add_argument("--max-package-chars", type=int, default=None,
                    help="at most this many cleaned characters from one source, so none dominates")
@@ -400,27 +370,43 @@ def main(argv=None):
     roots = [(os.path.basename(os.path.normpath(s.split("*")[0])) or "files", s) for s in args.sources]
     if args.stdlib:
         roots.append(("stdlib", stdlib_dir()))
-    exts = tuple(e if e.startswith(".") else "." + e for e in (args.ext or [".py"]))
     cleaning = {"strip_comments": not args.keep_comments, "strip_docstrings": not args.keep_docstrings,
                 "max_literal_lines": args.max_literal_lines}
     try:
         roots += [(name, package_dir(name)) for name in args.package]
+        pins = [pin for path in args.packages for pin in pk.read_package_list(path)]
+        exts = tuple(e if e.startswith(".") else "." + e for e in (args.ext or _list_extensions(pins)))
         unseen = pk.unseen_pins()
-        records = None
+        records, files = None, None
         if args.packages:
-            package_roots_, records = package_roots(args.packages, args.cache or pk.DEFAULT_CACHE, unseen)
-            roots += package_roots_
+            pypi_roots, package_roots, package_files, records = pinned.package_sources(
+                pins, args.cache or pk.DEFAULT_CACHE, unseen, exts)
+            roots += pypi_roots
+            if package_roots:  # Debian and npm files come chosen by the source filter; the rest is walked
+                files = list(find_files(roots, set(exts))) + package_files
+            roots += package_roots
         if not roots:
-            p.error("give at least one source: PATH_OR_GLOB, --stdlib or --package NAME")
+            p.error("give at least one source: PATH_OR_GLOB, --stdlib, --package NAME or --packages FILE")
         refuse = {name for pin in unseen for name in pin.import_names}
         m = build_corpus(args.out, roots, exts, args.val, args.test, cleaning, refuse_imports=refuse,
-                         max_package_chars=args.max_package_chars, packages=records)
+                         max_package_chars=args.max_package_chars, packages=records, files=files)
     except (CorpusError, pk.PackageError) as err:
         raise SystemExit(f"error: {err}")
     for warning in m["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
+    if records:
+        print(pinned.table(m["packages"]), file=sys.stderr)
     print(json.dumps({"out": args.out, "files": m["files"],
                       "chars": {k: v["chars"] for k, v in m["splits"].items()}}))
+
+
+def _list_extensions(pins):
+    """The extensions of the package lists' language= (one language for all), else .py."""
+    languages = sorted({pin.option("language") for pin in pins} - {None})
+    if len(languages) > 1:
+        raise CorpusError(f"the package lists name several languages ({', '.join(languages)}); "
+                          f"build one corpus per language, or say which files to take with --ext")
+    return LANGUAGES[languages[0]] if languages else (".py",)
 
 
 if __name__ == "__main__":

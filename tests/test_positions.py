@@ -103,3 +103,18 @@ def test_benchmark_text_skips_minified_code_outside_python(tmp_path):
     plain = tmp_path / "plain.js"
     plain.write_text(JS_SOURCE)
     assert positions.benchmark_text(str(plain), ".js") == JS_SOURCE
+
+
+def test_an_npm_packages_files_are_those_a_corpus_would_take(tmp_path):
+    from tests.package_archives import make_tgz
+
+    cache = str(tmp_path / "cache")
+    make_tgz(cache, "jspkg", "1.0.0", {"license": "MIT"},
+             files={"lib/total.js": JS_SOURCE, "test/total.test.js": JS_SOURCE + "\n// test\n",
+                    "dist/total.min.js": "var a=1;" * 400, "lib/notes.md": "# notes\n"})
+    plist = tmp_path / "list.txt"
+    plist.write_text("npm:jspkg@1.0.0\n")
+    files = positions.package_files(str(plist), cache, exts=(".js",))
+    assert [(name, raw) for name, raw, _ in files] == [("jspkg/lib/total.js", JS_SOURCE)]
+    idents, lines = positions.draw_positions(files, 5, seed=0)
+    assert idents and lines

@@ -15,8 +15,9 @@ import tokenize
 
 import numpy as np
 
-from model.data import packages
+from model.data import packages, sourcefilter
 from model.data.corpus import generated_or_minified, read_source
+from model.data.pinned import FETCHERS
 from model.serving.limits import FILES_BUDGET_DEFAULT, FILES_MAX, TEXT_CHARS
 from model.text.clean import PYTHON_EXTS
 
@@ -39,20 +40,33 @@ def benchmark_text(path, ext=".py"):
 
 def package_files(list_path, cache=packages.DEFAULT_CACHE, exts=(".py",)):
     """(package/relative path, raw text, package root) of every file with one of `exts` in the
-    listed packages."""
+    listed packages: a PyPI package's files all; a Debian or npm package's those a corpus would
+    take (model.data.sourcefilter: no tests, vendored, minified or generated files; its pin's
+    root=, only=, skip= and cap=)."""
     files = []
     for pin in packages.read_package_list(list_path):
+        for path, rel, root in _package_paths(pin, cache, exts):
+            text = benchmark_text(path, os.path.splitext(path)[1])
+            if text is not None:
+                files.append((os.path.join(pin.key, rel), text, root))
+    return files
+
+
+def _package_paths(pin, cache, exts):
+    """(path, relative path, source root) of a pinned package's files with one of `exts`."""
+    if pin.source == "pypi":
         root = packages.unpack(packages.fetch(pin, cache), cache)
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if not d.endswith(SKIP_DIRS))
             for name in sorted(filenames):
-                ext = os.path.splitext(name)[1]
-                if ext in exts:
-                    path = os.path.join(dirpath, name)
-                    text = benchmark_text(path, ext)
-                    if text is not None:
-                        files.append((os.path.join(pin.key, os.path.relpath(path, root)), text, root))
-    return files
+                if os.path.splitext(name)[1] in exts:
+                    yield os.path.join(dirpath, name), os.path.relpath(os.path.join(dirpath, name), root), root
+        return
+    fetcher = FETCHERS[pin.source]
+    root = fetcher.source_root(fetcher.unpack(fetcher.fetch(pin, cache), cache), pin)
+    taken, _ = sourcefilter.select(root, exts, set(), pin.option("only", ()), pin.option("skip", ()), pin.option("cap"))
+    for path, rel in taken:
+        yield path, rel, root
 
 
 def _line_starts(raw):

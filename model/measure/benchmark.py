@@ -355,7 +355,7 @@ def main(argv=None):
     versus_first(results)
     os.makedirs(args.out, exist_ok=True)
     report = {"set": args.set, "language": language, "packages": [
-        f"{p.name}=={p.version}" for p in packages.read_package_list(package_list)], "positions": args.positions, "seed": args.seed, "results": results}
+        p.spec for p in packages.read_package_list(package_list)], "positions": args.positions, "seed": args.seed, "results": results}
     modeldir.write_json(os.path.join(args.out, "benchmark.json"), report)
     with open(os.path.join(args.out, "benchmark.md"), "w") as f:
         f.write(table(results) + "\n" + tabs_table(results))

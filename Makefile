@@ -13,7 +13,7 @@ MINUTES ?= 10
 SERVED ?= model/pretrained:$(MODELS)
 
 # Debian packages the tests drive: a real browser, real editors, and what code-server builds with.
-SYSTEM_PACKAGES := chromium chromium-driver neovim curl ripgrep universal-ctags build-essential openjdk-17-jre-headless \
+SYSTEM_PACKAGES := chromium chromium-driver neovim curl ripgrep universal-ctags emacs-nox elpa-eglot build-essential openjdk-17-jre-headless \
                    libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

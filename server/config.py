@@ -58,6 +58,10 @@ PROCESS_ENVIRONMENT = {
     "TABCOMPLETE_THREADS": ("THREADS", 4, int),          # gthread only
     "TABCOMPLETE_HEADER_TIMEOUT": ("HEADER_TIMEOUT", 5.0, float),  # seconds for a request's line and headers
     "TABCOMPLETE_BODY_TIMEOUT": ("BODY_TIMEOUT", 10.0, float),     # seconds for its body, after the headers
+    # seconds for the client to take a whole answer, from its first byte; then it is dropped
+    "TABCOMPLETE_WRITE_TIMEOUT": ("WRITE_TIMEOUT", 10.0, float),
+    # connections a worker holds at once; at the cap the one waiting longest for its headers is shed
+    "TABCOMPLETE_MAX_CONNECTIONS": ("MAX_CONNECTIONS", 10000, int),
     "TABCOMPLETE_FORWARDED_ALLOW_IPS": ("FORWARDED_ALLOW_IPS", "", str),  # proxies trusted for X-Forwarded-*
     "TABCOMPLETE_LOG_LEVEL": ("LOG_LEVEL", "info", str),
 }
@@ -114,10 +118,10 @@ def process_settings(environ=None):
     if settings["WORKERS"] is None:
         concurrency = environ.get("WEB_CONCURRENCY")
         settings["WORKERS"] = int(concurrency) if concurrency else os.cpu_count() or 1
-    for key in ("WORKERS", "THREADS"):
+    for key in ("WORKERS", "THREADS", "MAX_CONNECTIONS"):
         if settings[key] < 1:
             raise ConfigError(f"{key} must be a positive integer, not {settings[key]}")
-    for key in ("HEADER_TIMEOUT", "BODY_TIMEOUT"):
+    for key in ("HEADER_TIMEOUT", "BODY_TIMEOUT", "WRITE_TIMEOUT"):
         if not settings[key] > 0:
             raise ConfigError(f"{key} must be a positive number of seconds, not {settings[key]}")
     return settings

@@ -74,7 +74,16 @@ workers = PROCESS["WORKERS"]
 worker_class = PROCESS["WORKER_CLASS"]
 # gunicorn turns "sync" with more than one thread into gthread, so threads only for gthread.
 threads = PROCESS["THREADS"] if worker_class == "gthread" else 1
-worker_connections = 1000  # per worker: connections held at once (slow ones included)
+# Connections a worker holds at once, slow ones included (TABCOMPLETE_MAX_CONNECTIONS). At gunicorn's
+# 1000 a flood of 2,000 slow connections (each sending its request line a byte a second) filled
+# both workers of 2: they stopped accepting, and a normal client's requests waited in the kernel's
+# queue (p99 2.0 s in two runs; 10,000: 0.12 and 0.23 s, and 0.5 s with 4,500 slow connections;
+# docs/operations.md). An idle greenlet costs a few kB, so the cap is high; server/worker.py sheds
+# the connection waiting longest for its headers when it is reached, and raises the worker's
+# open-files limit to fit it.
+worker_connections = PROCESS["MAX_CONNECTIONS"]
+# Answers are written by sendall only, so the write deadline (server/worker.py) bounds them all.
+sendfile = False
 # Read deadlines, per request (server/worker.py): line and headers within HEADER seconds of the
 # worker starting to wait for them (an idle keep-alive connection ends then too), the body
 # within BODY seconds after its headers (408 otherwise).
@@ -169,6 +178,15 @@ def pre_fork(server, worker):
         if not snapshot_intact(snapshot):
             remake_snapshot(server, snapshot)
     worker.tabcomplete_snapshot = os.environ.get(SNAPSHOT)  # which copy it loads (remove_unused_snapshots)
+    # Its slot for counting metric failures (server/metrics.py): one no live worker writes.
+    taken = {getattr(other, "tabcomplete_failure_slot", None) for other in server.WORKERS.values()}
+    worker.tabcomplete_failure_slot = next(slot for slot in range(len(taken) + 1) if slot not in taken)
+
+
+def post_fork(server, worker):
+    from server.metrics import FAILURES
+
+    FAILURES.use_slot(worker.tabcomplete_failure_slot)
 
 
 def remake_snapshot(server, lost):
@@ -229,6 +247,20 @@ def when_ready(server):
     for listener in server.LISTENERS:
         print(f"tabcomplete serving at {listener}/ ({server.cfg.workers} workers; "
               f"kill -HUP {server.pid} reloads the models)", flush=True)
+
+
+def worker_exit(server, worker):
+    # In the worker, as it exits. When the master was killed (kill -9: none of its own clean-up
+    # runs), its workers see their parent change and exit within a second: they remove what the
+    # master would have at exit, the pid file (only while it still names the dead master), the
+    # model copies and its metrics dir. Were every process killed at once, the next server still
+    # removes the copies and the metrics dir (on_starting); gunicorn overwrites a pid file naming
+    # no live process.
+    if os.getpid() != worker.pid or os.getppid() == worker.ppid:
+        return  # in the master (gunicorn calls this there too), or the master lives: it cleans up itself
+    if server.pidfile is not None:
+        server.pidfile.unlink()
+    on_exit(server)
 
 
 def child_exit(server, worker):

@@ -24,14 +24,30 @@ What this class adds to gunicorn's GeventWorker:
   answered 400 at once instead of waiting for a line ending;
 - gunicorn's own refusals (400, 414, 417, 431) are JSON {"error": {code, message}} like the
   app's, and their log lines name the error, never the request's bytes;
+- a write deadline: a client must take the whole answer within WRITE_SECONDS of its first byte,
+  else the answer is dropped, the connection reset (the kernel frees what it still held) and the
+  request's memory freed with its greenlet (a client that never reads held its connection, its
+  body and its answer for ever);
+- a connection cap with early refusal: at MAX_CONNECTIONS the connection that has waited longest
+  for its headers is shed to make room, so a flood of slow connections never stops the worker
+  accepting a request that is whole (gunicorn's own cap, worker_connections, stops accepting);
+- memory handed back after large bodies and answers: glibc keeps the memory of freed megabyte
+  buffers for itself (a worker that read 200 bodies of 1 MB stayed 18% larger for good), and a
+  dropped answer waits in a reference cycle for a full collection (100 dropped answers of 400 kB
+  kept a worker 25% larger); once a second at most, between requests, the worker collects and
+  calls malloc_trim;
 - threads are not monkey-patched: the Completer pipelines the LSTM layers of a long buffer on
   real threads (numba releases the GIL), and those keep running in parallel.
 """
 import contextvars
+import ctypes
+import gc
 import json
 import logging
 import os
+import resource
 import socket
+import struct
 import time
 
 import gevent
@@ -48,8 +64,17 @@ log = logging.getLogger("tabcomplete")
 # Seconds (TABCOMPLETE_HEADER_TIMEOUT / TABCOMPLETE_BODY_TIMEOUT, read in server/config.py).
 HEADER_SECONDS = process_settings()["HEADER_TIMEOUT"]
 BODY_SECONDS = process_settings()["BODY_TIMEOUT"]
+WRITE_SECONDS = process_settings()["WRITE_TIMEOUT"]        # TABCOMPLETE_WRITE_TIMEOUT
+MAX_CONNECTIONS = process_settings()["MAX_CONNECTIONS"]    # TABCOMPLETE_MAX_CONNECTIONS
+TRIM_AFTER_BYTES = 256 * 1024  # a body or an answer this large (or a chunked body) has the heap trimmed after it
+SPARE_FILES = 256              # descriptors kept for what is not a connection (logs, models, metrics)
 LINGER_SECONDS = 1.0          # after a refusal: time to read what the client still sends, then close
 LINGER_MAX_BYTES = 256 * 1024
+
+try:
+    _LIBC = ctypes.CDLL(None)  # this process's C library, for malloc_trim
+except OSError:
+    _LIBC = None
 
 # When the connection's headers must have arrived (greenlet-local: one connection per greenlet).
 _header_deadline = contextvars.ContextVar("header_deadline", default=None)
@@ -181,6 +206,59 @@ class DeadlineBody:
         return getattr(self._body, name)
 
 
+class WriteTimeout(TimeoutError):
+    """The client did not take its answer within the write deadline."""
+
+
+class DeadlineSocket:
+    """A connection whose writes of one answer all end by `seconds` after its first byte, in all
+    (a socket timeout would bound only each wait, and a client taking a byte now and then would
+    hold it for ever): a write still waiting then raises WriteTimeout."""
+
+    def __init__(self, sock, seconds):
+        self._sock, self._seconds, self._deadline = sock, seconds, None
+        self.written = 0  # bytes handed to sendall, taken or not
+
+    def sendall(self, data, *flags):
+        self.written += len(data)
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self._seconds
+        late = WriteTimeout(f"the client did not take the answer within {self._seconds:g} s")
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise late
+        with gevent.Timeout(left, late):
+            return self._sock.sendall(data, *flags)
+
+    def sendfile(self, *args, **kwargs):  # gunicorn.conf.py turns sendfile off: every write is a sendall
+        raise NotImplementedError("sendfile would pass the write deadline by")
+
+    def __getattr__(self, name):  # recv, send, fileno, ... of the socket
+        return getattr(self._sock, name)
+
+
+def trim_heap():
+    """Hand the heap's free memory back to the system (glibc's malloc_trim; elsewhere nothing)."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+def reset_on_close(sock):
+    """Close `sock` with a reset: the kernel drops the answer it still holds for the client."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+
+
+def body_is_large(req):
+    if isinstance(req.body.reader, ChunkedReader):
+        return True
+    length = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), "0")
+    return length.isdigit() and int(length) >= TRIM_AFTER_BYTES
+
+
 class Worker(GeventWorker):
 
     def patch(self):
@@ -194,7 +272,20 @@ class Worker(GeventWorker):
         from server.config import load_config
 
         self.max_body_bytes = int(load_config()["MAX_BODY_BYTES"])
+        self.max_connections = min(MAX_CONNECTIONS, open_files_limit(MAX_CONNECTIONS + SPARE_FILES) - SPARE_FILES)
+        self.open_connections = 0
+        self.waiting = {}  # connections still waiting for their headers, oldest first (a dict as an ordered set)
+        self.trim_due = False
         super().init_process()
+
+    def notify(self):  # every second, from the worker's main loop
+        super().notify()
+        if self.trim_due:
+            # A dropped answer is freed with the exception that dropped it, whose traceback's frames
+            # (the answer among their locals) form a cycle: collect it, then hand the heap back.
+            self.trim_due = False
+            gc.collect()
+            trim_heap()
 
     def timeout_ctx(self):
         # Wraps the read of the request line and headers (gunicorn's keep-alive loop): what is
@@ -204,6 +295,35 @@ class Worker(GeventWorker):
         return gevent.Timeout(max(left, 0.001), False)
 
     def handle(self, listener, client, addr):
+        self.open_connections += 1
+        self.waiting[client] = None
+        try:
+            if self.open_connections >= self.max_connections:
+                self.shed_oldest_waiting()
+            self.handle_connection(listener, client, addr)
+        finally:
+            self.open_connections -= 1
+            self.waiting.pop(client, None)
+
+    def shed_oldest_waiting(self):
+        """Make room: end the connection that has waited longest for its headers (a slow or idle
+        client), never one whose request is whole."""
+        for sock in self.waiting:  # oldest first
+            del self.waiting[sock]
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # its greenlet's read ends (no answer: nothing was asked yet)
+            except OSError:
+                pass
+            self.dropped("shed")
+            return
+
+    def dropped(self, reason):
+        """A connection this worker ended before its answer was taken: logged and counted."""
+        log.info(json.dumps({"ts": round(time.time(), 3), "pid": os.getpid(), "event": "connection_dropped",
+                             "reason": reason}))
+        self.wsgi.extensions["tabcomplete"]["metrics"].observe_dropped(reason)
+
+    def handle_connection(self, listener, client, addr):
         _header_deadline.set(time.monotonic() + HEADER_SECONDS)
         client.setblocking(1)
         first = b""
@@ -225,14 +345,24 @@ class Worker(GeventWorker):
         # with the worker that accepted it, and the load test's p99 doubled with them (docs/operations.md).
         # A new connection goes to whichever worker accepts first, i.e. one not computing.
         req.must_close = True
+        self.waiting.pop(sock, None)  # its headers are in: never shed now
         if tuple(req.version) not in SPOKEN:
             self.refuse(sock, 505, "http_version_not_supported", "this server speaks HTTP/1.1 and HTTP/1.0")
             return False
         if req.body is not None and isinstance(req.body.reader, ChunkedReader):
             req.body = Body(StrictChunkedReader(req, req.unreader, self.max_body_bytes))
+        large = req.body is not None and body_is_large(req)
         if req.body is not None:
             req.body = DeadlineBody(req.body, time.monotonic() + BODY_SECONDS)
-        return super().handle_request(listener_name, req, sock, addr)
+        answer = DeadlineSocket(sock, WRITE_SECONDS)
+        try:
+            return super().handle_request(listener_name, req, answer, addr)
+        except WriteTimeout:
+            reset_on_close(sock)  # gunicorn closes it after this
+            self.dropped("write_timeout")
+            raise StopIteration() from None  # gunicorn's way to end a connection quietly
+        finally:  # a large body or answer is freed now: the next notify() trims the heap
+            self.trim_due = self.trim_due or large or answer.written >= TRIM_AFTER_BYTES
 
     def handle_error(self, req, client, addr, exc):
         status, code, message = refusal(exc)
@@ -268,3 +398,13 @@ class Worker(GeventWorker):
             pass
         finally:
             client.close()
+
+
+def open_files_limit(wanted):
+    """This process's limit on open descriptors, raised towards `wanted` within the hard limit
+    (one descriptor a connection; many systems start at a soft limit of 1024)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return wanted if soft == resource.RLIM_INFINITY else soft

@@ -1,20 +1,31 @@
 """Reliability probes: what an adversarial local user can do to the server, and what must hold.
 
-    python -m servercheck.reliability --json            # the full run (about 2 minutes)
-    python -m servercheck.reliability --quick --json    # the bounded run `make test` does (seconds)
+    python -m servercheck.reliability --json            # the full run (about 5 minutes)
+    python -m servercheck.reliability --quick --json    # the bounded run `make test` does (about a minute)
 
 It starts gunicorn itself (server/gunicorn.conf.py, loopback, a free port, a copy of the models
-dir, a token set) and probes it over real sockets:
+dir, a token set, a temp dir and a pid file of its own) and probes it over real sockets:
 - framing: bad chunk sizes, Content-Length lies, oversized chunked bodies, stray SCRIPT_NAME,
   gunicorn's own refusals (414, 417, 431, bad Content-Length), TLS bytes, Host names, the token
   on /complete, /models and /metrics, a few malformed JSON bodies. Each must be answered with its
   JSON answer in under 1 s, and no probe's marker may reach a log line;
+- hostile bodies (servercheck.hostile): every field with every kind of bad value, numbers of
+  hundreds of digits, megabyte keys and languages: no 5xx, every error JSON and under 4 KB;
+- clients that never read (servercheck.attacks): a megabyte of unknown keys posted, and an answer
+  larger than the kernel holds asked for: none held past the write deadline, the workers' memory
+  back within 10% of before;
+- a flood: thousands of connections sending their request line a byte a second, beside one
+  normal client: its p99 and errors;
 - slow clients: SLOW connections sending headers at a byte a second and SLOW sending bodies at a
   byte a second (each reconnecting when the server cuts it) held open through a load test
-  (servercheck.loadtest): no 5xx, no timeouts, p99 and the slowest request bounded;
-- faults: kill -9 of a worker under load; the served model dir broken on disk, then a worker
-  killed (the new worker must boot and serve); a model dir that cannot load at start-up (the
-  server must refuse to start, naming the file, without a traceback).
+  (servercheck.loadtest, clients typing through real code): no 5xx, no timeouts, p99 and the
+  slowest request bounded;
+- faults (servercheck.faults): kill -9 of a worker under load; the model copy removed from the
+  temp dir, then a worker killed; the served model dir broken on disk, then a worker killed (the
+  new worker must boot and serve); kill -9 of the master (no pid file, copy or metrics dir may be
+  left); a full temp dir (a server on a small tmpfs of its own, filled: workers boot, completions
+  go on); a model dir that cannot load at start-up (the server must refuse to start, naming the
+  file, without a traceback).
 
 Prints progress on stderr and ONE JSON object on the last line of stdout; exits 1 when a check
 fails. Only loopback addresses are used; every loop is bounded in count and time.
@@ -26,148 +37,18 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
-from servercheck import loadtest
+from servercheck import attacks, faults, hostile, loadtest
+from servercheck.server import REPO, Server, exchange, request
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
 ANSWER_SECONDS = 1.0  # every framing probe's answer must come within this
 
 
 def say(*args):
     print(*args, file=sys.stderr, flush=True)
-
-
-# -- the server under test ---------------------------------------------------------------------
-
-class Server:
-    """gunicorn with server/gunicorn.conf.py on a free loopback port; logs in files."""
-
-    def __init__(self, models_dir, workdir, workers=2, env=None, name="server"):
-        self.models_dir, self.workers = models_dir, workers
-        self.out_path = os.path.join(workdir, f"{name}.out.log")
-        self.err_path = os.path.join(workdir, f"{name}.err.log")
-        self.env = {**os.environ, "TABCOMPLETE_MODELS": models_dir, **(env or {})}
-        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        self.proc = None
-        self.port = None
-        self.loaded = 0  # workers that printed models_loaded so far
-
-    def start(self, seconds=120):
-        self._out, self._err = open(self.out_path, "w"), open(self.err_path, "w")
-        self.proc = subprocess.Popen([GUNICORN, "-c", "server/gunicorn.conf.py", "--bind", "127.0.0.1:0",
-                                      "--workers", str(self.workers)], cwd=REPO, env=self.env,
-                                     stdout=self._out, stderr=self._err)
-        self.port = int(self.wait_for(r"Listening at: http://127\.0\.0\.1:(\d+)", seconds=seconds)[0].group(1))
-        self.wait_loaded(self.workers, seconds)
-        self.url = f"http://127.0.0.1:{self.port}"
-        return self
-
-    def access_ms(self, start=0):
-        """Server-side times (ms) of the requests the app logged after byte `start` of its access log;
-        (those times, the log's size now)."""
-        with open(self.out_path, encoding="utf-8", errors="replace") as f:
-            f.seek(start)
-            text = f.read()
-        times = []
-        for line in text.splitlines():
-            if line.startswith("{") and '"ms": ' in line:
-                try:
-                    record = json.loads(line)
-                    if record["status"] != 408:  # a slow client's own wait, not the server's work
-                        times.append(float(record["ms"]))
-                except (ValueError, KeyError, TypeError):
-                    pass
-        return times, start + len(text.encode("utf-8"))
-
-    def log_text(self):
-        text = ""
-        for path in (self.out_path, self.err_path):
-            with open(path, encoding="utf-8", errors="replace") as f:
-                text += f.read()
-        return text
-
-    def wait_for(self, pattern, count=1, seconds=60):
-        """Poll the error log (bounded) until `pattern` matched `count` times; the matches."""
-        deadline = time.monotonic() + seconds
-        while True:
-            with open(self.err_path, encoding="utf-8", errors="replace") as f:
-                found = list(re.finditer(pattern, f.read()))
-            if len(found) >= count:
-                return found
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn did not print {pattern!r} x{count}:\n" + self.log_text()[-3000:])
-            time.sleep(0.05)
-
-    def wait_loaded(self, count, seconds=120):
-        self.wait_for(r'"event": "models_loaded"', count=count, seconds=seconds)
-        self.loaded = count
-
-    def worker_pids(self):
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, timeout=10)
-        return sorted(int(p) for p in out.stdout.split())
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
-        for f in (getattr(self, "_out", None), getattr(self, "_err", None)):
-            if f:
-                f.close()
-
-
-# -- one raw request -----------------------------------------------------------------------------
-
-def exchange(port, data, seconds=5.0, shutdown=False):
-    """Send raw bytes, read one HTTP answer (to its Content-Length). (status or None, headers
-    text, body bytes, seconds to the whole answer). Bounded: `seconds` in all."""
-    t0 = time.monotonic()
-    deadline = t0 + seconds
-    with socket.create_connection(("127.0.0.1", port), timeout=seconds) as sock:
-        try:
-            sock.sendall(data)
-            if shutdown:
-                sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass  # the server may answer and close before taking all of it
-        got = b""
-        while time.monotonic() < deadline:
-            head, sep, body = got.partition(b"\r\n\r\n")
-            if sep:
-                m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.I)
-                if m and len(body) >= int(m.group(1)):
-                    break
-            sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                chunk = sock.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            got += chunk
-    elapsed = time.monotonic() - t0
-    head, _, body = got.partition(b"\r\n\r\n")
-    m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
-    return (int(m.group(1)) if m else None), head.decode("latin-1"), body, elapsed
-
-
-def request(method, path, host="127.0.0.1", headers=(), body=b"", token=None):
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close", *headers]
-    if token:
-        lines.append(f"Authorization: Bearer {token}")
-    if body and not any(h.lower().startswith(("content-length", "transfer-encoding")) for h in headers):
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 # -- framing, Host, token -----------------------------------------------------------------------
@@ -286,7 +167,7 @@ async def slow_client(port, kind, deadline, stats, interval, marker, token):
         t0 = time.monotonic()
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             stats["connect_errors"] += 1
             await asyncio.sleep(interval)
             continue
@@ -306,7 +187,7 @@ async def slow_client(port, kind, deadline, stats, interval, marker, token):
                 await writer.drain()
                 try:
                     line = await asyncio.wait_for(reader.readline(), interval)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue  # nothing from the server yet: send the next byte
                 m = re.match(rb"HTTP/1\.[01] (\d{3})", line)
                 status = int(m.group(1)) if m else "closed"
@@ -339,83 +220,46 @@ async def slow_and_load(server, clients, seconds, slow, interval, marker, token)
     return load
 
 
-# -- faults ------------------------------------------------------------------------------------------
+# -- clients that never read, and a flood of connections ----------------------------------------
 
-def kill_worker_under_load(server, clients, seconds, token):
-    """kill -9 one worker in the middle of a load test; the master starts another."""
-    async def go():
-        task = asyncio.create_task(loadtest.run(server.url, clients, seconds, 0.2, 10.0, 2, 10_000_000, token))
-        await asyncio.sleep(seconds / 2)
-        victim = server.worker_pids()[0]
-        os.kill(victim, signal.SIGKILL)
-        return victim, await task
-    victim, load = asyncio.run(go())
-    server.wait_loaded(server.loaded + 1)  # the replacement loaded its models
-    status, _, _, _ = exchange(server.port, request("GET", "/health"))
-    return {"killed": victim, "requests": load["requests"], "5xx": load["5xx"],
-            "connection_errors": load["connection_errors"], "timeouts": load["timeouts"],
-            "replacement_booted": True, "health_after": status}
-
-
-def break_model_then_restart_worker(server, token):
-    """Break the served model dir on disk, kill a worker: its replacement loads what the master
-    verified at start-up, so it boots and serves."""
-    for root, _, files in os.walk(server.models_dir):
-        for name in files:
-            if name in ("model.keras", "meta.json", "vocab.json"):
-                with open(os.path.join(root, name), "wb") as f:
-                    f.write(b"corrupted")
-    os.kill(server.worker_pids()[0], signal.SIGKILL)
-    server.wait_loaded(server.loaded + 1)
-    body = json.dumps({"text": "import os\nimport sy", "max_chars": 8}).encode()
-    answers = [exchange(server.port, request("POST", "/complete", headers=["Content-Type: application/json"],
-                                             token=token, body=body), seconds=30)[0] for _ in range(6)]
-    return {"replacement_booted": True, "server_running": server.proc.poll() is None, "statuses": answers}
+def never_reading(server, args, token):
+    """The issue's attack (clients with a 4 KB receive buffer posting a megabyte of unknown keys,
+    reading nothing), then clients of a real network's segment size asking for an answer larger
+    than the kernel takes for them (GET /models, its meta.json padded): after the write deadline
+    the server holds none of them, and its workers' memory is back within 10% of before."""
+    wait = args.write_timeout + 1.5
+    before = attacks.worker_rss_mb(server.proc.pid)
+    posted = attacks.never_reading(server.port, args.never_reading, attacks.raw_request(
+        "POST", "/complete", token, attacks.unknown_keys_body(args.never_reading_bytes)), wait)
+    models = attacks.never_reading(server.port, args.never_reading, attacks.raw_request("GET", "/models", token),
+                                   wait, mss=attacks.NETWORK_MSS)
+    settled = time.monotonic() + 5  # the workers trim their heaps within a second of the last large body
+    while time.monotonic() < settled and attacks.server_connections(server.port):
+        time.sleep(0.1)
+    time.sleep(1.5)
+    after = attacks.worker_rss_mb(server.proc.pid)
+    growth = {str(pid): round(after[pid] / before[pid] - 1, 3) for pid in before if pid in after}
+    return {"write_timeout_s": args.write_timeout, "unknown_keys_posted": posted, "models_asked": models,
+            "rss_mb_before": before, "rss_mb_after": after, "rss_growth": growth}
 
 
-def refused_at_start(models_src, workdir):
-    """Start gunicorn on model dirs that cannot load: it must exit non-zero at once, naming the file."""
-    cases = {}
+def never_reading_ok(r):
+    return (r["unknown_keys_posted"]["held_by_server_after_wait"] == 0 and r["models_asked"]["held_by_server_after_wait"] == 0
+            and r["models_asked"]["answers"]["complete"] == 0 and len(r["rss_growth"]) > 0
+            and all(g <= 0.10 for g in r["rss_growth"].values()))
 
-    def case(name, mutate, must_name):
-        bad = os.path.join(workdir, "bad-" + name)
-        shutil.copytree(models_src, bad, ignore=shutil.ignore_patterns("checkpoints"))
-        target = next(os.path.join(r, "meta.json") for r, _, fs in os.walk(bad) if "meta.json" in fs)
-        mutate(os.path.dirname(target))
-        t0 = time.monotonic()
-        env = {**os.environ, "TABCOMPLETE_MODELS": bad}
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        try:
-            proc = subprocess.run([GUNICORN, "-c", "server/gunicorn.conf.py", "--bind", "127.0.0.1:0",
-                                   "--workers", "1"], cwd=REPO, env=env, capture_output=True, text=True, timeout=90)
-            code, err = proc.returncode, proc.stderr
-        except subprocess.TimeoutExpired:
-            code, err = "still running", ""
-        named = os.path.join(os.path.dirname(target), must_name)
-        cases[name] = {"exit": code, "seconds": round(time.monotonic() - t0, 1), "names_file": named in err,
-                       "traceback": "Traceback" in err, "message": err.strip().splitlines()[-1][:200] if err.strip() else ""}
 
-    def meta_edit(**changes):
-        def mutate(d):
-            path = os.path.join(d, "meta.json")
+def pad_models_answer(models_dir, size):
+    """Give every meta.json of the served copy `size` bytes more of "metrics": GET /models then
+    answers more than a client of a real network's segment size lets the kernel hold."""
+    for root, _, files in os.walk(models_dir):
+        if "meta.json" in files:
+            path = os.path.join(root, "meta.json")
             with open(path) as f:
                 meta = json.load(f)
-            meta.update(changes)
+            meta.setdefault("metrics", {})["reliability_padding"] = "p" * size
             with open(path, "w") as f:
                 json.dump(meta, f)
-        return mutate
-
-    def write(name, data):
-        def mutate(d):
-            with open(os.path.join(d, name), "wb") as f:
-                f.write(data)
-        return mutate
-
-    case("meta_language_5", meta_edit(language=5), "meta.json")
-    case("meta_not_json", write("meta.json", b"{not json"), "meta.json")
-    case("model_keras_truncated", write("model.keras", b"PK\x03\x04 truncated"), "model.keras")
-    case("vocab_not_json", write("vocab.json", b"[1, 2"), "vocab.json")
-    return cases
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -426,11 +270,13 @@ def run(args):
     marker = "RELIABILITY_MARKER_" + secrets.token_hex(6)  # in probe bytes; must never reach a log
     models = os.path.join(workdir, "models")
     shutil.copytree(args.models, models, ignore=shutil.ignore_patterns("checkpoints"))
+    temp, pid_file = os.path.join(workdir, "tmp"), os.path.join(workdir, "server.pid")
+    os.makedirs(temp)
     env = {"TABCOMPLETE_TOKEN": token, "TABCOMPLETE_HEADER_TIMEOUT": str(args.header_timeout),
-           "TABCOMPLETE_BODY_TIMEOUT": str(args.body_timeout)}
+           "TABCOMPLETE_BODY_TIMEOUT": str(args.body_timeout), "TABCOMPLETE_WRITE_TIMEOUT": str(args.write_timeout),
+           "TMPDIR": temp}
     if args.worker_class:
         env["TABCOMPLETE_WORKER_CLASS"] = args.worker_class
-    server = Server(models, workdir, args.workers, env)
     report = {"workers": args.workers, "worker_class": args.worker_class or "server.worker.Worker",
               "cores": os.cpu_count(), "load_average_at_start": round(os.getloadavg()[0], 2)}
     checks = {}
@@ -445,6 +291,8 @@ def run(args):
                 loadtest.run(base.url, args.clients, args.seconds, 0.2, 10.0, 1, 10_000_000, token))
         finally:
             base.stop()
+    pad_models_answer(models, 400_000)
+    server = Server(models, workdir, args.workers, env, args=["--pid", pid_file])
     try:
         say(f"starting gunicorn ({args.workers} workers) on {args.models}")
         server.start()
@@ -455,6 +303,18 @@ def run(args):
         framing = run_framing(server, marker, token, max_body)
         report["framing"] = {k: v for k, v in framing.items() if k != "results" or args.verbose}
         checks["framing"] = not framing["failed"]
+        say("hostile bodies: every field's bad values, huge numbers, megabyte keys")
+        report["hostile"] = hostile.run(server.port, token)
+        checks["hostile"] = not report["hostile"]["failed"] and report["hostile"]["cases"] >= 300
+        say(f"{args.never_reading} clients that never read, twice")
+        report["never_reading"] = never_reading(server, args, token)
+        checks["never_reading"] = never_reading_ok(report["never_reading"])
+        say(f"{args.flood} slow connections beside a normal client for {args.flood_seconds:g} s")
+        attacks.raise_open_files_limit(args.flood + 200)
+        flood = attacks.flood(server.port, args.flood, args.flood_seconds, token=token, ramp_seconds=args.flood_ramp)
+        report["flood"] = flood
+        checks["flood"] = (flood["normal"]["errors"] == 0 and flood["normal"]["requests"] > 0
+                           and set(flood["normal"]["statuses"]) == {"200"} and flood["normal"]["p99_ms"] <= args.flood_p99_ms)
         say(f"{args.slow}+{args.slow} slow connections under a {args.clients}-client load test for {args.seconds:g} s")
         _, mark = server.access_ms()
         load = asyncio.run(slow_and_load(server, args.clients, args.seconds, args.slow, args.interval, marker, token))
@@ -470,22 +330,46 @@ def run(args):
                                and load["max_ms"] <= args.max_ms and load["non_json_errors"] == 0)
         if not args.skip_faults:
             say("kill -9 of a worker under load")
-            killed = kill_worker_under_load(server, args.fault_clients, args.fault_seconds, token)
+            killed = faults.kill_worker_under_load(server, args.fault_clients, args.fault_seconds, token)
             report["kill_worker"] = killed
             checks["kill_worker"] = killed["5xx"] == 0 and killed["health_after"] == 200
+            say("the model copy removed from the temp dir, then a worker killed")
+            lost = faults.lost_model_copy(server, temp, token, args.fault_clients, args.fault_seconds / 2)
+            report["lost_model_copy"] = lost
+            after = lost["load_after_replacement"]
+            checks["lost_model_copy"] = (lost["server_running"] and lost["copy_made_again"] and after["requests"] > 0
+                                         and after["5xx"] + after["connection_errors"] + after["timeouts"] == 0)
             say("the served model dir broken on disk, then a worker restarted")
-            broken = break_model_then_restart_worker(server, token)
+            broken = faults.break_model_then_restart_worker(server, token)
             report["model_dir_broken"] = broken
             checks["model_dir_broken"] = broken["server_running"] and set(broken["statuses"]) == {200}
         logs = server.log_text()
         report["logs"] = {"lines": logs.count("\n"), "marker_found": marker in logs,
                           "tracebacks": logs.count("Traceback")}
         checks["logs"] = marker not in logs and "Traceback" not in logs
+        if not args.skip_faults:
+            say("kill -9 of the master")
+            report["kill_master"] = faults.kill_master(server, temp, pid_file)
+            checks["kill_master"] = report["kill_master"] == {**report["kill_master"], "workers_exited": True,
+                                                              "pid_file_left": False, "left_in_temp": []}
     finally:
         server.stop()
     if not args.skip_faults:
+        say("a full temp dir")
+        why_not = faults.tmpfs_unavailable(workdir)
+        if why_not:
+            report["full_temp_dir"] = {"not_run": f"no small file system of its own here: {why_not}"}
+        else:
+            full = faults.full_temp_dir(args.models, workdir, token, args.fault_clients, args.fault_seconds / 2,
+                                        workers=args.full_temp_workers)
+            report["full_temp_dir"] = full
+            load_full = full.get("load_while_full") or {}
+            checks["full_temp_dir"] = (full["replacement_booted"] and full["server_running"] and not full["sigbus"]
+                                       and load_full.get("requests", 0) > 0 and full["metrics_status"] == 200
+                                       and (full["metrics_failures"] or 0) > 0
+                                       and load_full["5xx"] + load_full["connection_errors"] + load_full["timeouts"] == 0)
         say("model dirs that cannot load, at start-up")
-        refused = refused_at_start(args.models, workdir)
+        refused = faults.refused_at_start(args.models, workdir)
         report["refused_at_start"] = refused
         checks["refused_at_start"] = all(c["exit"] not in (0, "still running") and c["names_file"]
                                          and not c["traceback"] for c in refused.values())
@@ -503,29 +387,40 @@ def main(argv=None):
     p.add_argument("--models", default=os.path.join(REPO, "model", "pretrained"), help="models dir to serve (copied)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--worker-class", help="gunicorn worker class (default: server/gunicorn.conf.py's)")
-    p.add_argument("--clients", type=int, default=50)
+    p.add_argument("--clients", type=int, default=20, help="load test clients, typing through real code")
     p.add_argument("--seconds", type=float, default=60.0, help="slow clients + load test duration")
     p.add_argument("--slow", type=int, default=4, help="slow-header connections, and as many slow-body ones")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between a slow client's bytes")
     p.add_argument("--header-timeout", type=float, default=5.0, help="TABCOMPLETE_HEADER_TIMEOUT for the server")
     p.add_argument("--body-timeout", type=float, default=10.0, help="TABCOMPLETE_BODY_TIMEOUT for the server")
-    p.add_argument("--p99-ms", type=float, default=250.0, help="the load test's p99 must not exceed this")
+    p.add_argument("--write-timeout", type=float, default=10.0, help="TABCOMPLETE_WRITE_TIMEOUT for the server")
+    p.add_argument("--p99-ms", type=float, default=500.0, help="the load test's p99 must not exceed this")
     p.add_argument("--max-ms", type=float, default=1000.0, help="no request may take longer than this")
-    p.add_argument("--fault-clients", type=int, default=50)
+    p.add_argument("--never-reading", type=int, default=200, help="clients that never read (each attack)")
+    p.add_argument("--never-reading-bytes", type=int, default=1_000_000, help="the body each of them posts")
+    p.add_argument("--flood", type=int, default=2000, help="slow connections held open beside a normal client")
+    p.add_argument("--flood-seconds", type=float, default=30.0)
+    p.add_argument("--flood-ramp", type=float, default=3.0, help="seconds to open the flood's connections")
+    p.add_argument("--flood-p99-ms", type=float, default=1000.0, help="the normal client's p99 under the flood")
+    p.add_argument("--fault-clients", type=int, default=20)
     p.add_argument("--fault-seconds", type=float, default=20.0)
+    p.add_argument("--full-temp-workers", type=int, default=2, help="workers of the server on a full temp dir")
     p.add_argument("--skip-faults", action="store_true")
     p.add_argument("--compare-sync", action="store_true",
                    help="first run the same load test on sync workers without slow clients (a baseline)")
-    p.add_argument("--quick", action="store_true", help="the bounded run: 8 clients, 2+2 slow, short deadlines")
+    p.add_argument("--quick", action="store_true", help="the bounded run: fewer clients and connections, short "
+                                                        "deadlines (about a minute)")
     p.add_argument("--verbose", action="store_true", help="every framing probe's answer in the JSON")
     p.add_argument("--keep", action="store_true", help="keep the work dir (logs) and print its path")
     p.add_argument("--json", action="store_true", help="(the JSON line is always printed)")
     args = p.parse_args(argv)
     if args.quick:
         args.clients, args.seconds, args.slow, args.interval = 8, 4.0, 2, 0.25
-        args.header_timeout, args.body_timeout = 1.0, 2.0
-        args.fault_clients, args.fault_seconds = 8, 3.0
-        args.p99_ms, args.max_ms = 2000.0, 3000.0  # a loaded CI machine: a bound, not the target
+        args.header_timeout, args.body_timeout, args.write_timeout = 1.0, 2.0, 1.0
+        args.fault_clients, args.fault_seconds, args.full_temp_workers = 8, 3.0, 1
+        args.never_reading, args.flood, args.flood_seconds, args.flood_ramp = 40, 500, 3.0, 1.0
+        # A loaded CI machine: bounds, not the targets.
+        args.p99_ms, args.max_ms, args.flood_p99_ms = 2000.0, 3000.0, 3000.0
     report = run(args)
     print(json.dumps(report))
     return 0 if report["ok"] else 1

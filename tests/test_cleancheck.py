@@ -3,6 +3,8 @@ starts inside a data table (which only the whole file shows is one) is reported,
 on a tiny package."""
 import json
 
+import pytest
+
 from model.measure import cleancheck
 from tests.test_packages import make_wheel
 
@@ -50,3 +52,53 @@ def test_the_command_prints_json(tmp_path, capsys):
     cleancheck.main(["--packages", str(plist), "--cache", cache, "--positions", "10", "--json"])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["windows"] == 20 and out["matching"] == 20 and out["clean_ms"]["p95"] >= out["clean_ms"]["p50"]
+
+
+def c_file(n):
+    """C with block comments whose prose has quotes, backticks and `//`, strings holding comment
+    markers, and a macro over lines: windows start inside any of them."""
+    return "#include <stdio.h>  // printf\n\n" + "".join(
+        f"/*\n * Handle request {i}: don't call it \"often\", see `make` and http://x.org/a//b.\n */\n"
+        f"#define LIMIT_{i} \\\n    ({i} * 2) // twice\n"
+        f"int handler_{i}(int request) {{  // the handler\n"
+        f"    const char *label = \"label /* {i} */ // {i}\";\n"
+        f"    return request + LIMIT_{i}; /* done */\n}}\n\n" for i in range(n))
+
+
+def lua_file(n):
+    """Lua with long comments of two levels, long strings, and line comments."""
+    return "local M = {}\n\n" + "".join(
+        f"--[[\nHandle request {i}: don't call it \"often\" -- see t[k]\n]]\n"
+        f"M.usage_{i} = [==[\nrun {i} -- the file\n]==]\n"
+        f"--[=[ level 1 ]] ]=]\nfunction M.handler_{i}(request)  -- the handler\n"
+        f"  return request .. \"-- {i}\" -- done\nend\n\n" for i in range(n))
+
+
+def test_windows_of_other_languages_clean_like_the_whole_file_and_comments_are_seen():
+    for name, raw in (("m.c", c_file(80)), ("m.lua", lua_file(80))):
+        assert len(raw) > 3 * 4000
+        result = cleancheck.check([(name, raw, "")], positions=60, seed=0)
+        assert result["windows"] == 120 and result["matching"] == 120, result["mismatched"]
+        assert result["code_judged_in_comment"] == 0
+        assert result["comment_windows"]["windows"] == 60 and result["comment_windows"]["missed"] == []
+
+
+def test_a_window_cleaned_as_python_would_not_match():
+    # The check cleans each file as its extension says: read as Python, a C file keeps its comments.
+    raw = c_file(40)
+    as_c, _ = cleancheck.window_matches(raw, len(raw) - 10, ext=".c")
+    as_python, _ = cleancheck.window_matches(raw, len(raw) - 10, ext=".py")
+    assert 0 < as_c.count('"label /*') == as_c.count("/*") < as_python.count("/*")  # left: only those in strings
+
+
+def test_the_command_reads_a_directory_of_a_language(tmp_path, capsys):
+    for i in range(3):
+        (tmp_path / "src" / "lib").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / "lib" / f"m{i}.lua").write_text(lua_file(30 + i))
+    (tmp_path / "src" / "notes.txt").write_text("not Lua -- at all\n")
+    cleancheck.main(["--files", str(tmp_path / "src"), "--language", "lua", "--positions", "10", "--json"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (out["language"], out["file_count"], out["windows"], out["matching"]) == ("lua", 3, 20, 20)
+    assert out["comment_windows"]["judged_in_comment"] == 10
+    with pytest.raises(SystemExit, match="no c files"):
+        cleancheck.main(["--files", str(tmp_path / "src"), "--language", "c"])

@@ -171,6 +171,121 @@ def test_a_javascript_model_cleans_requests_as_its_corpus_was(tmp_path):
     assert completer.complete("function f() {  // why").stop_reason == "in_comment"
 
 
+# A file of each other language: every kind of comment, comment markers inside literals, tabs.
+C_FILE = """/* A file comment
+ * over lines. */
+#include <stdio.h>  // for printf
+#define TWICE(x) \\
+\t((x) * 2) /* doubled */
+
+static const char *GREETING = "hello // not a comment /* nor this */";
+
+int load(int path) {  // load it
+\tchar c = '/';  /* a slash */
+\treturn TWICE(path) + c; // and return it
+}
+"""
+LUA_FILE = """--[==[ A long comment
+with ]] inside ]==]
+local GREETING = "hello -- not a comment"
+local LONG = [[a long string -- kept]]
+local LEVEL = [=[ with ]] inside ]=]
+
+--[[
+print("commented out")
+--]]
+local function load(path)  -- load it
+\treturn LONG .. path -- and return it
+end
+"""
+TS_FILE = """/** A JSDoc comment
+ * @param path where
+ */
+import { readFile } from "fs";
+
+const URL: string = `http://example.com/${"a /* b */"}`; // a url
+const RE = /\\/\\*+/g; // a regex
+
+export function load(path: string): Promise<string> {  // load it
+\treturn readFile(path, "utf8"); // and return it
+}
+"""
+# language -> (extensions, a file, what must survive cleaning, what must not, a request ending in a comment)
+LANGUAGE_FILES = {
+    "c": ((".c", ".h"), C_FILE, ['"hello // not a comment /* nor this */"', "#define TWICE(x) \\\n    ((x) * 2)\n"],
+          ["file comment", "doubled", "a slash", "return it"], "int f(void) {\n  /* why"),
+    "javascript": ((".js",), JS, ['"utf8");\n}'], ["file comment", "block\n", "return it"], "function f() {  // why"),
+    "lua": ((".lua",), LUA_FILE, ['"hello -- not a comment"', "[[a long string -- kept]]", "[=[ with ]] inside ]=]"],
+            ["A long comment", "commented out", "return it"], "local x = 1\n--[[ why"),
+    "typescript": ((".ts",), TS_FILE, ['`http://example.com/${"a /* b */"}`', "/\\/\\*+/g;"],
+                   ["JSDoc", "a url", "a regex", "return it"], "let x: number = 1; // why"),
+}
+
+
+@pytest.fixture(scope="module")
+def language_models(tmp_path_factory):
+    """A tiny model per language in one models dir, each trained end to end on a corpus of files of
+    its language: {language: (corpus dir, model dir, a source file)}, and the models dir."""
+    from model.data.corpus import build_corpus
+    from model.training.train import train
+
+    models, made = tmp_path_factory.mktemp("models"), {}
+    for language, (exts, text, _, _, _) in LANGUAGE_FILES.items():
+        src = tmp_path_factory.mktemp(f"{language}_src")
+        for i in range(30):
+            (src / f"m{i}{exts[i % len(exts)]}").write_text(text.replace("load", f"load{i}"))
+        corpus = str(tmp_path_factory.mktemp(f"{language}_corpus"))
+        build_corpus(corpus, [("src", str(src))], exts=exts, val_frac=0.2, test_frac=0.2, progress=False)
+        out = str(models / language)
+        train(corpus, out, layers=1, units=8, embedding_dim=4, dropout=0.0, batch_size=2, seq_len=16, epochs=1,
+              steps_per_epoch=2, min_count=1, sample_every=0, verbose=0)
+        made[language] = (corpus, out, src / f"m3{exts[3 % len(exts)]}")
+    return made, str(models)
+
+
+@pytest.mark.parametrize("language", ["c", "lua", "typescript"])
+def test_a_model_of_each_language_cleans_requests_as_its_corpus_was(language_models, language):
+    from model.data.corpus import SPLITS, documents
+
+    made, _ = language_models
+    corpus, out, source = made[language]
+    exts, _, kept, removed, in_comment = LANGUAGE_FILES[language]
+    completer = Completer.load(out)
+    assert (completer.language, completer.ext) == (language, min(exts))
+    doc = next(d for split in SPLITS for d in documents(corpus, split) if "load3(" in d)
+    request = source.read_text()
+    context, cleaned = completer.context(request)
+    assert context == FILE_START + doc and cleaned.text == clean(request, min(exts)).text
+    assert all(k in doc for k in kept) and not any(r in doc for r in removed) and "\t" not in doc
+    # the last 4000 characters of a long buffer clean as the file they were cut from
+    long = "".join(request.replace("load", f"load{i}") for i in range(40))
+    window, _ = carried(long)
+    seen = clean(window, completer.ext, partial=True).text
+    assert clean(long, completer.ext).text.endswith(seen[seen.index("\n") + 1:])
+    assert completer.complete(in_comment).stop_reason == "in_comment"
+    assert completer.complete(in_comment.split("\n")[0] + "\n").stop_reason != "in_comment"
+
+
+def test_each_language_is_served_by_its_own_model(language_models):
+    import requests
+
+    from tests.server_helpers import LiveServer
+
+    _, models = language_models
+    live = LiveServer({"MODELS_DIR": models, "MIN_PROB": 0.0})
+    try:
+        health = requests.get(live.url + "/health", timeout=10).json()
+        assert health["models"] == sorted(LANGUAGE_FILES)
+        for language, (_, _, _, _, in_comment) in LANGUAGE_FILES.items():
+            code = in_comment.split("\n")[0] + "\n"
+            answer = requests.post(live.url + "/complete", json={"text": code, "language": language}, timeout=30)
+            assert answer.status_code == 200 and answer.json()["model"] == language
+            answer = requests.post(live.url + "/complete", json={"text": in_comment, "language": language}, timeout=30)
+            assert answer.json()["completion"] == "" and answer.json()["model"] == language
+    finally:
+        live.close()
+
+
 
 def test_a_name_from_another_project_file_is_completed(tiny_model):
     completer = Completer.load(tiny_model)

@@ -1,6 +1,8 @@
 """The reliability suite (servercheck/reliability.py) in its bounded form: a real gunicorn with the shipped
-model, real sockets, slow clients under a short load test, framing and Host probes, kill -9 of a
-worker, a model dir broken on disk after start-up, and model dirs refused at start-up."""
+model, real sockets: framing and Host probes, hostile bodies (huge numbers, megabyte echoes), clients
+that never read, a flood of slow connections, slow clients under a short load test, kill -9 of a
+worker, the model copy lost, a model dir broken on disk after start-up, kill -9 of the master, a
+full temp dir (a real tmpfs), and model dirs refused at start-up."""
 import json
 import os
 import subprocess
@@ -59,6 +61,32 @@ def test_slow_clients_are_cut_and_hold_nobody_up(quick_run):
     assert load["max_ms"] < 3000, load
 
 
+def test_hostile_bodies_get_small_json_errors_and_never_a_5xx(quick_run):
+    _, report, _ = quick_run
+    hostile = report["hostile"]
+    assert hostile["cases"] >= 300 and hostile["failed"] == [], hostile
+    assert not any(status.startswith("5") for status in hostile["statuses"]), hostile
+    assert 0 < hostile["largest_error_bytes"] < 4096, hostile
+
+
+def test_clients_that_never_read_are_let_go_and_their_memory_with_them(quick_run):
+    _, report, _ = quick_run
+    never = report["never_reading"]
+    for attack in ("unknown_keys_posted", "models_asked"):
+        assert never[attack]["sent"] == never[attack]["clients"] > 0, never
+        assert never[attack]["held_by_server_after_wait"] == 0, never
+    assert never["models_asked"]["answers"]["complete"] == 0, never  # dropped at the write deadline
+    assert never["rss_growth"] and all(g <= 0.10 for g in never["rss_growth"].values()), never
+
+
+def test_a_flood_of_slow_connections_leaves_a_normal_client_served(quick_run):
+    _, report, _ = quick_run
+    flood = report["flood"]
+    assert flood["slow_opened"] >= flood["slow_connections"] and flood["slow_cut_by_server"] > 0, flood
+    assert flood["normal"]["errors"] == 0 and flood["normal"]["requests"] > 0, flood
+    assert set(flood["normal"]["statuses"]) == {"200"}, flood
+
+
 def test_faults(quick_run):
     _, report, _ = quick_run
     assert report["kill_worker"]["5xx"] == 0 and report["kill_worker"]["health_after"] == 200
@@ -69,6 +97,23 @@ def test_faults(quick_run):
         assert case["exit"] == 1 and case["names_file"] and not case["traceback"], (name, case)
     assert "meta.json" in refused["meta_language_5"]["message"]
     assert report["logs"]["marker_found"] is False and report["logs"]["tracebacks"] == 0
+    lost = report["lost_model_copy"]
+    assert lost["removed"] == 1 and lost["server_running"] and lost["copy_made_again"], lost
+    after = lost["load_after_replacement"]
+    assert after["requests"] > 0 and after["5xx"] + after["connection_errors"] + after["timeouts"] == 0, lost
+    assert report["kill_master"] == {"workers_exited": True, "pid_file_left": False, "left_in_temp": []}
+
+
+def test_a_full_temp_dir_stops_neither_workers_nor_completions(quick_run):
+    _, report, _ = quick_run
+    full = report["full_temp_dir"]
+    if "not_run" in full:
+        assert os.geteuid() != 0, full  # root can always mount a tmpfs of its own
+        pytest.skip(full["not_run"])
+    assert full["filled_bytes"] > 0 and full["replacement_booted"] and full["server_running"], full
+    assert not full["sigbus"] and full["metrics_status"] == 200 and full["metrics_failures"] > 0, full
+    load = full["load_while_full"]
+    assert load["requests"] > 0 and load["5xx"] + load["connection_errors"] + load["timeouts"] == 0, full
 
 
 def test_exchange_reads_one_answer_to_its_content_length():

@@ -2,13 +2,16 @@
 languages and their file extensions.
 
 The corpus builder runs clean() on every file and the Completer runs it on every request,
-with the extension the model dir records, so training and serving never disagree.
+with the extension the model dir records, so training and serving never disagree. Python is read
+with tokenize, C, JavaScript, TypeScript and Lua by model.text.lexed, the rest by a best-effort scan.
 """
 import io
 import keyword
 import re
 import tokenize
 from dataclasses import dataclass
+
+from model.text import lexed
 
 # Each document the model sees starts with this character, so it learns what the top of a
 # file looks like; the Completer puts it in front of a buffer it sees from the start.
@@ -27,7 +30,7 @@ DEFAULT_CLEANING = {
 LANGUAGES = {
     "python": (".py", ".pyw", ".pyi"),
     "c": (".c", ".h"),
-    "javascript": (".js",),
+    "javascript": (".js", ".mjs", ".cjs"),
     "typescript": (".ts",),
     "lua": (".lua",),
     "go": (".go",),
@@ -38,18 +41,17 @@ LANGUAGES = {
 }
 PYTHON_EXTS = set(LANGUAGES["python"])
 
-# Best-effort comment syntax for other languages: (line comment markers, block comment pairs).
+# Best-effort comment syntax for the languages model.text.lexed does not read: (line comment
+# markers, block comment pairs).
 COMMENT_SYNTAX = {
     "c": (["//"], [("/*", "*/")]),
     "hash": (["#"], []),
-    "lua": (["--"], [("--[[", "]]")]),
     "sql": (["--"], [("/*", "*/")]),
 }
 EXT_COMMENTS = {
-    **{e: "c" for e in ".c .h .cc .cpp .cxx .hpp .hh .java .js .mjs .cjs .ts .tsx .jsx .go .rs .cs "
+    **{e: "c" for e in ".cc .cpp .cxx .hpp .hh .java .tsx .jsx .go .rs .cs "
        ".swift .kt .kts .scala .dart .php .css .scss".split()},
     **{e: "hash" for e in ".sh .bash .zsh .rb .pl .pm .r .yaml .yml .toml .cfg .conf .mk .cmake".split()},
-    ".lua": "lua",
     ".sql": "sql",
 }
 
@@ -87,6 +89,9 @@ def clean(text, ext=".py", options=None, partial=False):
             .replace("\t", " " * opts["tab_size"]))
     if ext in PYTHON_EXTS:
         text, in_removed = _clean_python(text, opts, partial)
+    elif ext in lexed.EXTENSIONS:
+        spans, in_removed = lexed.comment_spans(text, ext, partial) if opts["strip_comments"] else ([], False)
+        text = _apply_removals(text, spans)
     else:
         text, in_removed = _clean_other(text, opts, EXT_COMMENTS.get(ext))
     return Cleaned(_tidy_lines(text, opts["max_blank_lines"], partial), in_removed)
@@ -397,7 +402,7 @@ def quick_clean(text, ext=".py", options=None):
     return _tidy_lines(_drop_emptied_lines(_PY_LEXEMES.sub(drop, text)), opts["max_blank_lines"], False)
 
 
-# -- Other languages: best effort ----------------------------------------------------------
+# -- The table's other languages: best effort ---------------------------------------------
 
 def _clean_other(text, opts, style):
     """Strip comments with a small state machine that skips "..." and '...' strings.

@@ -8,7 +8,13 @@ what transfers is carried over: how code is laid out, brackets, names, indentati
 """
 import os
 
+import numpy as np
+
 from model.serving import modeldir
+
+# The axis indexed by character in each weight of a layer whose size is the vocab's: the
+# embedding's rows; the output layer's kernel columns and bias entries (both its last axis).
+VOCAB_AXIS = {"embedding": 0, "logits": -1}
 
 
 class TransplantError(ValueError):
@@ -36,32 +42,36 @@ def transplant(target, target_chars, source_dir):
     meta, source_vocab, _ = modeldir.load(source_dir)
     source = keras.models.load_model(os.path.join(source_dir, modeldir.MODEL))
     rows = shared_rows(source_vocab.chars, target_chars)
-    src, dst = zip(*rows)
+    src, dst = (list(ids) for ids in zip(*rows))
+    source_layers = {layer.name: layer for layer in source.layers}
     for layer in target.layers:
         weights = layer.get_weights()
         if not weights:
             continue
-        theirs = source.get_layer(layer.name).get_weights() if layer.name in _names(source) else None
-        if theirs is None or [w.ndim for w in weights] != [w.ndim for w in theirs]:
+        if layer.name not in source_layers:
             raise TransplantError(f"layer {layer.name} has no counterpart in {source_dir}")
-        if layer.name in ("embedding", "logits") and weights[0].shape[-1 if layer.name == "embedding" else 0] != \
-                theirs[0].shape[-1 if layer.name == "embedding" else 0]:
-            raise TransplantError(f"layer {layer.name}: {theirs[0].shape} in {source_dir}, {weights[0].shape} "
-                                  f"here; train with the source's network ({meta['network']})")
-        if layer.name == "embedding":
-            weights[0][list(dst)] = theirs[0][list(src)]
-        elif layer.name == "logits":  # kernel (units, vocab) and bias (vocab,)
-            weights[0][:, list(dst)] = theirs[0][:, list(src)]
-            weights[1][list(dst)] = theirs[1][list(src)]
-        elif [w.shape for w in weights] == [w.shape for w in theirs]:
-            weights = theirs
-        else:
+        theirs = source_layers[layer.name].get_weights()
+        axis = VOCAB_AXIS.get(layer.name)
+        if [_shape_but(w, axis) for w in weights] != [_shape_but(w, axis) for w in theirs]:
             raise TransplantError(f"layer {layer.name}: {[w.shape for w in theirs]} in {source_dir}, "
                                   f"{[w.shape for w in weights]} here; train with the source's network "
                                   f"({meta['network']})")
+        for mine, their in zip(weights, theirs):
+            if axis is None:
+                mine[...] = their
+            else:  # the rows (or columns) of the characters both vocabs hold
+                np.put_along_axis(mine, _ids(dst, mine.ndim, axis), np.take(their, src, axis=axis), axis=axis)
         layer.set_weights(weights)
     return len(rows) - 1
 
 
-def _names(model):
-    return {layer.name for layer in model.layers}
+def _shape_but(weight, axis):
+    """A weight's shape less its character axis (None: the whole shape)."""
+    return weight.shape if axis is None else tuple(np.delete(weight.shape, axis))
+
+
+def _ids(ids, ndim, axis):
+    """`ids` shaped to index `axis` of an array of `ndim` dimensions (put_along_axis's indices)."""
+    shape = [1] * ndim
+    shape[axis] = len(ids)
+    return np.reshape(ids, shape)

@@ -17,7 +17,7 @@ import subprocess
 import tarfile
 
 from model.data.licenses import debian_license
-from model.data.packages import PackageError
+from model.data.packages import PackageError, safe_member
 
 TIMEOUT = 1800  # seconds for one apt-get download (the largest source packages are ~100 MB)
 
@@ -93,15 +93,11 @@ def _tarballs(top):
 def _open_tarball(path, deb):
     try:
         with tarfile.open(path) as t:
-            members = [m for m in t.getmembers() if (m.isfile() or m.isdir()) and _safe(m.name)]
+            members = [m for m in t.getmembers() if (m.isfile() or m.isdir()) and safe_member(m.name)]
             t.extractall(path + ".d", members=members, filter="data")
     except (tarfile.TarError, OSError) as e:
         raise PackageError(f"{deb}: its {os.path.basename(path)} cannot be opened ({e}); "
                            f"delete the .deb from the cache and fetch again") from e
-
-
-def _safe(member):
-    return not (member.startswith("/") or ".." in member.split("/"))
 
 
 def source_root(tree, pin):

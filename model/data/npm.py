@@ -15,7 +15,7 @@ import subprocess
 import tarfile
 
 from model.data.licenses import npm_license
-from model.data.packages import PackageError
+from model.data.packages import PackageError, safe_member
 
 TIMEOUT = 600  # seconds for one npm pack
 
@@ -60,8 +60,7 @@ def unpack(tarball, cache):
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         with tarfile.open(tarball) as t:
-            members = [m for m in t.getmembers() if (m.isfile() or m.isdir())
-                       and not (m.name.startswith("/") or ".." in m.name.split("/"))]
+            members = [m for m in t.getmembers() if (m.isfile() or m.isdir()) and safe_member(m.name)]
             t.extractall(tmp, members=members, filter="data")
     except (tarfile.TarError, OSError, EOFError) as e:
         shutil.rmtree(tmp, ignore_errors=True)

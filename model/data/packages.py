@@ -231,11 +231,11 @@ def unpack(archive, cache=DEFAULT_CACHE):
         if name.endswith((".whl", ".zip")):
             with zipfile.ZipFile(archive) as z:
                 for member in z.infolist():
-                    if _safe(member.filename):
+                    if safe_member(member.filename):
                         z.extract(member, tmp)
         else:
             with tarfile.open(archive) as t:
-                t.extractall(tmp, members=[m for m in t.getmembers() if _safe(m.name) and (m.isfile() or m.isdir())])
+                t.extractall(tmp, members=[m for m in t.getmembers() if safe_member(m.name) and (m.isfile() or m.isdir())])
     except (zipfile.BadZipFile, tarfile.TarError, OSError) as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise PackageError(f"{archive}: cannot unpack ({e}); delete it from the cache and fetch again") from e
@@ -243,7 +243,8 @@ def unpack(archive, cache=DEFAULT_CACHE):
     return dest
 
 
-def _safe(member):
+def safe_member(member):
+    """An archive member that unpacks inside its directory: no absolute path, no `..`."""
     return not (member.startswith(("/", "\\")) or ".." in member.replace("\\", "/").split("/"))
 
 

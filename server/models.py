@@ -52,6 +52,7 @@ class LoadedModel:
         return {
             "name": self.name,
             "language": self.language,
+            "serves": list(self.completer.serves),
             "root": self.root,
             "network": meta.get("network"),
             "metrics": meta.get("metrics"),
@@ -84,6 +85,7 @@ class ModelSet:
 
     def __init__(self, models):
         self.defaults = {}   # language -> LoadedModel
+        self.served = {}     # language -> the default model that serves it besides its own (meta.json "serves")
         self.projects = {}   # language -> [LoadedModel], the deepest root first
         for model in models:
             self.add(model)
@@ -100,6 +102,10 @@ class ModelSet:
                 raise ModelsError(f"{other.path} and {model.path} are both for language {language!r} as default "
                                   f"models (no \"project\" in their meta.json): keep one per language")
             self.defaults[language] = model
+            for other_language in model.completer.serves:  # a model of that language's own comes first
+                if self.served.setdefault(other_language, model) is not model:
+                    raise ModelsError(f"{self.served[other_language].path} and {model.path} both serve language "
+                                      f"{other_language!r} (meta.json \"serves\"): keep one")
             return
         for other in self.projects.get(language, ()):
             if other.root == model.root:
@@ -113,7 +119,7 @@ class ModelSet:
         return sorted(models, key=lambda m: (m.language, m.root is not None, m.root or "", m.name))
 
     def languages(self):
-        return sorted(set(self.defaults) | set(self.projects))
+        return sorted(set(self.defaults) | set(self.projects) | set(self.served))
 
     def pick(self, language, path=None):
         """The model that completes a request of this language for the file at `path`; None if none does."""
@@ -121,7 +127,7 @@ class ModelSet:
         for model in self.projects.get(language, ()):
             if holds(model.root_parts, parts):
                 return model
-        return self.defaults.get(language)
+        return self.defaults.get(language) or self.served.get(language)
 
 
 def model_name(path):

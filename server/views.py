@@ -22,7 +22,7 @@ def run_completion(completer, req, min_prob):
     """The one call of the Completer for a request. min_prob None: the model's completion policy."""
     return completer.complete(req.text, suffix=req.suffix, max_chars=req.max_chars, stop=req.stop,
                               temperature=req.temperature, n=req.n, min_prob=min_prob, seed=req.seed,
-                              files=req.files, path=req.path, choices=req.choices)
+                              files=req.files, path=req.path, choices=req.choices, language=req.language)
 
 
 def served():

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -287,6 +288,46 @@ def test_each_language_is_served_by_its_own_model(language_models):
 
 
 
+def _serving(model_dir, into, serves):
+    """A copy of model_dir whose meta.json says it serves these other languages too."""
+    shutil.copytree(model_dir, into)
+    meta = json.loads((into / "meta.json").read_text())
+    (into / "meta.json").write_text(json.dumps({**meta, "serves": serves}))
+    return into
+
+
+def test_a_model_serves_another_language_cleaned_as_that_languages_files(language_models, tmp_path):
+    from server import create_app
+    from server.models import ModelsError
+
+    made, _ = language_models
+    models = tmp_path / "models"
+    _serving(made["javascript"][1], models / "javascript", ["typescript"])
+    client = create_app({"MODELS_DIR": str(models), "MIN_PROB": 0.0}).test_client()
+    ts_comment = LANGUAGE_FILES["typescript"][4]
+    answer = client.post("/complete", json={"text": ts_comment, "language": "typescript"}).get_json()
+    assert answer["model"] == "javascript" and answer["completion"] == ""
+    code = ts_comment.split("//")[0]
+    assert client.post("/complete", json={"text": code, "language": "typescript"}).status_code == 200
+    # a type assertion reads as JSX to JavaScript's grammar, and hides the comment after it
+    cast, js_model = "let x = <number>y; // wh", Completer.load(str(models / "javascript"))
+    assert js_model.complete(cast, language="typescript").stop_reason == "in_comment"
+    assert js_model.complete(cast).stop_reason != "in_comment"
+    assert client.post("/complete", json={"text": cast, "language": "typescript"}).get_json()["completion"] == ""
+    listed = client.get("/models").get_json()["models"]
+    assert [m["serves"] for m in listed] == [["typescript"]]
+    assert client.get("/health").get_json()["models"] == ["javascript", "typescript"]
+    # a model of the language's own comes first, whatever the load order
+    shutil.copytree(made["typescript"][1], models / "typescript")
+    client = create_app({"MODELS_DIR": str(models), "MIN_PROB": 0.0}).test_client()
+    assert client.post("/complete", json={"text": code, "language": "typescript"}).get_json()["model"] == "typescript"
+    # two models serving one language: named, not guessed
+    shutil.rmtree(models / "typescript")
+    _serving(made["c"][1], models / "c", ["typescript"])
+    with pytest.raises(ModelsError, match="both serve language 'typescript'"):
+        create_app({"MODELS_DIR": str(models)})
+
+
 def test_a_name_from_another_project_file_is_completed(tiny_model):
     completer = Completer.load(tiny_model)
     # (letters the tiny model's vocabulary has)
@@ -335,3 +376,27 @@ def test_a_name_used_only_after_the_cursor_is_completed(tiny_model):
     after = "\n    return padded_sum_of_points(total)\n"
     assert completer.complete(buffer, suffix=after, max_chars=30, min_prob=0.0).text.startswith("ed_sum_of_points")
     assert not completer.complete(buffer, max_chars=30, min_prob=0.0).text.startswith("ed_sum_of_points")
+
+
+def test_inside_a_name_the_buffers_names_are_ranked_with_the_decoders(tiny_model):
+    # Words only (word_weight 1): the decoder follows the most votes character by character, so
+    # it takes "dc" (dcx and dcy together outvote dab) and then "dcy"; ranked as whole names,
+    # dab, the name used most, comes first.
+    buffer = "dab = 1\n" * 6 + "dcx = 2\n" * 3 + "dcy = 3\n" * 3 + "z = d"
+    ranked = Completer.load(tiny_model, word_weight=1.0)
+    plain = Completer.load(tiny_model, word_weight=1.0, rank_names=False)
+    assert plain.complete(buffer, max_chars=4, min_prob=0.0).text.startswith("cy")
+    got = ranked.complete(buffer, max_chars=4, min_prob=0.0)
+    assert re.match(r"\w*", got.text).group() == "ab"
+    with_choices = ranked.complete(buffer, max_chars=4, min_prob=0.0, choices=3)
+    assert with_choices.text == got.text  # the choices never change the completion
+    names = [re.match(r"\w*", text).group() for text, _ in with_choices.choices]
+    probs = [p for _, p in with_choices.choices]
+    assert names == ["ab", "cy", "cx"]
+    assert probs == sorted(probs, reverse=True) and all(0 < p <= 1 for p in probs)
+
+
+def test_without_words_to_rank_the_decoders_name_is_kept(tiny_model):
+    buffer = "import os\nx = os.pa"
+    ranked, plain = Completer.load(tiny_model), Completer.load(tiny_model, rank_names=False)
+    assert ranked.complete(buffer, max_chars=13).text == plain.complete(buffer, max_chars=13).text

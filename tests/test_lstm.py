@@ -54,3 +54,16 @@ def test_states_kept_along_a_pipelined_run_equal_separate_runs(tiny_model):
             assert np.allclose(h1, h2, atol=1e-6) and np.allclose(c1, c2, atol=1e-6), p
     for (h1, c1), (h2, c2) in zip(final, kept[-1]):
         assert np.array_equal(h1, h2) and np.array_equal(c1, c2)
+
+
+def test_stepping_many_states_at_once_equals_stepping_each(tiny_model):
+    stepper, vocab = load_stepper(tiny_model)
+    states = [stepper.run(vocab.encode(text), stepper.zero_state()) for text in ("import os\n", "def f(x):\n    ", "")]
+    ids = vocab.encode("s(r")
+    many = stepper.step_many(ids, states)
+    logits = stepper.logits_many(many)
+    for char_id, state, got, row in zip(ids, states, many, logits):
+        one = stepper.step(char_id, state)
+        for (h1, c1), (h2, c2) in zip(one, got):
+            assert np.allclose(h1, h2, atol=1e-5) and np.allclose(c1, c2, atol=1e-5)
+        assert np.allclose(stepper.logits(one), row, atol=1e-4)

@@ -1,5 +1,5 @@
 """What other completers answer at a position, for the benchmark's baseline columns: the real
-language tools (Jedi for Python, Universal Ctags for C); the editor's word list and xz are in
+language tools (Jedi for Python, Universal Ctags for C, JavaScript, TypeScript and Lua); the editor's word list and xz are in
 model.measure.evaluate."""
 import bisect
 import functools
@@ -22,15 +22,16 @@ def jedi_completion(raw, pos, suffix, path, root):
 
 
 @functools.lru_cache(maxsize=64)
-def ctags_names(root):
-    """The tag names Universal Ctags finds in the C files under `root`, in its tag file's order
-    (sorted), as an editor's tag completion lists them. Raises OSError when ctags is missing."""
-    out = subprocess.run(["ctags", "-f", "-", "-R", "--languages=C", "--sort=yes", root], capture_output=True,
+def ctags_names(root, language="C"):
+    """The tag names Universal Ctags finds in the files of `language` (its name for it: C,
+    JavaScript, TypeScript, Lua) under `root`, in its tag file's order (sorted), as an editor's
+    tag completion lists them. Raises OSError when ctags is missing."""
+    out = subprocess.run(["ctags", "-f", "-", "-R", f"--languages={language}", "--sort=yes", root], capture_output=True,
                          text=True, errors="replace", check=True, timeout=600).stdout
     return tuple(sorted({line.split("\t", 1)[0] for line in out.splitlines() if "\t" in line}))
 
 
-def ctags_completion(raw, pos, root):
+def ctags_completion(raw, pos, root, language="C"):
     """The rest of the first tag (ctags over the package) that starts with the name before the
     cursor, as Vim's tag completion (CTRL-X CTRL-]) offers it first; "" when none does."""
     start = pos
@@ -39,6 +40,6 @@ def ctags_completion(raw, pos, root):
     prefix = raw[start:pos]
     if not prefix:
         return ""
-    names = ctags_names(root)
+    names = ctags_names(root, language)
     i = bisect.bisect_left(names, prefix)
     return names[i][len(prefix):] if i < len(names) and names[i].startswith(prefix) else ""

@@ -44,8 +44,11 @@ from model.text.clean import FILE_START, LANGUAGES, CleaningError, clean
 SETS = {"benchmark": os.path.join(packages.UNSEEN_DIR, "benchmark.txt"),
         "dev": os.path.join(packages.UNSEEN_DIR, "dev.txt")}  # Python's; another language's: unseen_list()
 # The real language tool each language's benchmark sets beside the model at identifier positions.
+CTAGS_LANGUAGES = {"c": "C", "javascript": "JavaScript", "typescript": "TypeScript", "lua": "Lua"}
 TOOLS = {"python": ("Jedi 0.20", jedi_completion),
-         "c": ("Universal Ctags 5.9", lambda raw, pos, suffix, name, root: ctags_completion(raw, pos, root))}
+         **{language: ("Universal Ctags 5.9",
+                       lambda raw, pos, suffix, name, root, tags=tags: ctags_completion(raw, pos, root, tags))
+            for language, tags in CTAGS_LANGUAGES.items()}}
 
 
 def unseen_list(set_name, language="python"):

@@ -13,6 +13,7 @@ characters).
 import argparse
 import hashlib
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model.serving import modeldir
+from model.serving.beam import beam_search
 from model.serving.cache import CACHE_ENTRIES, RecentStates, StateCache, cache_points, prefix_keys
 from model.serving.choices import ranked_choices
 from model.serving.hints import (
@@ -29,6 +31,7 @@ from model.serving.hints import (
     ProjectCache,
     ProjectHints,
     WordCache,
+    extend_word,
     match_predictions,
     match_weights,
     mix_match,
@@ -36,7 +39,8 @@ from model.serving.hints import (
 )
 from model.serving.lstm import Stepper, softmax
 from model.serving.modeldir import ModelDirError
-from model.serving.policy import Policy, answer
+from model.serving.names import decoder_name_stands, merge_choices, rank_names, score_names, word_candidates
+from model.serving.policy import IDENT_CHARS, Policy, answer
 from model.serving.stop import STOP_MODES, StopRules
 from model.text.clean import FILE_START, clean, extension_of, quick_clean
 from model.text.vocab import UNKNOWN_ID
@@ -46,6 +50,7 @@ from model.text.vocab import UNKNOWN_ID
 # LSTM trained with 64-char backprop windows forgets beyond that. 2000 keeps a margin and makes
 # a cold buffer cost half of 4000.
 CONTEXT_CHARS = 2000
+SEARCH_EXTRA = 2  # inside a name, the choice search looks for this many units more than asked
 
 
 def request_chars(context_chars=CONTEXT_CHARS):
@@ -94,7 +99,7 @@ class Completer:
     PROJECT_WORD_WEIGHT = 0.3
 
     def __init__(self, stepper, vocab, meta, context_chars=CONTEXT_CHARS, cache_entries=CACHE_ENTRIES,
-                 word_weight=WORD_WEIGHT, use_match=True, words_after=True):
+                 word_weight=WORD_WEIGHT, use_match=True, words_after=True, rank_names=None):
         if not 0 <= word_weight <= 1:
             raise ValueError("word_weight must be between 0 and 1")
         self.stepper, self.vocab, self.meta = stepper, vocab, meta
@@ -102,10 +107,16 @@ class Completer:
         # Requests are cleaned as the corpus's files were (a model dir from before meta.json
         # recorded the extension: its language's).
         self.ext = meta.get("extension") or extension_of(self.language)
+        # Other languages this model completes, each cleaned as its own files are (meta.json
+        # "serves": the JavaScript model serves TypeScript, measured in docs/benchmarks.md).
+        self.serves = tuple(meta.get("serves", ()))
         self.cleaning = meta.get("cleaning", {})
         self.context_chars = context_chars
         self.word_weight = word_weight
         self.words_after = words_after  # the words after the cursor count too (as in an editor's word list)
+        # Inside a name, rank the decoder's and the buffer's names (model.serving.names); a model
+        # dir's meta.json "rank_names": false serves as before 0.13.0 (to measure beside it).
+        self.ranks_names = meta.get("rank_names", True) if rank_names is None else rank_names
         self.cache = StateCache(cache_entries)
         self.recent = RecentStates()
         # Never emit the unknown character or a file start: they are not code a user wants.
@@ -137,8 +148,8 @@ class Completer:
         return cls(Stepper(*weights), vocab, meta, **kwargs)
 
     # The context: whole buffer, cleaned like the corpus, capped at a stable line start.
-    def context(self, text):
-        cleaned = clean(text, self.ext, self.cleaning, partial=True)
+    def context(self, text, ext=None):
+        cleaned = clean(text, ext or self.ext, self.cleaning, partial=True)
         body = cleaned.text
         if len(body) + 1 <= self.context_chars:
             return FILE_START + body, cleaned
@@ -184,11 +195,13 @@ class Completer:
         return state, len(ids) - start
 
     def complete(self, text, suffix="", max_chars=80, stop="line", temperature=0.0, n=1, min_prob=None, seed=None,
-                 files=(), path=None, choices=0):
+                 files=(), path=None, choices=0, language=None):
         """Complete the buffer `text` (before the cursor). min_prob None: the completion policy
         decides how far to go; a number: stop at the first character less likely than that (0:
         never). files: (path, text) of the project's other files, most relevant first. path: the
-        buffer's own path (it never matters to the network; a server picks models by it). choices:
+        buffer's own path (it never matters to the network; a server picks models by it). language:
+        the request's, when it is one the model serves besides its own (meta.json "serves"): the
+        buffer is cleaned as that language's files are. choices:
         also rank up to that many units the model thinks likely (model.serving.choices); the
         completion is the same with or without them."""
         if stop not in STOP_MODES:
@@ -201,7 +214,8 @@ class Completer:
             raise ValueError("temperature must be >= 0")
         if not isinstance(choices, int) or choices < 0:
             raise ValueError("choices must be a non-negative integer")
-        context, cleaned = self.context(text)
+        ext = extension_of(language) if language in self.serves else self.ext
+        context, cleaned = self.context(text, ext)
         if cleaned.cursor_in_removed:
             return Completion("", [], [], "in_comment", len(context), 0)
         ids = self.vocab.encode(context)
@@ -209,13 +223,17 @@ class Completer:
         rules = StopRules(context, suffix, stop, max_chars)
         typed = TRAILING_WORD.search(context[-200:])
         typed = typed.group() if typed else ""
-        after = quick_clean(suffix, self.ext, self.cleaning) if self.words_after else ""
+        after = quick_clean(suffix, ext, self.cleaning) if self.words_after else ""
         hints = self.hints(cleaned.text, typed, self.project_for(files), after)
         policy = None if min_prob is not None else self.files_policy if hints.project is not None else self.policy
+        names = units = None
         if temperature == 0 and n == 1:
             results = [self._decode(state, rules, min_prob, hints, typed, policy=policy)]
+            if typed and self.ranks_names and self.word_weight > 0 and not min_prob:
+                results, names, units = self._finish_name(state, rules, min_prob, hints, typed, policy, results[0], choices)
         elif temperature == 0:
-            results = self._beam(state, rules, min_prob, n, hints, typed)
+            results = beam_search(self._distributions, self.stepper.step, self.vocab, state, rules, min_prob, n, hints,
+                                  typed)
         else:
             rng = np.random.default_rng(seed)
             results = [self._decode(state, rules, min_prob, hints, typed, temperature, rng, policy) for _ in range(n)]
@@ -227,7 +245,12 @@ class Completer:
             if text_ and text_ not in seen:
                 seen.add(text_)
                 alternatives.append((text_, probs, reason))
-        ranked = self._choices(state, hints, typed, rules, choices, alternatives[:1]) if choices else []
+        if not choices:
+            ranked = []
+        elif names is not None:
+            ranked = merge_choices(units, names, choices)
+        else:
+            ranked = self._choices(state, hints, typed, rules, choices, alternatives[:1])
         if not alternatives:
             reason = results[0][2] if results else "empty"
             return Completion("", [], [], reason, len(context), new_chars, choices=ranked)
@@ -241,7 +264,7 @@ class Completer:
         def distribution(st, text):
             word = typed
             for char in text:
-                word = _extend_word(word, char)
+                word = extend_word(word, char)
             return self._distributions(st, hints, word, [self.vocab.index[c] for c in text])[0]
 
         extra = [(text, float(np.prod(probs))) for text, probs, _ in completion]
@@ -280,11 +303,47 @@ class Completer:
         preds[np.isin(preds, self.banned)] = -1
         return ids[1:], logp, preds, lengths
 
+    def _finish_name(self, state, rules, min_prob, hints, typed, policy, greedy, choices):
+        """Inside a name, the name the completion finishes: the best of the decoder's and the
+        buffer's and files' words with the typed prefix (model.serving.names), decoded through
+        when it is not the decoder's. Returns (results, the ranked names or None, the choice
+        search's units, whose names are ranked too: a name's weight is its own, so they never
+        change which name the completion takes)."""
+        text, probs, _ = greedy
+        decoded = IDENT_CHARS.match(text).group()
+        words = word_candidates((hints.words, hints.project.project.words if hints.project is not None else None), typed)
+        # What the decoder read of its name: its characters and the one after it (a lower bound
+        # on the name's probability of ending there).
+        decoded_prob = math.prod(probs[:len(decoded) + 1]) if len(probs) > len(decoded) else 0.0
+        if not decoded:
+            # The decoder ends the name where the cursor is: what follows is a new token, which
+            # the choice search ranks as it would anywhere (on dev, ranking longer names there
+            # lost line precision: the name typed was whole).
+            return [greedy], None, None
+        if not choices and decoder_name_stands(decoded, decoded_prob, words):
+            return [greedy], None, None
+        # More units than choices: several are one name with different marks after it.
+        units = self._choices(state, hints, typed, rules, choices + SEARCH_EXTRA, [greedy]) if choices else []
+        candidates = list(dict.fromkeys([decoded, *words, *(IDENT_CHARS.match(text).group() for text, _ in units)]))
+        def distribution(logits, text):
+            return self._mix(logits, hints, typed + text, [self.vocab.index[c] for c in text])[0]
+
+        scored = score_names(candidates, state, self.stepper.logits_many, self.stepper.step_many, distribution,
+                             self.vocab.index.get, lambda p: (p * self.not_word_char).sum())
+        ranked = rank_names(scored, words)
+        completing = {decoded, *words}
+        best = next((name for name, _ in ranked if name in completing), decoded)
+        if best == decoded:
+            return [greedy], ranked, units
+        return [self._decode(state, rules, min_prob, hints, typed, policy=policy, forced=best)], ranked, units
+
     def _distributions(self, state, hints, word, generated, temperatures=(1.0,)):
+        return self._mix(self.stepper.logits(state), hints, word, generated, temperatures)
+
+    def _mix(self, logits, hints, word, generated, temperatures=(1.0,)):
         """The next character's distribution at each temperature: the network's, mixed with the
         buffer's words while inside an identifier, then with the match model's prediction. The
         network's logits and the hints are computed once for all of them."""
-        logits = self.stepper.logits(state)
         votes = hints.word_votes(word)
         pred, length = hints.match(generated)
         project = hints.project
@@ -305,14 +364,18 @@ class Completer:
             out.append(p)
         return out
 
-    def _decode(self, state, rules, min_prob, hints, word="", temperature=0.0, rng=None, policy=None):
+    def _decode(self, state, rules, min_prob, hints, word="", temperature=0.0, rng=None, policy=None, forced=""):
         """One completion, a character at a time: greedy at temperature 0, else sampled. With a
-        policy, it stops once the policy would keep no more of it."""
+        policy, it stops once the policy would keep no more of it. forced: a name it goes
+        through first (and ends there: the next character is no name character)."""
         out, probs, ids, in_word = [], [], [], bool(word)
         while True:
-            if temperature == 0:
+            if len(out) < len(forced):
                 p, = self._distributions(state, hints, word, ids)
-                next_id = int(np.argmax(p))
+                next_id = self.vocab.index[forced[len(out)]]
+            elif temperature == 0:
+                p, = self._distributions(state, hints, word, ids)
+                next_id = int(np.argmax(p * self.not_word_char if forced and len(out) == len(forced) else p))
             else:
                 p, q = self._distributions(state, hints, word, ids, (1.0, temperature))
                 next_id = int(rng.choice(len(q), p=q))
@@ -326,49 +389,9 @@ class Completer:
                 return rules.finish(out, probs, reason)
             if policy is not None and policy.stop_early("".join(out), probs, in_word):
                 return rules.finish(out, probs, "policy")
-            word = _extend_word(word, char)
+            word = extend_word(word, char)
             ids.append(next_id)
             state = self.stepper.step(next_id, state)
-
-    def _beam(self, state, rules, min_prob, n, hints, word="", width=None):
-        """Beam search over characters: the `width` most probable partial completions go on."""
-        width = width or max(2 * n, 4)
-        beams = [([], [], 0.0, state, word)]  # chars, probs, log prob, state, identifier so far
-        finished = []
-        # Empty endings (the line ends right here) do not fill the beam: keep looking for n real ones.
-        while beams and len({f[0] for f in finished if f[0]}) < n:
-            candidates = []
-            for chars, probs, logp, st, wd in beams:
-                p, = self._distributions(st, hints, wd, [self.vocab.index[c] for c in chars])
-                for next_id in np.argsort(p)[::-1][:width]:
-                    pr = float(p[next_id])
-                    if pr <= 0:
-                        break
-                    if min_prob is not None and pr < min_prob:
-                        finished.append(rules.finish(chars, probs, "min_prob") + (logp,))
-                        break
-                    char = self.vocab.chars[next_id - 1]
-                    candidates.append((chars + [char], probs + [pr], logp + np.log(pr), st, int(next_id),
-                                       _extend_word(wd, char)))
-            candidates.sort(key=lambda c: -c[2])
-            beams = []
-            for chars, probs, logp, st, next_id, wd in candidates[:width]:
-                reason = rules.check(chars)
-                if reason:
-                    finished.append(rules.finish(chars, probs, reason) + (logp,))
-                else:
-                    beams.append((chars, probs, logp, self.stepper.step(next_id, st), wd))
-        finished.sort(key=lambda f: -f[3])
-        return [f[:3] for f in finished]
-
-
-def _extend_word(word, char):
-    """The identifier being written after char is added to one that was `word`."""
-    if char == "_" or char.isascii() and char.isalpha():
-        return word + char
-    if char.isascii() and char.isdigit() and word:
-        return word + char
-    return ""
 
 
 def _cut(result, policy, in_word):

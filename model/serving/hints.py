@@ -111,6 +111,15 @@ WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 TRAILING_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
+def extend_word(word, char):
+    """The identifier being written after char is added to one that was `word`."""
+    if char == "_" or char.isascii() and char.isalpha():
+        return word + char
+    if char.isascii() and char.isdigit() and word:
+        return word + char
+    return ""
+
+
 class WordCache:
     """The identifiers of the buffer, for finishing one the user has started.
 

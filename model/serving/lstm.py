@@ -56,6 +56,44 @@ def lstm_layer(proj, recurrent, h, c, h_out, c_out):
             c_out[t, j] = cj
 
 
+@njit(fastmath=True, nogil=True, cache=True)
+def rows_times(x, w, out):
+    """out = x @ w for a few rows x, in one thread (BLAS would start its threads for two rows,
+    and they fight the server's): each weight row is read once for all of x's rows."""
+    out[:] = 0
+    for i in range(w.shape[0]):
+        row = w[i]
+        for b in range(x.shape[0]):
+            xi = x[b, i]
+            acc = out[b]
+            for j in range(row.shape[0]):
+                acc[j] += xi * row[j]
+
+
+@njit(fastmath=True, nogil=True, cache=True)
+def lstm_step_rows(proj, recurrent, h, c):
+    """One LSTM step for each row of proj (B x 4u, the input projection + bias) from the states
+    in the rows of h and c (B x u), updated in place. Sigmoid columns come pre-halved."""
+    rows, width = proj.shape
+    units = width // 4
+    half = np.float32(0.5)
+    z = proj.copy()
+    for i in range(units):
+        row = recurrent[i]
+        for b in range(rows):
+            hi = h[b, i]
+            zb = z[b]
+            for j in range(width):
+                zb[j] += hi * row[j]
+    for b in range(rows):
+        for j in range(width):
+            z[b, j] = _tanh(z[b, j])
+        for j in range(units):
+            cj = (half * z[b, units + j] + half) * c[b, j] + (half * z[b, j] + half) * z[b, 2 * units + j]
+            c[b, j] = cj
+            h[b, j] = (half * z[b, 3 * units + j] + half) * _tanh(cj)
+
+
 def _halve_sigmoid_gates(w, units):
     """Keras orders an LSTM's gate columns i, f, g (tanh), o."""
     w = w.copy()
@@ -199,6 +237,30 @@ class Stepper:
 
     def step(self, char_id, state):
         return self.run(np.array([char_id], dtype=np.int32), state)
+
+    def step_many(self, char_ids, states):
+        """One step from each of several states at once, each weight read once for all of them
+        (a step's cost is reading the weights, so scoring many candidate names costs about as
+        many steps as the longest name)."""
+        x = self.input_table[np.asarray(char_ids, dtype=np.int32)]
+        out = []
+        for layer, (kernel, recurrent, bias) in enumerate(self.lstms):
+            h = np.stack([s[layer][0] for s in states])
+            c = np.stack([s[layer][1] for s in states])
+            if layer > 0:
+                proj = np.empty((len(states), kernel.shape[1]), np.float32)
+                rows_times(x, kernel, proj)
+                x = proj + bias
+            lstm_step_rows(x, recurrent, h, c)
+            out.append((h, c))
+            x = h
+        return [[(h[i], c[i]) for h, c in out] for i in range(len(states))]
+
+    def logits_many(self, states):
+        h = np.stack([s[-1][0] for s in states])
+        out = np.empty((len(states), self.vocab_size), np.float32)
+        rows_times(h, self.dense_kernel, out)
+        return out + self.dense_bias
 
 
 def softmax(logits, temperature=1.0):

@@ -53,11 +53,11 @@ serve: install-serve
 sample: install-serve
 	$(PY) -m model.serving.completer --model $(MODEL) --prime 'import os\n\n\ndef list_python_files(root):\n    for name in os.listdir(root):\n        if name.endswith(".py"):\n            yield os.path.join(root, '
 
-# Fine-tune the default model on your project: make learn PROJECT=~/code/app [MINUTES=10]
+# Fine-tune the shipped model of the project's main language (or MODEL=...) on your project: make learn PROJECT=~/code/app [MINUTES=10]
 # writes $(MODELS)/<project name>, which make serve serves beside the default model.
 learn: install
 	@test -n "$(PROJECT)" || { echo "usage: make learn PROJECT=path/to/your/project [MINUTES=10] [MODELS=models]"; exit 2; }
-	$(PY) -m model.training.learn "$(PROJECT)" --out "$(MODELS)/$(notdir $(abspath $(PROJECT)))" --base "$(MODEL)" --max-minutes $(MINUTES)
+	$(PY) -m model.training.learn "$(PROJECT)" --out "$(MODELS)/$(notdir $(abspath $(PROJECT)))" $(if $(filter file,$(origin MODEL)),,--base "$(MODEL)") --max-minutes $(MINUTES)
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

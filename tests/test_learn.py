@@ -1,5 +1,7 @@
 """model.training.learn on tiny real projects from a tiny real base model: one file, three files, 20 kB
-(killed with a real SIGKILL mid-training, then resumed), and a model that got worse."""
+(killed with a real SIGKILL mid-training, then resumed), and a model that got worse; without --base,
+the model of the project's main language (model.training.base), chosen among tiny real models of C,
+JavaScript, Lua and TypeScript."""
 import json
 import os
 import shutil
@@ -8,16 +10,21 @@ import subprocess
 import sys
 
 import pytest
+import test_completer
+from test_completer import LANGUAGE_FILES
 from test_small import project
 
+from model.data.project import ProjectError
 from model.serving import modeldir
 from model.serving.completer import Completer
 from model.serving.modeldir import ModelDirError
+from model.training.base import SHIPPED, choose_base, shipped_models
 from model.training.learn import LearnError, learn, worse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
 QUICK = {"positions": 10, "show_progress": False, "verbose": 0, "max_passes": 8}
+language_models = test_completer.language_models  # the fixture: a tiny model of C, JavaScript, Lua and TypeScript
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +42,8 @@ def base(tiny_model, tmp_path_factory):
 def test_one_file_is_refused_and_nothing_is_written(base, tmp_path):
     src = project(str(tmp_path / "one"), 1)
     out = str(tmp_path / "out")
-    with pytest.raises(LearnError, match=r"1 \.py file\(s\) found; 1 file\(s\) of code kept: a corpus needs at "
-                                         r"least 3"):
+    with pytest.raises(LearnError, match=r"1 \.py/\.pyw/\.pyi file\(s\) found; 1 file\(s\) of code kept: a corpus "
+                                         r"needs at least 3"):
         learn(src, out, base=base, **QUICK)
     assert not os.path.exists(out) and not os.path.exists(out + ".partial")
 
@@ -179,3 +186,95 @@ def test_policy_on_val_keeps_the_base_precision_and_saves_no_less(base):
     assert fitted["precision_target"] == pytest.approx(own["line_precision"], abs=1e-4)
     assert refit["line_precision"] >= own["line_precision"] - 1e-9
     assert refit["keystroke_savings"] >= own["keystroke_savings"] - 1e-9
+
+
+# -- Without --base: the model of the language with the most source bytes (model.training.base) --------
+
+def write(root, files):
+    """{relative path: text} under root; returns root."""
+    for rel, text in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    return str(root)
+
+
+def of(language, i):
+    """A distinct file of the language (the duplicate filter keeps them all), about 300-400 bytes."""
+    return LANGUAGE_FILES[language][1].replace("load", f"load{i}")
+
+
+def test_a_c_project_starts_from_the_c_model_and_its_headers_count(language_models, tmp_path):
+    _, models = language_models
+    src = write(tmp_path / "c", {"src/main.c": of("c", 0), "include/app.h": of("c", 1) * 3, "tools/gen.py": "x = 1\n",
+                                 "scripts/build.lua": of("lua", 0)})
+    choice = choose_base(src, models)
+    assert (choice.path, choice.language) == (os.path.join(models, "c"), "c")
+    c_bytes = len(of("c", 0)) + 3 * len(of("c", 1))
+    assert choice.sizes == {"c": c_bytes, "javascript": 0, "lua": len(of("lua", 0)), "typescript": 0}
+    assert choice.line().startswith(f"base: {os.path.join(models, 'c')} (most source bytes: c {c_bytes / 1e3:.0f} kB, "
+                                    f"lua {len(of('lua', 0))} B; no javascript, typescript files)")
+
+
+def test_a_lua_project_starts_from_the_lua_model(language_models, tmp_path):
+    _, models = language_models
+    src = write(tmp_path / "lua", {f"lua/m{i}.lua": of("lua", i) for i in range(3)})
+    assert choose_base(src, models).path == os.path.join(models, "lua")
+
+
+def test_a_mixed_project_starts_from_the_language_with_the_most_bytes(language_models, tmp_path):
+    _, models = language_models
+    # Bytes, not files: two long JavaScript files outweigh three C files.
+    files = {**{f"web/m{i}.js": of("javascript", i) * 4 for i in range(2)}, **{f"c/m{i}.c": of("c", i) for i in range(3)}}
+    js_bytes = sum(len(of("javascript", i)) * 4 for i in range(2))
+    c_bytes = sum(len(of("c", i)) for i in range(3))
+    assert js_bytes > c_bytes
+    assert choose_base(write(tmp_path / "mixed", files), models).language == "javascript"
+    # Code that is not the project's own does not count: vendored, node_modules, git-ignored.
+    files = {**{f"c/m{i}.c": of("c", i) for i in range(3)}, "vendor/big.js": of("javascript", 0) * 20,
+             "node_modules/dep/index.js": of("javascript", 1) * 20, "out.js": of("javascript", 2) * 20,
+             ".gitignore": "out.js\n"}
+    src = write(tmp_path / "vendored", files)
+    subprocess.run(["git", "init", "-q", src], check=True)
+    choice = choose_base(src, models)
+    assert choice.language == "c" and choice.sizes["javascript"] == 0
+
+
+def test_a_project_of_no_model_s_language_is_refused_naming_the_languages(language_models, tmp_path, capsys):
+    _, models = language_models
+    src = write(tmp_path / "rusty", {"src/main.rs": "fn main() {}\n", "build.py": "x = 1\n", "empty.c": ""})
+    with pytest.raises(ProjectError, match=r"rusty: no source files of the languages of the models in .* \(looked "
+                                           r"for c: \.c \.h; javascript: \.js \.mjs \.cjs; lua: \.lua; "
+                                           r"typescript: \.ts\); pass --base MODEL_DIR"):
+        choose_base(src, models)
+    # The command line says it, with the shipped models, and writes nothing.
+    from model.training.learn import main
+    out = str(tmp_path / "out")
+    with pytest.raises(SystemExit, match=r"error: .*rusty/src: no source files of the languages of the models in "
+                                         r"model/pretrained \(looked for .*python: \.py \.pyw \.pyi"):
+        main([str(tmp_path / "rusty" / "src"), "--out", out])
+    assert not os.path.exists(out) and not os.path.exists(out + ".partial")
+
+
+def test_each_shipped_model_is_the_base_of_a_project_of_its_language(tmp_path):
+    shipped = shipped_models(SHIPPED)
+    assert "python" in shipped
+    for language, (path, exts) in shipped.items():
+        src = write(tmp_path / language, {f"a{ext}": "x\n" * (i + 1) for i, ext in enumerate(exts)})
+        choice = choose_base(src, SHIPPED)
+        assert (choice.path, choice.language) == (path, language)
+        assert choice.sizes[language] == sum(2 * (i + 1) for i in range(len(exts)))
+
+
+def test_learn_without_a_base_learns_a_c_project_from_the_c_model(language_models, tmp_path, capsys):
+    _, models = language_models
+    src = write(tmp_path / "app", {**{f"src/m{i}.c": of("c", i) for i in range(5)},
+                                   **{f"include/m{i}.h": of("c", 10 + i) for i in range(3)}, "doc.lua": of("lua", 0)})
+    out = str(tmp_path / "models" / "app")
+    meta = learn(src, out, models=models, learning_rate=1e-2, max_minutes=2, **QUICK)
+    assert capsys.readouterr().err.startswith(f"base: {os.path.join(models, 'c')} (most source bytes: c ")
+    assert meta["project"]["base"] == os.path.abspath(os.path.join(models, "c")) and meta["language"] == "c"
+    assert meta["project"]["files"]["kept"] == 8  # the .c files and the .h files, not the .lua
+    completer = Completer.load(out)
+    assert (completer.language, completer.ext) == ("c", ".c")

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,9 +34,13 @@ pytestmark = pytest.mark.skipif(shutil.which("nvim") is None or shutil.which("cu
                                 reason="needs nvim and curl (apt-get install neovim curl)")
 
 
+# The languages the plug-in completes by default, each served by a copy of the tiny model named for it.
+DEFAULT_LANGUAGES = ["python", "c", "javascript", "typescript", "lua"]
+
+
 @pytest.fixture(scope="module")
 def server(tiny_model, tmp_path_factory):
-    models = make_models_dir(tiny_model, str(tmp_path_factory.mktemp("models")))
+    models = make_models_dir(tiny_model, str(tmp_path_factory.mktemp("models")), languages=DEFAULT_LANGUAGES)
     log = plugin_server.ServerLog()
     with running_server(models, TOKEN, log) as url:
         yield SimpleNamespace(url=url, log=log)
@@ -239,6 +244,48 @@ def test_typing_after_tab_drops_the_answer(server_url, editor_for):
     ed.wait_settled()
     assert ed.lines() == ["import os"]
     assert ed.lua("require('tabcomplete').last.outcome") == "dropped"
+
+
+def test_by_default_each_language_goes_to_the_server_under_its_name_and_others_get_the_normal_tab(server, editor_for,
+                                                                                                 tmp_path):
+    ed = editor_for(**settings_for(server.url))  # languages: the default
+    assert ed.lua("require('tabcomplete').config.languages") == DEFAULT_LANGUAGES
+    ed.nvim.command("set hidden noexpandtab softtabstop=0 | filetype on")  # Neovim's own filetype detection
+    # file -> (the filetype Neovim 0.7 detects, the language the server is asked for)
+    completed = {"main.c": ("c", "c"), "list.h": ("cpp", "c"), "app.js": ("javascript", "javascript"),
+                 "App.jsx": ("javascriptreact", "javascript"), "app.ts": ("typescript", "typescript"),
+                 "init.lua": ("lua", "lua"), "a.py": ("python", "python")}
+    for name, (filetype, language) in completed.items():
+        ed.nvim.command(f"edit {tmp_path / name}")
+        assert ed.nvim.current.buffer.options["filetype"] == filetype
+        ed.type("ix = y<Tab>")
+        ed.wait_settled()
+        ed.type("<Esc>")
+        last = ed.lua("require('tabcomplete').last")
+        assert (last["request"]["language"], last["request"]["path"]) == (language, str(tmp_path / name))
+        assert last["outcome"] != "tab" and last["answer"]["model"] == language  # served by that language's model
+    for name, filetype in {"main.rs": "rust", "list.cpp": "cpp", "notes.txt": "text"}.items():
+        ed.nvim.command(f"edit {tmp_path / name}")
+        assert ed.nvim.current.buffer.options["filetype"] == filetype
+        ed.type("ix = y<Tab><Esc>")
+        assert ed.lines() == ["x = y\t"]  # the normal Tab, and no request: the last one is still a.py's
+        assert ed.lua("require('tabcomplete').last.request.path") == str(tmp_path / "a.py")
+
+
+def test_filetypes_map_to_the_servers_names_as_in_the_javascript_client(lua_plugin):
+    pairs = [[ft, path] for ft in ["python", "c", "cpp", "javascript", "javascriptreact", "typescript", "typescriptreact",
+                                   "lua", "rust", "js", "ts", "py", "shell", "c++", ""]
+             for path in ["/p/list.h", "/p/list.hpp", "/p/main.c", ""]]
+    script = ("const c = require(process.argv[1]); const pairs = JSON.parse(process.argv[2]);"
+              "console.log(JSON.stringify({languages: c.DEFAULT_SETTINGS.languages, aliases: c.LANGUAGE_ALIASES,"
+              " mapped: pairs.map(([id, path]) => c.serverLanguage(id, path))}))")
+    js = json.loads(subprocess.run(["node", "-e", script, os.path.join(ROOT, "editor-plugin", "shared", "client.js"),
+                                    json.dumps(pairs)], capture_output=True, text=True, check=True).stdout)
+    lua = lua_plugin.nvim.exec_lua("local tc = require('tabcomplete') local out = {} for i, p in ipairs(...) do"
+                                   " out[i] = tc.server_language(p[1], p[2]) end return out", pairs)
+    assert lua == js["mapped"] and lua_plugin.lua("require('tabcomplete').language_aliases") == js["aliases"]
+    assert js["languages"] == DEFAULT_LANGUAGES
+    assert dict(zip(map(tuple, pairs), lua))[("cpp", "/p/list.h")] == "c"
 
 
 def test_bad_setting_is_refused_with_a_clear_message(editor_for):

@@ -1,7 +1,8 @@
 """End to end: the VS Code extension, packaged as a .vsix, in real VS Code (code-server) driven by headless
 Chromium, against the real server and a real (tiny) model: type a line of Python, press Tab, save, read
-the file back; with the ranked choices, the suggest widget opens and a choice is accepted; with nothing
-to offer, the line is left as it was. Needs editor-plugin/e2e/install.sh (code-server, playwright-core), Debian's chromium and
+the file back; a C header (VS Code's cpp) is completed by the C model by default; with the ranked choices,
+the suggest widget opens and a choice is accepted; with nothing to offer, the line is left as it was.
+Needs editor-plugin/e2e/install.sh (code-server, playwright-core), Debian's chromium and
 editor-plugin/vscode's npm packages (@vscode/vsce); skipped when they are missing.
 """
 import json
@@ -65,6 +66,28 @@ def test_tab_in_real_vscode_inserts_the_servers_answer(tiny_model, tmp_path, vsi
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["file"] == LINE + expected
     assert re.search(r"(^|\s)tabcomplete \d+ ms$", result["status"]), result["status"]
+
+
+def test_a_c_header_is_completed_by_default_with_the_c_model(tiny_model, tmp_path, vsix):
+    # VS Code calls a .h file cpp; the extension asks for C, which the default languages hold.
+    models = make_models_dir(tiny_model, str(tmp_path / "models"), languages=("python", "c"))
+    line, project = "int x = y", tmp_path / "work" / "project"
+    log = plugin_server.ServerLog()
+    with running_server(models, TOKEN, log) as url:
+        expected = plugin_server.post_complete(url, {
+            "text": line, "suffix": "", "language": "c", "max_chars": 80, "stop": "line", **REQUEST_OPTIONS,
+            "path": str(project / "list.h")}, TOKEN)["completion"]
+        assert expected, "the tiny model gave an empty completion; nothing to insert"
+        log.wait_for(lambda r: r.get("path") == "/complete")  # the request above; the extension's comes after it
+        seen = len(log.records)
+        run = subprocess.run(["node", os.path.join(PLUGIN, "e2e", "codeserver.js"), "--server-url", url, "--token", TOKEN,
+                              "--vsix", str(vsix), "--workdir", str(tmp_path / "work"), "--line", line, "--file", "list.h",
+                              "--request-options", json.dumps(REQUEST_OPTIONS)], check=False, capture_output=True, text=True,
+                              timeout=540)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        record = log.wait_for(lambda r: r.get("path") == "/complete", after=seen)
+    assert (record["status"], record["model"]) == (200, "c")
+    assert json.loads(run.stdout.strip().splitlines()[-1])["file"] == line + expected
 
 
 # min_prob 1 lets no character through the gate: the completion is empty, the choices are still ranked.

@@ -1,12 +1,12 @@
 'use strict';
 // Drives the VS Code extension in real VS Code (code-server) with headless Chromium (playwright-core):
-// install the .vsix, open a .py file, type a line, press Tab, save, and print what the file holds.
+// install the .vsix, open a .py file (--file NAME: another), type a line, press Tab, save, and print what the file holds.
 // With --other-file, other.py (that text) is opened first, so the extension has a file to send in `files`.
 // With --pick N the Tab must open the suggest widget with the choices: its rows are recorded, the N-th
 // (from 0) is accepted with the arrows and Enter. --settings JSON adds user settings (e.g. tabcomplete.choices).
 //
 //   node e2e/codeserver.js --server-url URL --vsix PATH --workdir DIR [--token T] [--screenshot PNG]
-//       [--request-options JSON] [--other-file TEXT] [--pick N] [--settings JSON]
+//       [--request-options JSON] [--other-file TEXT] [--pick N] [--settings JSON] [--file NAME]
 // Prints one JSON object on its last line: {"file": <saved text>, "status": <status bar text>,
 // "menu": [{label, description}] (with --pick: the suggest widget's rows)}.
 // Needs code-server and playwright-core under e2e/node_modules (see e2e/install.sh) and /usr/bin/chromium.
@@ -66,7 +66,8 @@ async function main() {
   const extensions = path.join(work, 'extensions');
   const project = path.join(work, 'project');
   for (const dir of [userData, extensions, project, path.join(userData, 'User')]) fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(project, 'example.py');
+  const name = args.file || 'example.py';
+  const file = path.join(project, name);
   fs.writeFileSync(file, '');
   if (args['other-file']) fs.writeFileSync(path.join(project, 'other.py'), args['other-file']);
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({
@@ -120,7 +121,7 @@ async function main() {
       await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: 60000 });
     };
     if (args['other-file']) await open('other.py');
-    await open('example.py');
+    await open(name);
     const editor = page.locator('.editor-instance .monaco-editor').first();
     await editor.waitFor({ timeout: 60000 });
     await editor.click();

@@ -19,7 +19,8 @@ const DEFAULT_SETTINGS = Object.freeze({
   maxChars: 80,
   stop: 'line',
   token: '',
-  languages: ['python'], // '*' enables every language
+  // The server's language names (serverLanguage maps an editor's ids to them); '*' enables every language.
+  languages: ['python', 'c', 'javascript', 'typescript', 'lua'],
   inline: false,
   requestOptions: {}, // e.g. {temperature: 0.5, seed: 1}; the server checks the ranges
   filesBudget: LIMITS.files_budget_default, // characters of other open files sent as hints; 0: none
@@ -79,6 +80,21 @@ function normalizeSettings(raw = {}) {
     throw bad('filesBudget', `must be an integer 0..${LIMITS.files_budget_max} (characters; 0 sends no other files)`);
   }
   return s;
+}
+
+// An editor's id for a language -> the name the server's models go by, where the two differ: VS Code's
+// and Neovim's javascriptreact (.jsx: the JavaScript model reads JSX), Pulsar's grammar scopes without
+// 'source.' (source.js -> js). Other ids are the server's names already (python, c, typescript, lua...);
+// typescriptreact and cpp stay as they are (no model of the server reads them).
+const LANGUAGE_ALIASES = Object.freeze({
+  javascriptreact: 'javascript', js: 'javascript', ts: 'typescript', py: 'python', shell: 'shellscript', 'c++': 'cpp',
+});
+
+// A C header is C: VS Code and Neovim call every .h file cpp (they cannot tell a C header from a C++
+// one); the server's C model completes it. Other C++ files (.cpp, .hpp, ...) stay cpp.
+function serverLanguage(id, path = '') {
+  const language = LANGUAGE_ALIASES[id] || id || '';
+  return language === 'cpp' && /\.h$/.test(path || '') ? 'c' : language;
 }
 
 function languageEnabled(settings, language) {
@@ -438,6 +454,8 @@ module.exports = {
   DEFAULT_SETTINGS,
   CompletionError,
   normalizeSettings,
+  LANGUAGE_ALIASES,
+  serverLanguage,
   languageEnabled,
   onlyWhitespaceBefore,
   lastChars,

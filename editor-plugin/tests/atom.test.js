@@ -49,10 +49,33 @@ test('activate registers the commands on full editors; the status tile shows sta
 });
 
 nodeTest('grammar scope names map to the server\'s language ids', () => {
-  assert.equal(languageOf({ scopeName: 'source.python' }), 'python');
-  assert.equal(languageOf({ scopeName: 'source.js' }), 'javascript');
-  assert.equal(languageOf({ scopeName: 'text.plain.null-grammar' }), 'plain');
+  const scopes = { 'source.python': 'python', 'source.c': 'c', 'source.js': 'javascript', 'source.js.jsx': 'javascript',
+    'source.ts': 'typescript', 'source.lua': 'lua', 'source.cpp': 'cpp', 'source.tsx': 'tsx', 'source.rust': 'rust',
+    'text.plain.null-grammar': 'plain' };
+  for (const [scopeName, language] of Object.entries(scopes)) assert.equal(languageOf({ scopeName }, '/p/file'), language, scopeName);
+  assert.equal(languageOf({ scopeName: 'source.cpp' }, '/p/list.h'), 'c'); // a C header in a C++ grammar is C
+  assert.equal(languageOf({ scopeName: 'source.cpp' }, '/p/list.hpp'), 'cpp');
   assert.equal(languageOf(null), '');
+});
+
+test('by default C, JavaScript, TypeScript and Lua editors are completed under the server\'s names; Rust is not', async (t) => {
+  const server = await startServer(() => answerJson('s'));
+  t.after(server.close);
+  const completed = { 'source.c': 'c', 'source.js': 'javascript', 'source.js.jsx': 'javascript', 'source.ts': 'typescript',
+    'source.lua': 'lua', 'source.python': 'python' };
+  for (const [scopeName, language] of Object.entries(completed)) {
+    const fake = createFakeAtom({ text: 'x = y', scopeName, path: '/work/file', config: { serverUrl: server.url } });
+    const { tab } = activated(fake);
+    assert.equal((await tab()).action, 'inserted', scopeName);
+    assert.equal(server.requests.at(-1).body.language, language, scopeName);
+  }
+  for (const scopeName of ['source.rust', 'source.cpp', 'text.plain.null-grammar']) {
+    const fake = createFakeAtom({ text: 'x = y', scopeName, path: '/work/file', config: { serverUrl: server.url } });
+    const { tab } = activated(fake);
+    assert.deepEqual(await tab(), { action: 'tab', reason: 'language' }, scopeName);
+    assert.equal(fake.aborted.length, 1, scopeName); // Tab went on to Pulsar's own binding
+  }
+  assert.equal(server.requests.length, Object.keys(completed).length);
 });
 
 test('Tab after code: the answer goes in inside one transaction (one undo step), as answered', async (t) => {

@@ -273,6 +273,40 @@ test('disabled, other languages and selections get the normal Tab without a requ
   assert.equal(server.requests.length, 1);
 });
 
+test('by default Tab completes Python, C, JavaScript, TypeScript and Lua, each sent under its own name', async (t) => {
+  const server = await startServer(() => answerJson('x'));
+  t.after(server.close);
+  const completer = new TabCompleter({ getSettings: () => ({ serverUrl: server.url }) });
+  assert.deepEqual(client.DEFAULT_SETTINGS.languages, ['python', 'c', 'javascript', 'typescript', 'lua']);
+  for (const language of ['python', 'c', 'javascript', 'typescript', 'lua']) {
+    assert.equal((await completer.onTab(fakeEditor('x = y', 5, language))).action, 'inserted', language);
+    assert.equal(server.requests.at(-1).body.language, language);
+  }
+  for (const language of ['rust', 'cpp', 'typescriptreact', 'plaintext', '']) {
+    const ed = fakeEditor('x = y', 5, language);
+    assert.deepEqual(await completer.onTab(ed), { action: 'tab', reason: 'language' }, language);
+    assert.equal(ed.text, 'x = y\t'); // the editor's own Tab
+  }
+  assert.equal(server.requests.length, 5);
+});
+
+test('serverLanguage: the editors\' ids for a language -> the names the server\'s models go by', () => {
+  const { serverLanguage } = client;
+  // VS Code languageIds and Neovim filetypes
+  for (const id of ['python', 'c', 'javascript', 'typescript', 'lua', 'rust', 'cpp', 'typescriptreact']) {
+    assert.equal(serverLanguage(id, '/p/file'), id);
+  }
+  assert.equal(serverLanguage('javascriptreact', '/p/App.jsx'), 'javascript');
+  // A .h file is C wherever the editor calls it cpp; other C++ files stay C++.
+  assert.equal(serverLanguage('cpp', '/p/include/list.h'), 'c');
+  assert.equal(serverLanguage('c', '/p/include/list.h'), 'c');
+  for (const file of ['/p/list.hpp', '/p/list.cpp', '/p/list.H', '/p/h', '']) assert.equal(serverLanguage('cpp', file), 'cpp', file);
+  // Pulsar's grammar scopes without 'source.'
+  assert.deepEqual(['js', 'ts', 'py', 'c++', 'shell'].map((id) => serverLanguage(id)),
+    ['javascript', 'typescript', 'python', 'cpp', 'shellscript']);
+  assert.equal(serverLanguage(undefined), '');
+});
+
 test('a bad setting shows in the status and Tab still works', async () => {
   const statuses = [];
   const completer = new TabCompleter({ getSettings: () => ({ maxChars: 5000 }), onStatus: (s) => statuses.push(s) });

@@ -17,6 +17,9 @@ function loadTextBuffer() {
   }
 }
 const TextBuffer = loadTextBuffer();
+// Pulsar fills a package's settings from its configSchema's defaults.
+const SCHEMA_DEFAULTS = Object.fromEntries(Object.entries(fromAtom('./package.json').configSchema)
+  .map(([key, schema]) => [key, schema.default]));
 // Why the Pulsar tests skip, when they do.
 const TEXT_BUFFER_MISSING = TextBuffer ? false
   : 'needs Pulsar\'s TextBuffer: npm ci in editor-plugin/atom (make node-deps)';
@@ -25,11 +28,7 @@ function createFakeAtom({ text = '', scopeName = 'source.python', config = {}, p
   const dispatched = [];
   const registered = {};
   const transactions = [];
-  const configValues = {
-    enabled: true, serverUrl: 'http://127.0.0.1:8000', timeoutMs: 3000, maxChars: 80, stop: 'line', token: '', languages: ['python'],
-    filesBudget: 256000, choices: 3, fallbackTab: false,
-    ...config,
-  };
+  const configValues = { ...SCHEMA_DEFAULTS, ...config };
   const configObservers = [];
   const activeObservers = [];
   const editors = [];

@@ -42,8 +42,8 @@ class InlineCompletionItem {
 
 // A URI as the extension sees it: file:///... (saved) or untitled:Untitled-1.
 function makeUri(path) {
-  if (path.startsWith('untitled:')) return { scheme: 'untitled', fsPath: path.slice(9), toString: () => path };
-  return { scheme: 'file', fsPath: path, toString: () => `file://${path}` };
+  if (path.startsWith('untitled:')) return { scheme: 'untitled', fsPath: path.slice(9), path: path.slice(9), toString: () => path };
+  return { scheme: 'file', fsPath: path, path, toString: () => `file://${path}` };
 }
 
 function createFakeVscode({ text = '', language = 'python', config = {}, path = '/work/example.py' } = {}) {

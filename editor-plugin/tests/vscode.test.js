@@ -234,6 +234,38 @@ test('files: bounded by the filesBudget setting (characters) and by count; 0 sen
   assert.equal('files' in server.requests[2].body, false);
 });
 
+test('by default C, JavaScript (and JSX), TypeScript, Lua and .h files are completed under the server\'s names', async (t) => {
+  const server = await startServer(() => answerJson('x'));
+  t.after(server.close);
+  const config = { 'tabcomplete.serverUrl': server.url };
+  const completed = [['/work/a.py', 'python', 'python'], ['/work/main.c', 'c', 'c'], ['/work/list.h', 'cpp', 'c'],
+    ['/work/app.js', 'javascript', 'javascript'], ['/work/App.jsx', 'javascriptreact', 'javascript'],
+    ['/work/app.ts', 'typescript', 'typescript'], ['/work/init.lua', 'lua', 'lua']];
+  for (const [file, languageId, sent] of completed) {
+    const fake = createFakeVscode({ text: 'x = y', language: languageId, path: file, config });
+    const { run } = await activated(fake);
+    assert.equal(fake.context['tabcomplete.active'], true, file); // the Tab keybinding fires here
+    assert.equal((await run('tabcomplete.tab')).action, 'inserted', file);
+    assert.equal(server.requests.at(-1).body.language, sent, file);
+  }
+  for (const [file, languageId] of [['/work/main.rs', 'rust'], ['/work/list.cpp', 'cpp'], ['/work/App.tsx', 'typescriptreact']]) {
+    const fake = createFakeVscode({ text: 'x = y', language: languageId, path: file, config });
+    const { run } = await activated(fake);
+    assert.equal(fake.context['tabcomplete.active'], false, file); // VS Code's own Tab
+    assert.deepEqual(await run('tabcomplete.tab'), { action: 'tab', reason: 'language' }, file);
+  }
+  assert.equal(server.requests.length, completed.length);
+  // A C file's `files` are the other C documents, its headers among them.
+  const fake = createFakeVscode({ text: 'x = y', language: 'c', path: '/work/main.c', config });
+  const { run } = await activated(fake);
+  fake.openEditor({ path: '/work/list.h', language: 'cpp', text: 'int len(void);' });
+  fake.openEditor({ path: '/work/list.cpp', language: 'cpp', text: 'int len() { return 0; }' });
+  fake.openEditor({ path: '/work/util.c', language: 'c', text: 'int util(void);' });
+  fake.activate(fake.editor);
+  await run('tabcomplete.tab');
+  assert.deepEqual(server.requests.at(-1).body.files.map((f) => f.path), ['/work/util.c', '/work/list.h']);
+});
+
 test('an untitled document sends no path', async (t) => {
   const server = await startServer(() => answerJson('x'));
   t.after(server.close);

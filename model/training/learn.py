@@ -3,10 +3,12 @@
     python -m model.training.learn ~/code/myapp --out models/myapp
     python -m model.training.learn ~/code/myapp --out models/myapp --base model/pretrained/python --max-minutes 10
 
-1. Gathers the project's source files of the base model's language (model.data.project: no .git,
-   virtual environments, node_modules, vendored, build or dist dirs, git-ignored files), and
-   builds a corpus of them in the work dir (model.data.corpus, cleaned as the base model was): train,
-   val (early stopping, the match weights) and held-out test files.
+0. Without --base, starts from the shipped model (model/pretrained/) whose language has the most
+   source bytes in the project (model.training.base), and prints which and why.
+1. Gathers the project's source files of the base model's language (all its extensions: .c and .h
+   for C; model.data.project: no .git, virtual environments, node_modules, vendored, build or dist
+   dirs, git-ignored files), and builds a corpus of them in the work dir (model.data.corpus, cleaned
+   as the base model was): train, val (early stopping, the match weights) and held-out test files.
 2. Measures the base model on the held-out files (model.measure.benchmark.measure: bits/char and the
    completion metrics through the server's defaults, requests built as a plug-in sends them).
 3. Fine-tunes from the base model (model.training.train: its vocab and network, learning rate 5e-4,
@@ -39,8 +41,8 @@ from model.serving.hints import MATCH_EDGES, WORD
 from model.serving.lstm import Stepper
 from model.serving.modeldir import ModelDirError
 from model.serving.policy import answer, fit_policy
-from model.text.clean import extension_of
 from model.training import network
+from model.training.base import SHIPPED, choose_base, extensions_of
 from model.training.train import TrainingError, train
 
 RECORD = "learn.json"  # in the work dir: what a resumed run needs (project, held-out files, the base's figures)
@@ -222,15 +224,15 @@ class RunBar:
 def prepare(project, work, base, base_meta, positions, seed, bar):
     """Gather, build the corpus and measure the base: the run's record, saved in the work dir."""
     started = time.time()
-    ext = base_meta.get("extension") or extension_of(base_meta.get("language", "python"))
-    paths, skipped = source_files(project, {ext})
+    exts = extensions_of(base_meta)
+    paths, skipped = source_files(project, set(exts))
     corpus = os.path.join(work, "corpus")
     try:
-        manifest = build_corpus(corpus, [("project", project)], exts=(ext,), val_frac=VAL_FRACTION,
+        manifest = build_corpus(corpus, [("project", project)], exts=exts, val_frac=VAL_FRACTION,
                                 test_frac=TEST_FRACTION, cleaning=base_meta.get("cleaning"), files=paths,
                                 progress=bar.stage_bars)
     except CorpusError as err:
-        raise LearnError(f"{project}: {len(paths)} {ext} file(s) found; {err}") from None
+        raise LearnError(f"{project}: {len(paths)} {'/'.join(exts)} file(s) found; {err}") from None
     for warning in manifest["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     by_name = {rel: path for path, rel in paths}
@@ -251,11 +253,18 @@ def prepare(project, work, base, base_meta, positions, seed, bar):
     return record
 
 
-def learn(project, out, base=modeldir.DEFAULT, max_minutes=10.0, positions=POSITIONS, seed=0, restart=False,
-          learning_rate=LEARNING_RATE, max_passes=MAX_PASSES, show_progress=True, verbose=1, policy_on_val=True):
+def learn(project, out, base=None, max_minutes=10.0, positions=POSITIONS, seed=0, restart=False,
+          learning_rate=LEARNING_RATE, max_passes=MAX_PASSES, show_progress=True, verbose=1, policy_on_val=True,
+          models=SHIPPED):
     """Fine-tune `base` on the project dir into the model dir `out`; returns its meta (see run()).
+    base None: the model of `models` whose language has the most source in the project
+    (model.training.base.choose_base), named on stderr.
     verbose 1: one progress bar for the whole run (show_progress), 2: each stage's own bars and
     Keras's epoch lines, 0: neither."""
+    if base is None:
+        choice = choose_base(project, models)
+        print(choice.line(), file=sys.stderr)
+        base = choice.path
     bar = RunBar(show_progress and verbose != 0, one=verbose == 1)
     try:
         return run(project, out, base, max_minutes, positions, seed, restart, learning_rate, max_passes, verbose,
@@ -375,7 +384,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m model.training.learn", description=__doc__.split("\n\n")[0])
     p.add_argument("project", metavar="PROJECT_DIR", help="the project to learn (a directory of source code)")
     p.add_argument("--out", required=True, help="model dir to write (worked on in OUT.partial, renamed into place)")
-    p.add_argument("--base", default=modeldir.DEFAULT, help="model dir to start from (default: the shipped model)")
+    p.add_argument("--base", help="model dir to start from (default: the shipped model, from model/pretrained/, "
+                                   "of the language with the most source bytes in the project)")
     p.add_argument("--max-minutes", type=float, default=10.0,
                    help="time for the whole run, both measurements included (default 10)")
     p.add_argument("--positions", type=int, default=POSITIONS,

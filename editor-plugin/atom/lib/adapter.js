@@ -1,13 +1,12 @@
 'use strict';
 // One Pulsar TextEditor seen through the interface the shared TabCompleter expects.
+const { serverLanguage } = require('./client');
 
-// 'source.python' -> 'python', 'source.js' -> 'javascript': the ids the server's models are named by.
-const ALIASES = { js: 'javascript', ts: 'typescript', py: 'python', shell: 'shellscript', 'c++': 'cpp' };
-
-function languageOf(grammar) {
+// 'source.python' -> 'python', 'source.js' -> 'javascript', 'source.js.jsx' -> 'javascript': the names the
+// server's models go by (shared/client.js's serverLanguage; path: a .h file in a C++ grammar is C).
+function languageOf(grammar, path = '') {
   const scope = (grammar && grammar.scopeName) || '';
-  const id = scope.replace(/^(source|text)\./, '').split('.')[0];
-  return ALIASES[id] || id;
+  return serverLanguage(scope.replace(/^(source|text)\./, '').split('.')[0], path);
 }
 
 // `event` is the keystroke's command event: while it is being dispatched, abortKeyBinding() hands Tab
@@ -27,14 +26,14 @@ function createAdapter(atomEnv, editor, event, recent, onMenu) {
         linePrefix: editor.getTextInBufferRange([[cursor.row, 0], cursor]),
         text: editor.getTextInBufferRange([[0, 0], cursor]),
         suffix: editor.getTextInBufferRange([cursor, editor.getBuffer().getEndPosition()]),
-        language: languageOf(editor.getGrammar()),
+        language: languageOf(editor.getGrammar(), editor.getPath()),
         path: editor.getPath() || '',
         simple: editor.getCursors().length === 1 && editor.getLastSelection().isEmpty(),
       };
     },
     files: () => atomEnv.workspace.getTextEditors().map((other) => ({
       path: other.getPath() || '',
-      language: languageOf(other.getGrammar()),
+      language: languageOf(other.getGrammar(), other.getPath()),
       text: other.getText(),
       used: recent ? recent.rank(other.id) : 0,
       untitled: !other.getPath(),

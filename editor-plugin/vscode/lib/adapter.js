@@ -1,5 +1,6 @@
 'use strict';
 // One VS Code text editor seen through the interface the shared TabCompleter expects.
+const { serverLanguage } = require('./client');
 
 function snapshotOf(vscode, editor) {
   const active = vscode.window.activeTextEditor;
@@ -23,6 +24,11 @@ function openDocuments(vscode) {
   return vscode.workspace.textDocuments.filter((d) => open.has(d.uri.toString()));
 }
 
+// The server's name for a document's language (a .h file VS Code calls cpp is C: shared/client.js).
+function languageOf(document) {
+  return serverLanguage(document.languageId, document.uri.path);
+}
+
 // recent: a RecentlyUsed keyed by document URI.
 function createAdapter(vscode, editor, { onShow, onMenu, recent } = {}) {
   const { document } = editor;
@@ -35,14 +41,14 @@ function createAdapter(vscode, editor, { onShow, onMenu, recent } = {}) {
         linePrefix: document.getText(new vscode.Range(lineStart, cursor)),
         text: document.getText(new vscode.Range(new vscode.Position(0, 0), cursor)),
         suffix: document.getText(new vscode.Range(cursor, end)),
-        language: document.languageId,
+        language: languageOf(document),
         path: pathOf(document),
         simple: editor.selections.length === 1 && editor.selection.isEmpty,
       };
     },
     files: () => openDocuments(vscode).map((d) => ({
       path: pathOf(d),
-      language: d.languageId,
+      language: languageOf(d),
       text: d.getText(),
       used: recent ? recent.rank(d.uri.toString()) : 0,
       untitled: !pathOf(d),
@@ -58,4 +64,4 @@ function createAdapter(vscode, editor, { onShow, onMenu, recent } = {}) {
   };
 }
 
-module.exports = { createAdapter, snapshotOf, pathOf };
+module.exports = { createAdapter, snapshotOf, pathOf, languageOf };

@@ -1,7 +1,7 @@
 'use strict';
 // Everything the extension contributes, built from the `vscode` module it is given (tests pass a fake one).
 const { TabCompleter, RecentlyUsed, DEFAULT_SETTINGS, normalizeSettings, languageEnabled, statusText } = require('./client');
-const { createAdapter, snapshotOf } = require('./adapter');
+const { createAdapter, snapshotOf, languageOf } = require('./adapter');
 
 const SECTION = 'tabcomplete';
 const ACTIVE_KEY = 'tabcomplete.active'; // context key the Tab keybinding's `when` clause reads
@@ -38,7 +38,7 @@ function createExtension(vscode) {
       setStatus({ state: 'error', message: err.message });
     }
     const editor = vscode.window.activeTextEditor;
-    if (settings && editor) active = settings.enabled && languageEnabled(settings, editor.document.languageId);
+    if (settings && editor) active = settings.enabled && languageEnabled(settings, languageOf(editor.document));
     if (settings && !settings.enabled) setStatus({ state: 'off' });
     return vscode.commands.executeCommand('setContext', ACTIVE_KEY, active);
   }

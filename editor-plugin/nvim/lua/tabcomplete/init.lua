@@ -37,7 +37,8 @@ local defaults = {
   max_chars = 80,
   stop = 'line',
   token = '',
-  languages = { 'python' }, -- filetypes; '*' enables every filetype
+  -- the server's language names (server_language maps filetypes to them); '*' enables every filetype
+  languages = { 'python', 'c', 'javascript', 'typescript', 'lua' },
   keymap = true, -- map <Tab> in insert mode
   request_options = {}, -- extra POST /complete fields: temperature, min_prob, seed
   files_budget = LIMITS.files_budget_default, -- characters of other open buffers sent as hints; 0: none
@@ -91,6 +92,19 @@ end
 
 local function char_count(s)
   return select(2, s:gsub('[^\128-\191]', ''))
+end
+
+-- A filetype -> the name the server's models go by, where the two differ (the JavaScript client's
+-- serverLanguage and LANGUAGE_ALIASES, editor-plugin/shared/client.js): javascriptreact (.jsx) is JavaScript,
+-- and a .h file, which Neovim calls cpp, is C. Other filetypes are the server's names already.
+M.language_aliases = {
+  javascriptreact = 'javascript', js = 'javascript', ts = 'typescript', py = 'python', shell = 'shellscript', ['c++'] = 'cpp',
+}
+
+function M.server_language(filetype, path)
+  local language = M.language_aliases[filetype] or filetype or ''
+  if language == 'cpp' and (path or ''):match('%.h$') then return 'c' end
+  return language
 end
 
 local function language_enabled(languages, language)
@@ -314,7 +328,7 @@ local function open_buffers()
       local path = buffer_path(buf)
       table.insert(out, {
         path = path,
-        language = vim.bo[buf].filetype,
+        language = M.server_language(vim.bo[buf].filetype, path),
         text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), '\n'),
         used = recent[buf] or 0,
         untitled = path == '',
@@ -335,7 +349,8 @@ function M.build_request()
   table.insert(before, line:sub(1, col))
   local after = { line:sub(col + 1) }
   vim.list_extend(after, vim.list_slice(lines, row + 1, #lines))
-  local language, path = vim.bo[buf].filetype, buffer_path(buf)
+  local path = buffer_path(buf)
+  local language = M.server_language(vim.bo[buf].filetype, vim.api.nvim_buf_get_name(buf))
   local files = {}
   if M.config.files_budget > 0 then
     files = M.select_files({ path = path, language = language }, open_buffers(), M.config.files_budget)
@@ -509,7 +524,7 @@ local function on_tab(force)
     enabled = M.config.enabled,
     simple = vim.fn.pumvisible() == 0, -- the popup menu's own Tab comes first
     line_prefix = vim.api.nvim_get_current_line():sub(1, col),
-    language = vim.bo.filetype,
+    language = M.server_language(vim.bo.filetype, vim.api.nvim_buf_get_name(0)),
     languages = M.config.languages,
     force = force,
   })

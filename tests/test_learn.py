@@ -42,7 +42,7 @@ def base(tiny_model, tmp_path_factory):
 def test_one_file_is_refused_and_nothing_is_written(base, tmp_path):
     src = project(str(tmp_path / "one"), 1)
     out = str(tmp_path / "out")
-    with pytest.raises(LearnError, match=r"1 \.py/\.pyw/\.pyi file\(s\) found; 1 file\(s\) of code kept: a corpus "
+    with pytest.raises(LearnError, match=r"1 \.py/\.pyw file\(s\) found; 1 file\(s\) of code kept: a corpus "
                                          r"needs at least 3"):
         learn(src, out, base=base, **QUICK)
     assert not os.path.exists(out) and not os.path.exists(out + ".partial")
@@ -252,7 +252,7 @@ def test_a_project_of_no_model_s_language_is_refused_naming_the_languages(langua
     from model.training.learn import main
     out = str(tmp_path / "out")
     with pytest.raises(SystemExit, match=r"error: .*rusty/src: no source files of the languages of the models in "
-                                         r"model/pretrained \(looked for .*python: \.py \.pyw \.pyi"):
+                                         r"model/pretrained \(looked for .*python: \.py \.pyw"):
         main([str(tmp_path / "rusty" / "src"), "--out", out])
     assert not os.path.exists(out) and not os.path.exists(out + ".partial")
 

@@ -23,7 +23,15 @@ import tokenize
 
 from model.data import packages as pk
 from model.data import pinned
-from model.text.clean import DEFAULT_CLEANING, FILE_START, LANGUAGES, PYTHON_EXTS, CleaningError, clean, language_of
+from model.text.clean import (
+    DEFAULT_CLEANING,
+    FILE_START,
+    PYTHON_EXTS,
+    SOURCE_EXTENSIONS,
+    CleaningError,
+    clean,
+    language_of,
+)
 
 SPLITS = ("train", "val", "test")
 MANIFEST = "manifest.json"
@@ -406,7 +414,7 @@ def _list_extensions(pins):
     if len(languages) > 1:
         raise CorpusError(f"the package lists name several languages ({', '.join(languages)}); "
                           f"build one corpus per language, or say which files to take with --ext")
-    return LANGUAGES[languages[0]] if languages else (".py",)
+    return SOURCE_EXTENSIONS[languages[0]] if languages else (".py",)
 
 
 if __name__ == "__main__":

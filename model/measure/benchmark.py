@@ -39,7 +39,7 @@ from model.serving.completer import Completer, carried
 from model.serving.hints import WORD, fit_match_weights, mix_match
 from model.serving.modeldir import ModelDirError
 from model.serving.policy import PRECISION_TARGET, Gate, Policy, answer, fit_policy
-from model.text.clean import FILE_START, LANGUAGES, CleaningError, clean
+from model.text.clean import FILE_START, SOURCE_EXTENSIONS, CleaningError, clean
 
 SETS = {"benchmark": os.path.join(packages.UNSEEN_DIR, "benchmark.txt"),
         "dev": os.path.join(packages.UNSEEN_DIR, "dev.txt")}  # Python's; another language's: unseen_list()
@@ -327,7 +327,7 @@ def main(argv=None):
     try:
         language = modeldir.read_meta(args.model[0]).get("language", "python")
         package_list = args.packages or unseen_list(args.set, language)
-        files = package_files(package_list, args.cache, LANGUAGES[language])
+        files = package_files(package_list, args.cache, SOURCE_EXTENSIONS[language])
         results = []
         for model_dir in args.model:
             completer = Completer.load(model_dir)

@@ -31,7 +31,7 @@ from model.measure import benchmark
 from model.measure.positions import benchmark_text
 from model.serving.completer import CONTEXT_CHARS, carried
 from model.text import lexed
-from model.text.clean import LANGUAGES, clean
+from model.text.clean import LANGUAGES, SOURCE_EXTENSIONS, clean
 
 
 def request_window(raw, pos):
@@ -104,7 +104,7 @@ def comment_positions(files, n, seed):
 def directory_files(root, language, sample=None, seed=0):
     """(path under root, raw text, root) of the language's files under root (as the benchmark takes
     them: no minified or generated ones), or a seeded sample of `sample` of them."""
-    exts = LANGUAGES[language]
+    exts = SOURCE_EXTENSIONS[language]
     paths = sorted(os.path.join(d, name) for d, _, names in os.walk(root) for name in names
                    if os.path.splitext(name)[1] in exts)
     if sample is not None and sample < len(paths):

@@ -40,9 +40,10 @@ LANGUAGES = {
     "shell": (".sh",),
 }
 PYTHON_EXTS = set(LANGUAGES["python"])
+# What corpora, benchmarks and project runs read of each language: no stubs (no code to complete).
+SOURCE_EXTENSIONS = {language: tuple(e for e in exts if e != ".pyi") for language, exts in LANGUAGES.items()}
 
-# Best-effort comment syntax for the languages model.text.lexed does not read: (line comment
-# markers, block comment pairs).
+# Best-effort comment syntax (line markers, block pairs) for languages model.text.lexed does not read.
 COMMENT_SYNTAX = {
     "c": (["//"], [("/*", "*/")]),
     "hash": (["#"], []),

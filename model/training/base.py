@@ -7,14 +7,14 @@ bytes in the project.
 
 A project's source files are what model.data.project.source_files counts (no .git, virtual
 environments, vendored, build or git-ignored files); a file's language is its extension's
-(model.text.clean.LANGUAGES: .c and .h are C).
+(model.text.clean.SOURCE_EXTENSIONS: .c and .h are C; stubs never).
 """
 import os
 from dataclasses import dataclass
 
 from model.data.project import ProjectError, source_files
 from model.serving.modeldir import DEFAULT, META, WORK_DIR_SUFFIXES, ModelDirError, read_meta
-from model.text.clean import LANGUAGES
+from model.text.clean import LANGUAGES, SOURCE_EXTENSIONS
 
 SHIPPED = os.path.dirname(DEFAULT)  # model/pretrained
 
@@ -25,10 +25,10 @@ def language_of_meta(meta):
 
 
 def extensions_of(meta):
-    """The file extensions of a model's language: all of LANGUAGES' (.c and .h for C), or the
+    """The file extensions of a model's language: SOURCE_EXTENSIONS' (.c and .h for C), or the
     one its meta.json names for a language the table does not know."""
     language = language_of_meta(meta)
-    return tuple(LANGUAGES.get(language, ())) or (meta.get("extension") or "." + language,)
+    return (SOURCE_EXTENSIONS[language] if language in LANGUAGES else ()) or (meta.get("extension") or "." + language,)
 
 
 def shipped_models(models_dir=SHIPPED):

@@ -25,6 +25,17 @@ def run_completion(completer, req, min_prob):
                               files=req.files, path=req.path, choices=req.choices, language=req.language)
 
 
+def complete_request(models, default_language, req, min_prob):
+    """(the model that completes a parsed request, its Completion), or (None, the language) when no
+    model serves the request's language (the default language when it names none) at its path.
+    min_prob: the server's (MIN_PROB), used when the request sets none."""
+    language = req.language or default_language
+    loaded = models.pick(language, req.path)
+    if loaded is None:
+        return None, language
+    return loaded, run_completion(loaded.completer, req, req.min_prob if req.min_prob is not None else min_prob)
+
+
 def served():
     """{"models": ModelSet, "default": language, "metrics": Metrics}, set by create_app."""
     return current_app.extensions["tabcomplete"]
@@ -44,12 +55,10 @@ def json_body():
 def complete():
     config, models = current_app.config, served()["models"]
     req = parse_complete(json_body(), text_chars(config["CONTEXT_CHARS"]), config["MAX_FILES"])
-    language = req.language or served()["default"]
-    loaded = models.pick(language, req.path)
-    if loaded is None:
-        raise ApiError(404, "unknown_language", no_model(models, language), "language")
     t0 = time.perf_counter()
-    result = run_completion(loaded.completer, req, req.min_prob if req.min_prob is not None else config["MIN_PROB"])
+    loaded, result = complete_request(models, served()["default"], req, config["MIN_PROB"])
+    if loaded is None:
+        raise ApiError(404, "unknown_language", no_model(models, result), "language")
     elapsed_ms = (time.perf_counter() - t0) * 1000
     served()["metrics"].observe_completion(loaded.name, result)
     # Sizes of `files`, never their paths or text.

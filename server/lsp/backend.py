@@ -3,8 +3,8 @@
 Both take the body a plug-in would POST to /complete (request_body builds it as
 editor-plugin/shared/client.js buildBody does) and give back the /complete answer, so the
 language server completes exactly as the HTTP server does. The local one runs the same calls
-as server.views.complete: parse_complete (every check of a body), ModelSet.pick (language,
-project root), run_completion (the one call of the Completer).
+as server.views.complete: parse_complete (every check of a body), then complete_request
+(ModelSet.pick by language and project root, and the one call of the Completer).
 """
 import json
 import os
@@ -15,7 +15,7 @@ from model.serving.limits import SUFFIX_CHARS, TEXT_CHARS
 from server.config import REPO_ROOT, load_config
 from server.models import default_language, load_models, warm_up
 from server.validation import ApiError, parse_complete, text_chars
-from server.views import no_model, run_completion
+from server.views import complete_request, no_model
 
 
 class NoModel(Exception):
@@ -73,12 +73,9 @@ class LocalModels:
             req = parse_complete(body, self.max_text_chars, self.config["MAX_FILES"])
         except ApiError as err:
             raise BackendError(f"request refused: {err.message}") from None
-        language = req.language or self.default
-        loaded = self.models.pick(language, req.path)
+        loaded, result = complete_request(self.models, self.default, req, self.config["MIN_PROB"])
         if loaded is None:
-            raise NoModel(no_model(self.models, language))
-        result = run_completion(loaded.completer, req,
-                                req.min_prob if req.min_prob is not None else self.config["MIN_PROB"])
+            raise NoModel(no_model(self.models, result))
         return {"completion": result.text, "alternatives": list(result.alternatives), "model": loaded.name,
                 "choices": [{"text": text, "probability": prob} for text, prob in result.choices]}
 

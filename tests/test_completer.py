@@ -314,6 +314,11 @@ def test_a_model_serves_another_language_cleaned_as_that_languages_files(languag
     assert js_model.complete(cast, language="typescript").stop_reason == "in_comment"
     assert js_model.complete(cast).stop_reason != "in_comment"
     assert client.post("/complete", json={"text": cast, "language": "typescript"}).get_json()["completion"] == ""
+    # serving(): the same cleaning for the benchmark's whole-file measures; a language it does not serve is refused
+    as_ts = Completer.load(str(models / "javascript")).serving("typescript")
+    assert (as_ts.language, as_ts.ext) == ("typescript", ".ts") and as_ts.complete(cast).stop_reason == "in_comment"
+    with pytest.raises(ValueError, match="does not serve lua"):
+        Completer.load(str(models / "javascript")).serving("lua")
     listed = client.get("/models").get_json()["models"]
     assert [m["serves"] for m in listed] == [["typescript"]]
     assert client.get("/health").get_json()["models"] == ["javascript", "typescript"]

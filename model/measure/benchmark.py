@@ -60,9 +60,9 @@ OLD_GATE = 0.75  # the server's per-character gate before the policy: the baseli
 MAX_CHARS = 80  # the plug-ins' default
 TOP_CHOICES = 3  # the choices the plug-ins ask for and show
 GATES = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-IDENT_FLOORS = (0.0, 0.003, 0.01, 0.02, 0.05, 0.1, 0.2)
+IDENT_FLOORS = (0.0, 0.003, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)  # 0.3, 0.5: for C (2026-12-03)
 CHAR_FLOORS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-LINE_FLOORS = (0.0, 0.1, 0.3)
+LINE_FLOORS = (0.0, 0.1, 0.3, 0.5)
 EXTEND_FLOORS = (0.6, 0.7, 0.8, 0.9, 0.95, 1.01)  # 1.01: never beyond the name
 
 
@@ -306,6 +306,9 @@ def main(argv=None):
     p.add_argument("--model", action="append", required=True, help="model dir (repeat to compare in one run)")
     p.add_argument("--set", default="benchmark", choices=sorted(SETS),
                    help="benchmark (report) or dev (fit), of the first model's language (unseen_list)")
+    p.add_argument("--language", default=None,
+                   help="the language to measure (default: the first model's own; another must be one it serves, "
+                        "e.g. typescript for the JavaScript model)")
     p.add_argument("--packages", default=None, help="a package list instead of the set's")
     p.add_argument("--positions", type=int, default=300, help="positions of each kind")
     p.add_argument("--seed", type=int, default=0)
@@ -322,20 +325,22 @@ def main(argv=None):
         p.error("--positions must be positive")
     if args.fit_policy and (args.set != "dev" and not args.packages):
         p.error("--fit-policy on the benchmark would tune on what you report: use --set dev")
+    if args.fit_policy and args.language:
+        p.error("--fit-policy fits a model on its own language's dev set: leave out --language")
     if args.fit_policy and len(args.model) != 1:
         p.error("--fit-policy takes one --model")
     try:
-        language = modeldir.read_meta(args.model[0]).get("language", "python")
+        language = args.language or modeldir.read_meta(args.model[0]).get("language", "python")
         package_list = args.packages or unseen_list(args.set, language)
         files = package_files(package_list, args.cache, SOURCE_EXTENSIONS[language])
         results = []
         for model_dir in args.model:
-            completer = Completer.load(model_dir)
+            completer = Completer.load(model_dir).serving(language)
             if args.fit_policy:  # the project's weights first: the policy is fitted on what they give
                 completer.meta["project_match"] = {**fit_project_match(completer, files, progress_bar(True)),
                                                    "fitted_on": args.set}
                 modeldir.write_meta(model_dir, completer.meta)
-                completer = Completer.load(model_dir)
+                completer = Completer.load(model_dir).serving(language)
             r = measure(completer, files, args.positions, args.seed, progress_bar(True), baselines=not args.no_baselines
                         and model_dir == args.model[0], positions_detail=len(args.model) > 1)
             fitted = {}  # meta.json key -> (floors, their row), for requests without files and with

@@ -147,6 +147,17 @@ class Completer:
         meta, vocab, weights = modeldir.load(model_dir)
         return cls(Stepper(*weights), vocab, meta, **kwargs)
 
+    def serving(self, language):
+        """This Completer as it serves `language`, its own or one of meta.json "serves": requests
+        cleaned as that language's files are, and named by it (how the benchmark measures the
+        JavaScript model on TypeScript). It changes this Completer and returns it."""
+        if language != self.language:
+            if language not in self.serves:
+                raise ValueError(f"the {self.language} model does not serve {language} "
+                                 f"(meta.json serves: {list(self.serves)})")
+            self.language, self.ext = language, extension_of(language)
+        return self
+
     # The context: whole buffer, cleaned like the corpus, capped at a stable line start.
     def context(self, text, ext=None):
         cleaned = clean(text, ext or self.ext, self.cleaning, partial=True)

@@ -93,7 +93,11 @@ def fit_policy(policy_rows, target=PRECISION_TARGET, overall=None, tie=SAVINGS_T
     ok = [r for r in policy_rows if r["line_precision"] is not None and r["line_precision"] >= target
           and r["precision"] is not None and r["precision"] >= overall]
     if not ok:
-        raise ValueError(f"no policy in the sweep reaches line precision {target}")
+        reached = [(r["line_precision"], r["precision"]) for r in policy_rows
+                   if r["line_precision"] is not None and r["precision"] is not None]
+        best = max(reached, key=min, default=(None, None))
+        raise ValueError(f"no policy in the sweep reaches line precision {target} with precision {overall} over all "
+                         f"answers (the best both reach: {best[0]} and {best[1]})")
     most = max(r["keystroke_savings"] for r in ok)
     near = [r for r in ok if r["keystroke_savings"] >= most * (1 - tie)]
     best = max(near, key=lambda r: (round(r["line_precision"], 4), round(r["keystroke_savings"], 4),

@@ -14,6 +14,7 @@ from flask import Flask
 from server import hooks, views
 from server.config import load_config
 from server.metrics import Metrics
+from server import models as models_module
 from server.models import default_language, load_models, warm_up
 
 
@@ -23,7 +24,7 @@ def create_app(config=None):
     hooks.setup_logging()
     settings = load_config(config)
     models = load_models(settings["MODELS_DIR"], settings["CONTEXT_CHARS"], settings["CACHE_ENTRIES"],
-                         float(settings["WORD_WEIGHT"]))
+                         float(settings["WORD_WEIGHT"]), models_module.SHARED_STATES)
     default = default_language(models, settings["DEFAULT_LANGUAGE"])
     warm_up(models)
     metrics = Metrics()

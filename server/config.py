@@ -62,6 +62,9 @@ PROCESS_ENVIRONMENT = {
     "TABCOMPLETE_WRITE_TIMEOUT": ("WRITE_TIMEOUT", 10.0, float),
     # connections a worker holds at once; at the cap the one waiting longest for its headers is shed
     "TABCOMPLETE_MAX_CONNECTIONS": ("MAX_CONNECTIONS", 10000, int),
+    # LSTM states the workers share (model.serving.cache.SharedStates), made before they fork: a
+    # buffer one worker has read is not read again from the start by another (0: none)
+    "TABCOMPLETE_SHARED_STATES_MB": ("SHARED_STATES_MB", 64, int),
     "TABCOMPLETE_FORWARDED_ALLOW_IPS": ("FORWARDED_ALLOW_IPS", "", str),  # proxies trusted for X-Forwarded-*
     "TABCOMPLETE_LOG_LEVEL": ("LOG_LEVEL", "info", str),
 }
@@ -121,6 +124,8 @@ def process_settings(environ=None):
     for key in ("WORKERS", "THREADS", "MAX_CONNECTIONS"):
         if settings[key] < 1:
             raise ConfigError(f"{key} must be a positive integer, not {settings[key]}")
+    if not 0 <= settings["SHARED_STATES_MB"] <= 65536:
+        raise ConfigError(f"SHARED_STATES_MB must be between 0 and 65536, not {settings['SHARED_STATES_MB']}")
     for key in ("HEADER_TIMEOUT", "BODY_TIMEOUT", "WRITE_TIMEOUT"):
         if not settings[key] > 0:
             raise ConfigError(f"{key} must be a positive number of seconds, not {settings[key]}")

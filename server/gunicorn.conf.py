@@ -124,7 +124,7 @@ def on_starting(server):
     # stops the server with its reason (exit status 1), never a worker's traceback.
     from server.config import ConfigError, load_config
     from server.hooks import setup_logging
-    from server.models import ModelsError, remove_stale_temp_dirs, verified_snapshot
+    from server.models import ModelsError, remove_stale_temp_dirs, share_states, verified_snapshot
 
     setup_logging()  # the notes on model dirs skipped
     for name in remove_stale_temp_dirs():
@@ -138,6 +138,7 @@ def on_starting(server):
         on_exit(server)  # gunicorn does not run it when on_starting stops the server: the metrics dir
         sys.exit(f"error: {err}")
     os.environ[MODELS_SOURCE] = settings["MODELS_DIR"]  # TABCOMPLETE_MODELS now names the copy
+    share_states(PROCESS["SHARED_STATES_MB"])  # before any fork: every worker inherits the one table
 
 
 def on_reload(server):

@@ -21,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from model.serving.cache import CACHE_ENTRIES
+from model.serving.cache import CACHE_ENTRIES, SharedStates
 from model.serving.completer import Completer, ModelDirError
 from model.serving.modeldir import META, MODEL, VOCAB, WORK_DIR_SUFFIXES, read_meta, training_summary
 from server.hooks import event
@@ -192,12 +192,27 @@ def project_root(path, meta):
     return os.path.normpath(root)
 
 
-def load_model(path, context_chars, cache_entries, word_weight):
+# The LSTM states every worker reads and stores (model.serving.cache.SharedStates): made by
+# share_states() in the gunicorn master before it forks (gunicorn.conf.py), so the workers
+# inherit one table; None in a process of its own (tests, the language server), which needs none.
+SHARED_STATES = None
+
+
+def share_states(megabytes):
+    """Make, once, the table of states that the models this process and its children load from
+    now on share (megabytes <= 0: none); return it."""
+    global SHARED_STATES
+    if SHARED_STATES is None and megabytes > 0:
+        SHARED_STATES = SharedStates(megabytes)
+    return SHARED_STATES
+
+
+def load_model(path, context_chars, cache_entries, word_weight, shared_states=None):
     """One model dir as a LoadedModel, or ModelsError naming what is wrong."""
     t0 = time.perf_counter()
     try:
         completer = Completer.load(path, context_chars=context_chars, cache_entries=cache_entries,
-                                   word_weight=word_weight)
+                                   word_weight=word_weight, shared_states=shared_states)
     except ModelDirError as err:
         raise ModelsError(str(err)) from None
     except Exception as err:  # a model dir the checks let through: still name it, never a bare traceback
@@ -207,9 +222,10 @@ def load_model(path, context_chars, cache_entries, word_weight):
 
 
 def load_models(setting, context_chars=Completer.CONTEXT_CHARS, cache_entries=CACHE_ENTRIES,
-                word_weight=Completer.WORD_WEIGHT):
+                word_weight=Completer.WORD_WEIGHT, shared_states=None):
     """The ModelSet of the models dirs a MODELS_DIR setting names, or ModelsError naming the dir that is wrong."""
-    return ModelSet([load_model(path, context_chars, cache_entries, word_weight) for path in model_dirs(setting)])
+    return ModelSet([load_model(path, context_chars, cache_entries, word_weight, shared_states)
+                     for path in model_dirs(setting)])
 
 
 def unloadable(path, err):

@@ -31,6 +31,20 @@ def test_cached_result_equals_uncached(tiny_model):
     assert warm.cache.hits >= 3
 
 
+def test_a_buffer_one_process_read_is_not_read_again_by_another_sharing_its_states(tiny_model):
+    from model.serving.cache import SharedStates
+
+    shared = SharedStates(megabytes=4)
+    one, two = (Completer.load(tiny_model, shared_states=shared) for _ in range(2))  # as two server workers
+    buffer = CODE[:1500]
+    one.complete(buffer)
+    got = two.complete(buffer + "x", stop="none", max_chars=30)
+    assert got.new_chars < 70 and shared.hits >= 1  # from the last cache point on, not the whole buffer
+    cold = Completer.load(tiny_model).complete(buffer + "x", stop="none", max_chars=30)
+    assert cold.new_chars > 1000
+    assert got.text == cold.text and got.probs == pytest.approx(cold.probs, rel=1e-7)
+
+
 def test_editing_the_last_line_reruns_only_that_line(tiny_model):
     completer = Completer.load(tiny_model)
     lines = CODE[:1400].rsplit("\n", 1)[0] + "\n"

@@ -12,6 +12,7 @@ def test_process_settings_defaults_and_overrides():
     assert process_settings({"WEB_CONCURRENCY": "3"})["WORKERS"] == 3
     assert process_settings({"WEB_CONCURRENCY": "3", "TABCOMPLETE_WORKERS": "2"})["WORKERS"] == 2
     assert process_settings({"TABCOMPLETE_BODY_TIMEOUT": "2.5"})["BODY_TIMEOUT"] == 2.5
+    assert settings["SHARED_STATES_MB"] == 64 and process_settings({"TABCOMPLETE_SHARED_STATES_MB": "0"})["SHARED_STATES_MB"] == 0
 
 
 @pytest.mark.parametrize("var, value, message", [
@@ -19,6 +20,7 @@ def test_process_settings_defaults_and_overrides():
     ("TABCOMPLETE_WORKERS", "0", "WORKERS must be a positive integer"),
     ("TABCOMPLETE_HEADER_TIMEOUT", "-1", "HEADER_TIMEOUT must be a positive number"),
     ("TABCOMPLETE_THREADS", "1.5", "TABCOMPLETE_THREADS='1.5' is not a valid int"),
+    ("TABCOMPLETE_SHARED_STATES_MB", "-1", "SHARED_STATES_MB must be between 0 and 65536"),
 ])
 def test_process_settings_refuse_a_malformed_one_by_name(var, value, message):
     with pytest.raises(ConfigError, match=message):

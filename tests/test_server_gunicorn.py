@@ -157,6 +157,29 @@ def test_access_log_is_json_without_the_code(gunicorn):
     assert SECRET not in gunicorn["access_log"].read_text()
 
 
+def test_a_buffer_one_worker_read_is_not_read_again_from_the_start_by_the_other(gunicorn):
+    # The same buffer, once a fresh connection, until both workers have answered it: the second
+    # worker to see it starts from the states the first stored (SharedStates, made in the master).
+    url, marker = gunicorn["url"], "shared_states_marker"
+    code = open(os.path.join(REPO, "tests", "conftest.py")).read()[:1500]
+    buffer = f"{marker} = 1\n" + code
+    log = gunicorn["access_log"]
+    for _ in range(40):
+        requests.post(url + "/complete", json={"text": buffer}, headers={"Connection": "close"}, timeout=30)
+        requests.get(url + "/health", timeout=10)  # flushes the access log
+        records = [json.loads(line) for line in log.read_text().splitlines()[1:]]
+        mine = [r for r in records if r["path"] == "/complete" and r.get("text_chars") == len(buffer)]
+        first_by_pid = {}
+        for r in mine:
+            first_by_pid.setdefault(r["pid"], r)
+        if len(first_by_pid) == WORKERS:
+            break
+    else:
+        pytest.skip("one worker accepted all 40 connections")
+    first, second = sorted(first_by_pid.values(), key=mine.index)
+    assert first["new_chars"] > 1000 and second["new_chars"] < 100
+
+
 @pytest.mark.parametrize("mode", ["typing", "files", "cache"])
 def test_short_load_test_has_no_5xx_and_no_dropped_connections(gunicorn, mode):
     out = subprocess.run([sys.executable, "-m", "servercheck.loadtest", "--url", gunicorn["url"], "--clients", "8",

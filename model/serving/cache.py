@@ -1,8 +1,13 @@
 """The Completer's memory of LSTM states, so the next Tab in a buffer runs only what changed:
 the state at every line start (and every CHUNK characters) of recent contexts, keyed by a hash
-of the context up to there, and the states along the end of the last few requests."""
+of the context up to there, and the states along the end of the last few requests; and, under a
+server with several worker processes, the same states shared between them (SharedStates), so a
+buffer one worker has read is not read again from the start by the next."""
 import hashlib
+import mmap
+import struct
 import threading
+import zlib
 from collections import OrderedDict, deque
 
 import numpy as np
@@ -13,23 +18,87 @@ CHUNK = 64  # the state is cached at every line start and at least every CHUNK c
 CACHE_ENTRIES = 4096  # states kept per model: ~2 KB each for a 2x256 network
 
 
-class StateCache:
-    """LRU map: hash of a context prefix (up to a cache point) -> LSTM state after it."""
+class SharedStates:
+    """States in anonymous shared memory, mapped before the server forks its workers, so that
+    every worker reads what any of them stored: gunicorn hands a user's Tabs to whichever worker
+    accepts the connection, and without it each worker reads each buffer from the start once.
 
-    def __init__(self, max_entries=CACHE_ENTRIES):
+    A table of `slots` slots, each one state: the slot is chosen by the key (a new state evicts
+    the one there), and holds the key, the payload's length and a CRC-32 of both. There are no
+    locks: a slot two processes write at once, or one read while it is written, fails its CRC
+    and reads as absent (a miss costs running the characters again, never a wrong state)."""
+
+    HEADER = struct.Struct("<16sII")  # key, payload bytes, CRC-32 of key and payload
+
+    def __init__(self, megabytes=64, payload_bytes=4096):
+        self.payload_bytes = payload_bytes  # a 2x256 network's state: 2 layers x (h, c) x 256 float32
+        self.slot_bytes = self.HEADER.size + payload_bytes
+        self.slots = max(1, int(megabytes * 2**20) // self.slot_bytes)
+        self.memory = mmap.mmap(-1, self.slots * self.slot_bytes)  # MAP_SHARED | MAP_ANONYMOUS
+        self.hits = 0
+
+    def _offset(self, key):
+        return int.from_bytes(key[:8], "little") % self.slots * self.slot_bytes
+
+    def put(self, key, payload):
+        """Store payload (bytes) under a 16-byte key; one larger than a slot is not stored."""
+        if len(payload) > self.payload_bytes:
+            return
+        at = self._offset(key)
+        self.memory[at + self.HEADER.size:at + self.HEADER.size + len(payload)] = payload
+        self.HEADER.pack_into(self.memory, at, key, len(payload), zlib.crc32(payload, zlib.crc32(key)))
+
+    def get(self, key):
+        """The payload stored under key, or None (never stored, evicted, or torn by a write)."""
+        at = self._offset(key)
+        slot = self.memory[at:at + self.slot_bytes]  # one copy: what is checked is what is returned
+        stored, size, crc = self.HEADER.unpack_from(slot)
+        if stored != key or size > self.payload_bytes:
+            return None
+        payload = slot[self.HEADER.size:self.HEADER.size + size]
+        return payload if zlib.crc32(payload, zlib.crc32(key)) == crc else None
+
+
+class StateCache:
+    """LRU map: hash of a context prefix (up to a cache point) -> LSTM state after it; backed,
+    when given one, by SharedStates (its keys made the model's own with `tag`, a digest of the
+    network, since every model of every worker stores into the one table; `units`: its layers'
+    widths, which the shared states are read back with)."""
+
+    def __init__(self, max_entries=CACHE_ENTRIES, shared=None, tag=b"", units=()):
         self.max_entries = max_entries
         self.entries = OrderedDict()
         self.hits = self.misses = 0
         self.lock = threading.Lock()
+        self.shared, self.tag, self.units = shared, tag, tuple(units)
+        if shared is not None and 8 * sum(self.units) > shared.payload_bytes:
+            self.shared = None  # a state larger than a slot: this model keeps its states to itself
+
+    def _shared_key(self, key):
+        return hashlib.blake2b(self.tag + key, digest_size=16).digest()
 
     def get(self, key):
         with self.lock:
             state = self.entries.get(key)
             if state is not None:
                 self.entries.move_to_end(key)
-            return state
+                return state
+        if self.shared is None:
+            return None
+        payload = self.shared.get(self._shared_key(key))
+        if payload is None or len(payload) != 8 * sum(self.units):
+            return None
+        state = unpack_state(payload, self.units)
+        self.shared.hits += 1
+        self._put_local(key, state)
+        return state
 
     def put(self, key, state):
+        self._put_local(key, state)
+        if self.shared is not None:
+            self.shared.put(self._shared_key(key), pack_state(state))
+
+    def _put_local(self, key, state):
         with self.lock:
             self.entries[key] = state
             self.entries.move_to_end(key)
@@ -79,6 +148,23 @@ class RecentStates:
     def clear(self):
         with self.lock:
             self.entries.clear()
+
+
+def pack_state(state):
+    """An LSTM state [(h, c) per layer] as bytes: every layer's h then c, float32."""
+    return b"".join(np.asarray(a, np.float32).tobytes() for pair in state for a in pair)
+
+
+def unpack_state(payload, units):
+    """pack_state's bytes back as [(h, c) per layer], for layers of these widths."""
+    flat = np.frombuffer(payload, np.float32)
+    state, at = [], 0
+    for u in units:
+        state.append((flat[at:at + u].copy(), flat[at + u:at + 2 * u].copy()))
+        at += 2 * u
+    if at != len(flat):
+        raise ValueError(f"a state of {len(flat)} floats is not one of layers {units}")
+    return state
 
 
 def cache_points(ids, newline_id):

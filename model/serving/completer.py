@@ -99,7 +99,7 @@ class Completer:
     PROJECT_WORD_WEIGHT = 0.3
 
     def __init__(self, stepper, vocab, meta, context_chars=CONTEXT_CHARS, cache_entries=CACHE_ENTRIES,
-                 word_weight=WORD_WEIGHT, use_match=True, words_after=True, rank_names=None):
+                 word_weight=WORD_WEIGHT, use_match=True, words_after=True, rank_names=None, shared_states=None):
         if not 0 <= word_weight <= 1:
             raise ValueError("word_weight must be between 0 and 1")
         self.stepper, self.vocab, self.meta = stepper, vocab, meta
@@ -117,7 +117,9 @@ class Completer:
         # Inside a name, rank the decoder's and the buffer's names (model.serving.names); a model
         # dir's meta.json "rank_names": false serves as before 0.13.0 (to measure beside it).
         self.ranks_names = meta.get("rank_names", True) if rank_names is None else rank_names
-        self.cache = StateCache(cache_entries)
+        # shared_states (model.serving.cache.SharedStates): the states other processes stored
+        # (a server's workers), read and written beside this process's own.
+        self.cache = StateCache(cache_entries, shared_states, stepper.digest() if shared_states else b"", stepper.units)
         self.recent = RecentStates()
         # Never emit the unknown character or a file start: they are not code a user wants.
         self.banned = [UNKNOWN_ID] + [i for i in (vocab.index.get(FILE_START),) if i is not None]

@@ -1,6 +1,7 @@
 """The LSTM stepped by hand in numpy and numba, one character at a time, its state carried:
 what the Completer runs instead of TensorFlow (a parity test holds it to the Keras model).
 """
+import hashlib
 import threading
 
 import numpy as np
@@ -148,6 +149,14 @@ class Stepper:
 
     def zero_state(self):
         return [(np.zeros(u, np.float32), np.zeros(u, np.float32)) for u in self.units]
+
+    def digest(self):
+        """16 bytes that name these weights: the state after given ids is the same wherever the
+        digest is (how model.serving.cache.SharedStates tells models apart)."""
+        h = hashlib.blake2b(digest_size=16)
+        for array in (self.input_table, *(w for layer in self.lstms for w in layer)):
+            h.update(np.ascontiguousarray(array).tobytes())
+        return h.digest()
 
     PIPELINE_MIN = 512  # below this many characters, threads cost more than they save
     PIPELINE_CHUNK = 128

@@ -119,7 +119,7 @@ def test_the_shipped_lists_parse_and_never_overlap():
     assert len(training) >= 150
     assert not {p.key for p in unseen} & {p.key for p in training}
     assert all(p.source == "pypi" and p.options == () for p in training)
-    for language, source in (("c", "debian"), ("javascript", "npm"), ("lua", "debian")):
+    for language, source in (("c", "debian"), ("javascript", "npm"), ("typescript", "npm"), ("lua", "debian")):
         pins = packages.read_package_list(os.path.join(packages.SOURCES_DIR, f"{language}.txt"))
         assert pins and {(p.source, p.option("language")) for p in pins} == {(source, language)}
 

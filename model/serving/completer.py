@@ -108,7 +108,7 @@ class Completer:
         # recorded the extension: its language's).
         self.ext = meta.get("extension") or extension_of(self.language)
         # Other languages this model completes, each cleaned as its own files are (meta.json
-        # "serves": the JavaScript model serves TypeScript, measured in docs/benchmarks.md).
+        # "serves", e.g. a JavaScript model serving TypeScript; measured in docs/benchmarks.md).
         self.serves = tuple(meta.get("serves", ()))
         self.cleaning = meta.get("cleaning", {})
         self.context_chars = context_chars

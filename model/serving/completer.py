@@ -3,12 +3,11 @@
     python -m model.serving.completer --model model/pretrained/python --prime "import os\nfor name in os.li"
     python -m model.serving.completer --model DIR --prime "def " --stop none --chars 400 --temperature 0.7 --seed 1
 
-The Completer never calls model.predict once per character: the network is stepped by hand
-(model.serving.lstm) with its state carried, and the state at each line start of a buffer is cached, so
-the next Tab in the same buffer only runs the characters typed since. Its next-character
-distribution mixes the network's with two hints from the buffer (model.serving.hints): the words already
-in it (inside an identifier) and a match model (what followed the last occurrence of the recent
-characters).
+The Completer never calls model.predict once per character: the network is stepped by hand (model.serving.lstm)
+with its state carried, and the state at each line start of a buffer is cached, so the next Tab in the same buffer
+only runs the characters typed since. Its next-character distribution mixes the network's with two hints from the
+buffer (model.serving.hints): the words already in it (inside an identifier) and a match model (what followed the
+last occurrence of the recent characters).
 """
 import argparse
 import hashlib
@@ -107,8 +106,7 @@ class Completer:
         # Requests are cleaned as the corpus's files were (a model dir from before meta.json
         # recorded the extension: its language's).
         self.ext = meta.get("extension") or extension_of(self.language)
-        # Other languages this model completes, each cleaned as its own files are (meta.json
-        # "serves", e.g. a JavaScript model serving TypeScript; measured in docs/benchmarks.md).
+        # Other languages it completes, each cleaned as its own files are (meta.json "serves").
         self.serves = tuple(meta.get("serves", ()))
         self.cleaning = meta.get("cleaning", {})
         self.context_chars = context_chars
@@ -117,8 +115,7 @@ class Completer:
         # Inside a name, rank the decoder's and the buffer's names (model.serving.names); a model
         # dir's meta.json "rank_names": false serves as before 0.13.0 (to measure beside it).
         self.ranks_names = meta.get("rank_names", True) if rank_names is None else rank_names
-        # shared_states (model.serving.cache.SharedStates): the states other processes stored
-        # (a server's workers), read and written beside this process's own.
+        # shared_states (cache.SharedStates): states a server's other workers stored, shared.
         self.cache = StateCache(cache_entries, shared_states, stepper.digest() if shared_states else b"", stepper.units)
         self.recent = RecentStates()
         # Never emit the unknown character or a file start: they are not code a user wants.
@@ -150,14 +147,10 @@ class Completer:
         return cls(Stepper(*weights), vocab, meta, **kwargs)
 
     def serving(self, language):
-        """This Completer as it serves `language`, its own or one of meta.json "serves": requests
-        cleaned as that language's files are, and named by it (how the benchmark measures the
-        JavaScript model on TypeScript). It changes this Completer and returns it."""
-        if language != self.language:
-            if language not in self.serves:
-                raise ValueError(f"the {self.language} model does not serve {language} "
-                                 f"(meta.json serves: {list(self.serves)})")
-            self.language, self.ext = language, extension_of(language)
+        """This Completer, changed to serve `language` (its own or one it serves) as its own."""
+        if language != self.language and language not in self.serves:
+            raise ValueError(f"the {self.language} model does not serve {language} (serves: {list(self.serves)})")
+        self.language, self.ext = language, self.ext if language == self.language else extension_of(language)
         return self
 
     # The context: whole buffer, cleaned like the corpus, capped at a stable line start.
@@ -431,26 +424,21 @@ def main(argv=None):
     p.add_argument("--min-prob", type=float, default=None, help="stop where the model is less sure than this")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
-    try:
-        completer = Completer.load(args.model)
-    except ModelDirError as err:
-        raise SystemExit(f"error: {err}")
+    prime = args.prime.encode("utf-8", "surrogatepass").decode("unicode_escape") if "\\" in args.prime else args.prime
     if args.prime_file:
         with open(args.prime_file, encoding="utf-8", errors="replace") as f:
             prime = f.read()
-    else:
-        prime = args.prime.encode("utf-8", "surrogatepass").decode("unicode_escape") if "\\" in args.prime else args.prime
-    t0 = time.perf_counter()
     try:
+        completer = Completer.load(args.model)
+        t0 = time.perf_counter()
         result = completer.complete(prime, max_chars=args.chars, stop=args.stop, temperature=args.temperature,
                                     n=args.n, min_prob=args.min_prob, seed=args.seed)
-    except ValueError as err:  # --chars 0, --n 0, a negative --temperature
+    except (ModelDirError, ValueError) as err:  # no model dir; --chars 0, --n 0, a negative --temperature
         raise SystemExit(f"error: {err}")
     elapsed_ms = (time.perf_counter() - t0) * 1000
     if args.json:
-        print(json.dumps({"completion": result.text, "alternatives": result.alternatives,
-                          "probs": [round(p, 4) for p in result.probs], "stop_reason": result.stop_reason,
-                          "elapsed_ms": round(elapsed_ms, 2)}))
+        print(json.dumps({"completion": result.text, "alternatives": result.alternatives, "stop_reason": result.stop_reason,
+                          "probs": [round(p, 4) for p in result.probs], "elapsed_ms": round(elapsed_ms, 2)}))
     else:
         sys.stdout.write(prime + "\x1b[1m" + result.text + "\x1b[0m\n" if sys.stdout.isatty() else prime + result.text + "\n")
         for alt in result.alternatives[1:]:

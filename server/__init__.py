@@ -11,10 +11,9 @@ around them (token, access log, metrics, error answers) in server.hooks.
 """
 from flask import Flask
 
-from server import hooks, views
+from server import hooks, models as models_module, views
 from server.config import load_config
 from server.metrics import Metrics
-from server import models as models_module
 from server.models import default_language, load_models, warm_up
 
 

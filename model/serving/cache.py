@@ -71,7 +71,8 @@ class StateCache:
         self.hits = self.misses = 0
         self.lock = threading.Lock()
         self.shared, self.tag, self.units = shared, tag, tuple(units)
-        if shared is not None and 8 * sum(self.units) > shared.payload_bytes:
+        self.state_bytes = 8 * sum(self.units)  # pack_state's size: (h, c) float32 per layer
+        if shared is not None and self.state_bytes > shared.payload_bytes:
             self.shared = None  # a state larger than a slot: this model keeps its states to itself
 
     def _shared_key(self, key):
@@ -86,7 +87,7 @@ class StateCache:
         if self.shared is None:
             return None
         payload = self.shared.get(self._shared_key(key))
-        if payload is None or len(payload) != 8 * sum(self.units):
+        if payload is None or len(payload) != self.state_bytes:
             return None
         state = unpack_state(payload, self.units)
         self.shared.hits += 1

@@ -148,6 +148,11 @@ def test_fit_policy_stores_the_project_weights_and_the_policy(tmp_path, repeat_m
     with pytest.raises(SystemExit):
         benchmark.main(["--model", model_dir, "--fit-policy"])  # never on the benchmark itself
     assert "use --set dev" in capsys.readouterr().err
+    for argv, said in ((["--language", "typescript", "--set", "dev", "--fit-policy"], "leave out --language"),
+                       (["--language", "klingon"], "invalid choice: 'klingon'")):
+        with pytest.raises(SystemExit):
+            benchmark.main(["--model", model_dir, *argv])
+        assert said in capsys.readouterr().err
     benchmark.main(["--model", model_dir, "--packages", str(plist), "--cache", cache, "--positions", "10",
                     "--out", str(tmp_path / "out"), "--fit-policy", "--no-baselines"])
     completer = Completer.load(model_dir)

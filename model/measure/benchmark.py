@@ -306,7 +306,7 @@ def main(argv=None):
     p.add_argument("--model", action="append", required=True, help="model dir (repeat to compare in one run)")
     p.add_argument("--set", default="benchmark", choices=sorted(SETS),
                    help="benchmark (report) or dev (fit), of the first model's language (unseen_list)")
-    p.add_argument("--language", default=None,
+    p.add_argument("--language", default=None, choices=sorted(SOURCE_EXTENSIONS),
                    help="the language to measure (default: the first model's own; another must be one it serves, "
                         "e.g. typescript for the JavaScript model)")
     p.add_argument("--packages", default=None, help="a package list instead of the set's")

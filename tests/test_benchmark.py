@@ -79,6 +79,23 @@ def test_paired_difference_tells_a_real_gain_from_noise():
         benchmark.paired_difference(before, {**before, "saved": saved[:-1]})
 
 
+def test_tabs_figures_insert_what_is_kept_and_show_the_menu_elsewhere():
+    idents = [(0, 0, "name_rest(x)", "name_rest"), (0, 5, "other)", "other")]
+    lines = [(0, 9, "(a, b)", None), (0, 12, " = 1", None)]
+    menus = (benchmark.menu_outcomes([[("name_rest(", 0.4)], [("wrong", 0.5), ("other)", 0.2)]], idents),
+             benchmark.menu_outcomes([[("(", 0.5)], []], lines))
+    assert menus[0] == [("choice_right", 9), ("choice_right", 6 - 2)] and menus[1] == [("choice_right", 0), ("nothing", 0)]
+    # Both names inserted (one wrong), no line answered: the menus count only where nothing went in.
+    figures = benchmark.tabs_figures([("name_rest(", [], 0), ("otter", [], 0)], idents, [("", [], 0), ("", [], 0)],
+                                     lines, menus)
+    total = len("name_rest(x)") + len("other)") + len("(a, b)") + len(" = 1")
+    assert figures == {"names_useful": 0.5, "line_useful": 0.5, "savings_with_picks": 10 / total}
+    # The wrong name held back: its menu's pick saves.
+    figures = benchmark.tabs_figures([("name_rest(", [], 0), ("", [], 0)], idents, [("(a", [], 0), ("", [], 0)],
+                                     lines, menus)
+    assert figures == {"names_useful": 1.0, "line_useful": 0.5, "savings_with_picks": (10 + 4 + 2) / total}
+
+
 def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
     """model.measure.benchmark end to end: a package list, the cache, the Completer, Jedi, the report."""
     cache = str(tmp_path / "cache")
@@ -130,6 +147,18 @@ def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
     assert "useful Tabs" in open(os.path.join(out, "benchmark.md")).read()
     with open(os.path.join(out, "benchmark.md")) as f:
         assert ", with files: ident positions" in f.read()
+    # A pick from the menu only ever adds to what the insertions save; the sweep's rows say so too.
+    assert r["tabs"]["savings_with_picks"] >= r["server_defaults"]["keystroke_savings"] - 1e-12
+    for row in r["policy_sweep"] + r["files_policy_sweep"]:
+        assert row["savings_with_picks"] >= row["keystroke_savings"] - 1e-12
+        assert 0 <= row["names_useful"] <= 1 and 0 <= row["line_useful"] <= 1
+    assert second["versus_first"]["tabs"]["keystroke_savings"] == [0.0, 0.0, 0.0]
+    assert "keystrokes saved with menu picks" in open(os.path.join(out, "benchmark.md")).read()
+    # The word list as a menu: its first word is the one it inserts, so the menu holds at least that.
+    words_menu = r["baselines"]["buffer_words_menu"]
+    assert words_menu["ident"]["choice_right"] >= r["baselines"]["buffer_words"]["ident_exact"] - 1e-12
+    assert words_menu["ident"]["inserted_right"] == 0 and 0 <= words_menu["savings_with_picks"] <= 1
+    assert "word list as a menu" in open(os.path.join(out, "benchmark.md")).read()
 
 
 def test_fit_policy_stores_the_project_weights_and_the_policy(tmp_path, repeat_model, capsys):
@@ -154,10 +183,13 @@ def test_fit_policy_stores_the_project_weights_and_the_policy(tmp_path, repeat_m
             benchmark.main(["--model", model_dir, *argv])
         assert said in capsys.readouterr().err
     benchmark.main(["--model", model_dir, "--packages", str(plist), "--cache", cache, "--positions", "10",
-                    "--out", str(tmp_path / "out"), "--fit-policy", "--no-baselines"])
+                    "--out", str(tmp_path / "out"), "--fit-policy", "--no-baselines", "--objective", "savings_with_picks",
+                    "--overall-precision", "0.7"])
     completer = Completer.load(model_dir)
     stored = completer.meta["policy"]
     assert stored["precision_target"] == benchmark.PRECISION_TARGET and stored["at_fit"]["line_precision"] >= 0.75
+    assert stored["objective"] == "savings_with_picks" and stored["overall_precision"] == 0.7
+    assert stored["at_fit"]["precision"] >= 0.7 and "names_useful" in stored["at_fit"]
     assert (completer.policy.ident_floor, completer.policy.line_floor) == (stored["ident_floor"], stored["line_floor"])
     files_stored = completer.meta["policy_files"]  # fitted on the same positions with the package's other files
     assert files_stored["fitted_on"] == stored["fitted_on"] and files_stored["at_fit"]["line_precision"] >= 0.75

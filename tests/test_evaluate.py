@@ -139,3 +139,13 @@ def test_bad_command_line_values_are_refused_clearly(tiny_model, tiny_corpus, ca
     with pytest.raises(SystemExit):
         bench_main(["--model", tiny_model, "--model-context", "0"])
     assert "--model-context must be a positive" in capsys.readouterr().err
+
+
+def test_the_word_list_ranks_by_uses_then_nearness():
+    from model.measure.evaluate import buffer_word, buffer_words
+    before = "total = 0\ntoken = 1\ntotal += token\ntoken = total\nto"
+    assert buffer_words(before, prefix="to", k=3) == ["tal", "ken"]  # 3 uses each: the nearer first
+    assert buffer_word(before, prefix="to") == "tal"
+    assert buffer_words("token\n" + before, prefix="to", k=1) == ["ken"]  # used once more
+    assert buffer_words("x = 1\nzz", prefix="zz", k=3) == [] and buffer_word("x\nzz", prefix="zz") == ""
+    assert buffer_words("a\nab\nab\nac\nabc\na", after="ad ad ad", prefix="a", k=2) == ["d", "b"]

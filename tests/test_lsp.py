@@ -25,6 +25,7 @@ from tests.server_helpers import LiveServer
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRETRAINED = os.path.join(ROOT, "model", "pretrained")
 BUFFER = 'import sys\n\n\ndef main(argv):\n    if len(argv) < 2:\n        print("usage")\n        sys.ex'
+SURE = BUFFER + "i"  # `exit` at 0.94 here (at `sys.ex`, 0.48: the menu's): a completion is inserted
 TOKEN = "lsp-secret"
 
 
@@ -246,10 +247,10 @@ def test_over_tcp_it_answers_as_over_stdio(http):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with LspClient(["--models", PRETRAINED], tcp=("127.0.0.1", port)) as client:
-        client.open("file:///p/main.py", BUFFER)
-        expected = http_answer(http, BUFFER)["completion"]
+        client.open("file:///p/main.py", SURE)
+        expected = http_answer(http, SURE)["completion"]
         assert expected, "the model said nothing here; nothing to compare"
-        assert [item.insert_text for item in client.inline("file:///p/main.py", *end_of(BUFFER))] == [expected]
+        assert [item.insert_text for item in client.inline("file:///p/main.py", *end_of(SURE))] == [expected]
         assert client.errors() == []
 
 

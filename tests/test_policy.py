@@ -123,6 +123,22 @@ def test_fit_policy_gives_a_savings_tie_to_the_more_precise_floors():
     assert fit_policy([row(0.8, 0.199, 0.9), row(0.9, 0.2, 0.9)])[0].char_floor == 0.9
 
 
+def test_fit_policy_can_count_the_menus_picks():
+    def row(ident_floor, savings, with_picks):
+        return {"ident_floor": ident_floor, "char_floor": 0.8, "line_floor": 0.0, "extend_floor": 0.9,
+                "line_precision": 0.85, "keystroke_savings": savings, "ident_exact": 0.7, "precision": 0.8,
+                "savings_with_picks": with_picks}
+    # A low name floor inserts more names (more saved by Tab alone); a high one sends the unsure
+    # names to the menu, where picks save more than the wrong insertions did.
+    rows = [row(0.01, 0.17, 0.18), row(0.6, 0.12, 0.20)]
+    assert fit_policy(rows)[0].ident_floor == 0.01
+    assert fit_policy(rows, objective="savings_with_picks")[0].ident_floor == 0.6
+    with pytest.raises(ValueError, match="objective must be one of"):
+        fit_policy(rows, objective="speed")
+    with pytest.raises(ValueError, match="no 'savings_with_picks'"):
+        fit_policy([{k: v for k, v in rows[0].items() if k != "savings_with_picks"}], objective="savings_with_picks")
+
+
 def test_answer_is_what_the_completer_answers_under_a_cut():
     policy = Policy(ident_floor=0.0, char_floor=0.5, line_floor=0.0, extend_floor=0.5)
     assert answer(policy.cut, "name(x)", [0.9] * 7, True) == "name(x)"  # all kept: as it is

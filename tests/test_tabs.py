@@ -1,7 +1,7 @@
 """model/measure/tabs.py: what a Tab gave the user, one case per rule."""
 import pytest
 
-from model.measure.tabs import ends_a_token, outcome, right_choice, right_completion, shares
+from model.measure.tabs import ends_a_token, outcome, right_choice, right_completion, saved_chars, shares
 
 
 @pytest.mark.parametrize("truth, length, ends", [
@@ -45,3 +45,17 @@ def test_outcomes_and_their_shares():
     s = shares(["inserted_right", "inserted_wrong", "choice_right", "nothing"])
     assert s["useful"] == 0.5 and s["inserted_precision"] == 0.5 and s["nothing"] == 0.25 and s["positions"] == 4
     assert shares(["nothing"])["inserted_precision"] is None
+
+
+def test_keystrokes_saved_by_an_insertion_or_a_pick_from_the_menu():
+    truth = "parse_args()"
+    assert saved_chars("parse_args(", [("x", 0.9)], truth) == 11      # inserted and right: its characters
+    assert saved_chars("parse_argv(", [("parse_args(", 0.9)], truth) == 0  # inserted and wrong: no menu, nothing
+    assert saved_chars("", [("parse_args(", 0.6)], truth) == 10     # the first choice: Enter costs one
+    assert saved_chars("", [("x", 0.5), ("parse_args", 0.3)], truth) == 8  # the second: Down Enter
+    assert saved_chars("", [("a", 0.5), ("b", 0.2), ("c", 0.1), ("parse_args", 0.05)], truth) == 0  # 4th: unseen
+    assert saved_chars("", [("(", 0.9)], "()") == 0                 # a one-mark pick saves no keystroke
+    assert saved_chars("", [], truth) == 0
+    # Inside a name a choice is right by its name; the mark after it that is wrong is deleted.
+    assert saved_chars("", [("join(", 0.6)], "join.x", name="join") == 4 - 1 - 1
+    assert saved_chars("", [("join.", 0.6)], "join.x", name="join") == 5 - 1

@@ -31,14 +31,14 @@ import numpy as np
 from model.data import packages
 from model.measure.baselines import ctags_completion, jedi_completion
 from model.measure.benchmark_report import plot, table, tabs_table
-from model.measure.evaluate import buffer_word, ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
+from model.measure.evaluate import buffer_words, ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
 from model.measure.positions import draw_positions, editor_request, package_files, project_files
-from model.measure.tabs import outcome, shares
+from model.measure.tabs import outcome, right_completion, saved_chars, shares
 from model.serving import modeldir
 from model.serving.completer import Completer, carried
 from model.serving.hints import WORD, fit_match_weights, mix_match
 from model.serving.modeldir import ModelDirError
-from model.serving.policy import PRECISION_TARGET, Gate, Policy, answer, fit_policy
+from model.serving.policy import OBJECTIVES, PRECISION_TARGET, Gate, Policy, answer, fit_policy
 from model.text.clean import FILE_START, SOURCE_EXTENSIONS, CleaningError, clean
 
 SETS = {"benchmark": os.path.join(packages.UNSEEN_DIR, "benchmark.txt"),
@@ -60,7 +60,7 @@ OLD_GATE = 0.75  # the server's per-character gate before the policy: the baseli
 MAX_CHARS = 80  # the plug-ins' default
 TOP_CHOICES = 3  # the choices the plug-ins ask for and show
 GATES = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-IDENT_FLOORS = (0.0, 0.003, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)  # 0.3, 0.5: for C (2026-12-03)
+IDENT_FLOORS = (0.0, 0.003, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.6, 0.7, 0.8)  # 0.3, 0.5: for C; 0.6-0.8: names to the menu (2026-12-03)
 CHAR_FLOORS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 LINE_FLOORS = (0.0, 0.1, 0.3, 0.5)
 EXTEND_FLOORS = (0.6, 0.7, 0.8, 0.9, 0.95, 1.01)  # 1.01: never beyond the name
@@ -113,15 +113,52 @@ def run_positions(completer, files, positions, progress, desc, with_files=False,
 def tabs_run(completer, files, idents, lines, progress, top=TOP_CHOICES, with_files=False):
     """What a Tab gives the user at each kind of position, asked as the plug-ins ask (the server's
     defaults with `choices: top`; with the package's other files as `files`, if asked):
-    model.measure.tabs's outcomes and their shares."""
-    out = {}
+    model.measure.tabs's outcomes and their shares, and the keystrokes saved with menu picks
+    (over both kinds, and per position for paired comparisons)."""
+    out, saved, truths = {}, [], []
     for kind, positions in (("ident", idents), ("line", lines)):
         ranked = []
         done = run_positions(completer, files, positions, progress, f"tabs {kind}{' with files' * with_files}",
                              with_files=with_files, choices=top, choices_out=ranked)
-        out[kind] = shares([outcome(c, choices, truth, name, top)  # name: None at line positions
-                            for (c, _, _), choices, (_, _, truth, name) in zip(done, ranked, positions)])
+        tabs = [(c, choices, truth, name) for (c, _, _), choices, (_, _, truth, name) in zip(done, ranked, positions)]
+        kind_saved = [saved_chars(*tab, top=top) for tab in tabs]  # name: None at line positions
+        out[kind] = {**shares([outcome(*tab, top=top) for tab in tabs]),
+                     "savings_with_picks": sum(kind_saved) / max(sum(len(t) for _, _, t, _ in tabs), 1)}
+        saved += kind_saved
+        truths += [len(t) for _, _, t, _ in tabs]
+        if kind == "line":
+            answered = [bool(c) for c, _, _, _ in tabs]
+            right = [bool(c) and t.startswith(c) for c, _, t, _ in tabs]
+    out["savings_with_picks"] = sum(saved) / max(sum(truths), 1)
+    out["per_position"] = {"saved": saved, "truth": truths, "answered": answered, "right": right}
     return out
+
+
+def menu_outcomes(choices, positions, top=TOP_CHOICES):
+    """Per position, what its menu gives when nothing is inserted there: (outcome, keystrokes
+    saved by picking). The floors do not rank the choices, so a sweep reads them once (from the
+    ungated run, whose uncut proposal is one of the candidates ranked: the served run's menus
+    may differ from them a little, and the reported figures are the served run's)."""
+    return [(outcome("", ch, truth, name, top), saved_chars("", ch, truth, name, top))
+            for ch, (_, _, truth, name) in zip(choices, positions)]
+
+
+def tabs_figures(ident_answers, idents, line_answers, lines, menus):
+    """Useful Tabs at each kind of position and keystrokes saved with menu picks, when these
+    answers are inserted and a menu (menu_outcomes, per kind) is shown wherever one is empty."""
+    outcomes, saved = {"ident": [], "line": []}, 0
+    for kind, answers, positions, menu in (("ident", ident_answers, idents, menus[0]),
+                                           ("line", line_answers, lines, menus[1])):
+        for (c, _, _), (_, _, truth, name), (menu_outcome, menu_saved) in zip(answers, positions, menu):
+            if c:
+                outcomes[kind].append("inserted_right" if right_completion(c, truth, name) else "inserted_wrong")
+                saved += saved_chars(c, (), truth, name)
+            else:
+                outcomes[kind].append(menu_outcome)
+                saved += menu_saved
+    total = sum(len(truth) for _, _, truth, _ in idents + lines)
+    return {"names_useful": shares(outcomes["ident"])["useful"], "line_useful": shares(outcomes["line"])["useful"],
+            "savings_with_picks": saved / max(total, 1)}
 
 
 def answer_pairs(ident_results, idents, line_results, lines):
@@ -192,9 +229,10 @@ def cut_ceiling(ident_results, idents, line_results, lines):
     return saved / max(sum(len(t) for _, t in pairs), 1)
 
 
-def sweeps(ident_raw, idents, line_raw, lines, in_word):
+def sweeps(ident_raw, idents, line_raw, lines, in_word, menus=None):
     """Precision/savings of the per-character gate and of the policy at each threshold, derived
-    from the ungated completions (each rule only ever cuts the greedy proposal)."""
+    from the ungated completions (each rule only ever cuts the greedy proposal); with the
+    positions' menus (menu_outcomes per kind), each policy's useful Tabs and savings with picks."""
     def apply(results, cut):
         """What the Completer answers under a cut (policy.answer, as the Completer applies it)."""
         return [(answer(cut, c, p, w), p, ms) for (c, p, ms), w in results]
@@ -208,7 +246,11 @@ def sweeps(ident_raw, idents, line_raw, lines, in_word):
     policy_rows = []
     for floors in itertools.product(IDENT_FLOORS, CHAR_FLOORS, LINE_FLOORS, EXTEND_FLOORS):
         policy = Policy(*floors)
-        policy_rows.append({**policy.as_meta(), **score(apply(ident_w, policy.cut), idents, apply(line_w, policy.cut), lines)})
+        ident_answers, line_answers = apply(ident_w, policy.cut), apply(line_w, policy.cut)
+        row = {**policy.as_meta(), **score(ident_answers, idents, line_answers, lines)}
+        if menus is not None:
+            row.update(tabs_figures(ident_answers, idents, line_answers, lines, menus))
+        policy_rows.append(row)
     return gate_rows, policy_rows
 
 
@@ -227,14 +269,19 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
     result["network"] = {k: nc[k] for k in ("bpc", "accuracy", "top5_accuracy")}
     result["completer"] = {k: nc["completer"][k] for k in ("bpc", "accuracy", "top5_accuracy")}
 
-    runs = {}
+    runs, menus = {}, {}
     for name, options in (("server_defaults", {}), ("old_gate", {"min_prob": OLD_GATE}), ("ungated", {"min_prob": 0.0}),
                           ("with_files", {"with_files": True}), ("with_files_ungated", {"with_files": True, "min_prob": 0.0})):
         if only is not None and name not in only:
             continue
-        i = run_positions(completer, files, idents, progress, f"{name} ident", **options)
-        l = run_positions(completer, files, lines, progress, f"{name} line", **options)
+        ranked = ([], []) if name.endswith("ungated") else (None, None)  # the menus the sweeps read
+        if ranked[0] is not None:
+            options = {**options, "choices": TOP_CHOICES}
+        i = run_positions(completer, files, idents, progress, f"{name} ident", choices_out=ranked[0], **options)
+        l = run_positions(completer, files, lines, progress, f"{name} line", choices_out=ranked[1], **options)
         runs[name] = (i, l)
+        if ranked[0] is not None:
+            menus[name] = (menu_outcomes(ranked[0], idents), menu_outcomes(ranked[1], lines))
         ms = [r[2] for r in i + l]
         result[name] = {**score(i, idents, l, lines), "p50_ms": float(np.percentile(ms, 50)),
                         "p95_ms": float(np.percentile(ms, 95)), "seconds": round(sum(ms) / 1000, 2)}
@@ -251,21 +298,34 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
         ident_raw, line_raw = runs[ungated]  # what the policy cut its answers from
         result[served]["cut_ceiling_savings"] = cut_ceiling(ident_raw, idents, line_raw, lines)
     in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _, _ in lines]
-    result["gate_sweep"], result["policy_sweep"] = sweeps(runs["ungated"][0], idents, runs["ungated"][1], lines, in_word)
+    result["gate_sweep"], result["policy_sweep"] = sweeps(runs["ungated"][0], idents, runs["ungated"][1], lines, in_word,
+                                                          menus["ungated"])
     files_ident, files_line = runs["with_files_ungated"]
-    result["files_gate_sweep"], result["files_policy_sweep"] = sweeps(files_ident, idents, files_line, lines, in_word)
+    result["files_gate_sweep"], result["files_policy_sweep"] = sweeps(files_ident, idents, files_line, lines, in_word,
+                                                                      menus["with_files_ungated"])
     if baselines:
-        words_i = [buffer_word(*editor_request(files[f][1], pos), prefix=files[f][1][pos - 2:pos]) for f, pos, _, _ in idents]
-        words_l = [buffer_word(*editor_request(files[f][1], pos), prefix="") for f, pos, _, _ in lines]
+        menus_i = [buffer_words(*editor_request(files[f][1], pos), prefix=files[f][1][pos - 2:pos], k=TOP_CHOICES)
+                   for f, pos, _, _ in idents]
+        words_i = [menu[0] if menu else "" for menu in menus_i]
+        words_l = [(buffer_words(*editor_request(files[f][1], pos), prefix="") or [""])[0] for f, pos, _, _ in lines]
         result["baselines"] = {
             "xz_bpc": xz_bpc(docs),
-            "buffer_words": score([(w, [], 0) for w in words_i], idents, [(w, [], 0) for w in words_l], lines)}
+            "buffer_words": score([(w, [], 0) for w in words_i], idents, [(w, [], 0) for w in words_l], lines),
+            "buffer_words_menu": word_list_menu(menus_i, idents)}
         if completer.language in TOOLS:
             tool_name, complete = TOOLS[completer.language]
             tool_i = [complete(files[f][1], pos, editor_request(files[f][1], pos)[1], files[f][0], files[f][2])
                       for f, pos, _, _ in progress(idents, desc=tool_name, unit="pos")]
             result["baselines"]["tool"] = {"name": tool_name, **score([(t, [], 0) for t in tool_i], idents, [], [])}
     return result
+
+
+def word_list_menu(menus, idents):
+    """The editor's word list as it shows itself inside a name: a menu of its first words
+    (buffer_words), none inserted; its Tabs' shares and savings with picks at name positions."""
+    tabs = [("", [(w, 0.0) for w in menu], truth, name) for menu, (_, _, truth, name) in zip(menus, idents)]
+    return {"ident": shares([outcome(*tab) for tab in tabs]),
+            "savings_with_picks": sum(saved_chars(*tab) for tab in tabs) / max(sum(len(tab[2]) for tab in tabs), 1)}
 
 
 def fit_project_match(completer, files, progress=progress_bar(False)):
@@ -288,13 +348,14 @@ def fit_project_match(completer, files, progress=progress_bar(False)):
     return fit_match_weights(predictions())
 
 
-def versus_first(results, runs=("server_defaults", "with_files")):
+def versus_first(results, runs=("server_defaults", "with_files", "tabs", "tabs_with_files")):
     """Each later model's change from the first in savings and line precision, with the paired
-    bootstrap interval over the positions they share (r["versus_first"]); the per-position
-    lists are dropped from the results after."""
+    bootstrap interval over the positions they share (r["versus_first"]; for the tabs runs the
+    savings are those with menu picks); the per-position lists are dropped from the results after."""
     for r in results[1:]:
         r["versus_first"] = {run: paired_difference(results[0][run]["per_position"], r[run]["per_position"])
-                             for run in runs}
+                             for run in runs if "per_position" in results[0].get(run, {})
+                             and "per_position" in r.get(run, {})}
     for r in results:
         for run in r.values():
             if isinstance(run, dict):
@@ -319,6 +380,11 @@ def main(argv=None):
                    help="fit the completion policy on this set (use --set dev) and store it in the model dir")
     p.add_argument("--precision-target", type=float, default=PRECISION_TARGET,
                    help=f"the line precision a fitted policy keeps (default {PRECISION_TARGET})")
+    p.add_argument("--overall-precision", type=float, default=None,
+                   help="the precision over all answers (names too) a fitted policy keeps (default: --precision-target)")
+    p.add_argument("--objective", default="keystroke_savings", choices=OBJECTIVES,
+                   help="the savings a fitted policy makes the most of: what Tab inserts, or that with the menu's "
+                        "picks where nothing is inserted (what the plug-ins give)")
     p.add_argument("--json", action="store_true", help="print one JSON object (last line)")
     args = p.parse_args(argv)
     if args.positions < 1:
@@ -347,7 +413,8 @@ def main(argv=None):
             for key, sweep, policy in (("policy", "policy_sweep", completer.policy),
                                        ("policy_files", "files_policy_sweep", completer.files_policy)):
                 try:
-                    fitted[key] = fit_policy(r[sweep], target=args.precision_target)
+                    fitted[key] = fit_policy(r[sweep], args.precision_target, args.overall_precision,
+                                             objective=args.objective)
                 except ValueError:
                     if args.fit_policy:
                         raise
@@ -355,7 +422,8 @@ def main(argv=None):
             if args.fit_policy:  # (a fresh read of meta.json: it holds the project weights now)
                 for key, (best, row) in fitted.items():
                     completer.meta[key] = {**best.as_meta(), "precision_target": args.precision_target,
-                                           "fitted_on": args.set, "at_fit": row}
+                                           "overall_precision": args.overall_precision or args.precision_target,
+                                           "objective": args.objective, "fitted_on": args.set, "at_fit": row}
                 modeldir.write_meta(model_dir, completer.meta)
             results.append({**r, "name": os.path.basename(os.path.normpath(model_dir)), "model": model_dir})
     except (packages.PackageError, ModelDirError, ValueError) as err:

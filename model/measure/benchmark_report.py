@@ -61,13 +61,26 @@ def tabs_table(results):
     rows = [("useful Tabs: inserted right or a right choice in the top 3", "useful"),
             ("inserted and right", "inserted_right"), ("inserted and wrong", "inserted_wrong"),
             ("a right choice in the top 3", "choice_right"), ("choices, none right", "choices_wrong"),
-            ("nothing offered", "nothing"), ("precision of what is inserted", "inserted_precision")]
+            ("nothing offered", "nothing"), ("precision of what is inserted", "inserted_precision"),
+            ("keystrokes saved, with menu picks", "savings_with_picks")]
     runs = (("tabs", ""), ("tabs_with_files", ", with files"))
     cols = [(f"{r['name']}{label}: {kind} positions", r[run][kind])
             for r in results for run, label in runs if run in r for kind in ("line", "ident")]
+    words = (results[0].get("baselines") or {}).get("buffer_words_menu") if results else None
+    if words:  # the baseline: an editor's word list shows a menu inside a name, and inserts nothing
+        cols.append(("editor's word list as a menu: ident positions",
+                     {**words["ident"], "savings_with_picks": words["savings_with_picks"]}))
     lines = ["| " + " | ".join([""] + [name for name, _ in cols]) + " |", "|" + " --- |" * (len(cols) + 1)]
     for label, key in rows:
-        lines.append("| " + " | ".join([label] + [f(tabs[key]) for _, tabs in cols]) + " |")
+        lines.append("| " + " | ".join([label] + [f(tabs.get(key)) for _, tabs in cols]) + " |")
+    for r in results:  # over both kinds of position, and against the first model on the same ones
+        for run, label in runs:
+            if run not in r:
+                continue
+            d = r.get("versus_first", {}).get(run, {}).get("keystroke_savings")
+            versus = "" if d is None else f" ({d[0]:+.3f}, {d[1]:+.3f} to {d[2]:+.3f} against {results[0]['name']})"
+            lines.append(f"\n{r['name']}{label}: keystrokes saved with menu picks {r[run]['savings_with_picks']:.3f}"
+                         f"{versus}")
     return "\n".join(lines) + "\n" if cols else ""
 
 

@@ -178,9 +178,10 @@ def draw_positions(docs, n, seed):
     return pick(idents), pick(lines)
 
 
-def buffer_word(before, after="", prefix=""):
-    """The editor's word completion: the most frequent word of the file (before the cursor, less
-    the word being typed, and after the cursor) that starts with prefix; nearest on ties."""
+def buffer_words(before, after="", prefix="", k=1):
+    """The editor's word completion: the k most frequent words of the file (before the cursor,
+    less the word being typed, and after the cursor) that start with prefix, nearest first on
+    ties; each less the prefix."""
     counts, nearest = {}, {}
     typed_from = len(before) - len(prefix)
     for text, offset in ((before[:typed_from], -len(before)), (after, 0)):
@@ -190,10 +191,14 @@ def buffer_word(before, after="", prefix=""):
                 counts[w] = counts.get(w, 0) + 1
                 distance = abs(m.start() + offset) if offset == 0 else typed_from - m.start()
                 nearest[w] = min(nearest.get(w, math.inf), distance)
-    if not counts:
-        return ""
-    best = max(counts, key=lambda w: (counts[w], -nearest[w]))
-    return best[len(prefix):]
+    ranked = sorted(counts, key=lambda w: (-counts[w], nearest[w]))[:k]
+    return [w[len(prefix):] for w in ranked]
+
+
+def buffer_word(before, after="", prefix=""):
+    """The word list's first word (what it inserts), or ""."""
+    words = buffer_words(before, after, prefix)
+    return words[0] if words else ""
 
 
 def ident_part(text):

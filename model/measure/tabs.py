@@ -9,6 +9,7 @@ or nothing at all. One rule for the benchmark and the everyday table:
     a prefix that ends where one of the line's tokens ends, so a one-character choice cannot
     count for a name.
 """
+import os
 import re
 
 from model.measure.evaluate import ident_part
@@ -50,6 +51,21 @@ def outcome(completion, choices, truth, name=None, top=3):
     if not choices:
         return "nothing"
     return "choice_right" if any(right_choice(c, truth, name) for c, _ in choices[:top]) else "choices_wrong"
+
+
+def saved_chars(completion, choices, truth, name=None, top=3):
+    """The keystrokes a Tab saves: an inserted completion saves its characters when it is right
+    (the benchmark's rule since the start; a wrong one saves none); else the first right choice
+    among the first `top` saves the characters it puts right, less one keystroke per place it
+    stands in the menu (Enter takes the first, Down Enter the second) and less the characters
+    the user deletes after it (`get.` where `get(` comes next)."""
+    if completion:
+        return len(completion) if truth.startswith(completion) else 0
+    for rank, (text, _) in enumerate(choices[:top], 1):
+        if right_choice(text, truth, name):
+            kept = len(os.path.commonprefix([text, truth]))
+            return max(kept - (len(text) - kept) - rank, 0)
+    return 0
 
 
 def shares(outcomes):

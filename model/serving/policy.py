@@ -84,11 +84,20 @@ class Policy:
         return bool(probs) and self.cut(text, probs, in_word) < len(text)
 
 
-def fit_policy(policy_rows, target=PRECISION_TARGET, overall=None, tie=SAVINGS_TIE):
+OBJECTIVES = ("keystroke_savings", "savings_with_picks")
+
+
+def fit_policy(policy_rows, target=PRECISION_TARGET, overall=None, tie=SAVINGS_TIE, objective="keystroke_savings"):
     """The floors that save the most keystrokes with line precision >= target and precision over
     all answers >= overall (default: target). Savings within `tie` (a share) of the most are a
     tie, broken by the higher line precision (a wrong answer costs the user a deletion), then
-    by more savings, more identifiers right, lower floors."""
+    by more savings, more identifiers right, lower floors. objective: the savings counted, what
+    Tab inserts ("keystroke_savings") or that with the menu's picks where nothing is inserted
+    ("savings_with_picks", model.measure.tabs.saved_chars: what a user of the plug-ins saves)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
+    if any(objective not in r for r in policy_rows):
+        raise ValueError(f"the sweep's rows have no {objective!r} (a sweep without the positions' choices)")
     overall = target if overall is None else overall
     ok = [r for r in policy_rows if r["line_precision"] is not None and r["line_precision"] >= target
           and r["precision"] is not None and r["precision"] >= overall]
@@ -98,9 +107,9 @@ def fit_policy(policy_rows, target=PRECISION_TARGET, overall=None, tie=SAVINGS_T
         best = max(reached, key=min, default=(None, None))
         raise ValueError(f"no policy in the sweep reaches line precision {target} with precision {overall} over all "
                          f"answers (the best both reach: {best[0]} and {best[1]})")
-    most = max(r["keystroke_savings"] for r in ok)
-    near = [r for r in ok if r["keystroke_savings"] >= most * (1 - tie)]
-    best = max(near, key=lambda r: (round(r["line_precision"], 4), round(r["keystroke_savings"], 4),
+    most = max(r[objective] for r in ok)
+    near = [r for r in ok if r[objective] >= most * (1 - tie)]
+    best = max(near, key=lambda r: (round(r["line_precision"], 4), round(r[objective], 4),
                                     r["ident_exact"] or 0, -r["char_floor"], -r["line_floor"], -r["ident_floor"],
                                     -r["extend_floor"]))
     return Policy(*(best[name] for name in FLOORS)), best

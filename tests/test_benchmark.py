@@ -182,6 +182,9 @@ def test_fit_policy_stores_the_project_weights_and_the_policy(tmp_path, repeat_m
         with pytest.raises(SystemExit):
             benchmark.main(["--model", model_dir, *argv])
         assert said in capsys.readouterr().err
+    # A model that does not serve the language is refused before the packages are read or fetched.
+    with pytest.raises(SystemExit, match="does not serve lua"):
+        benchmark.main(["--model", model_dir, "--language", "lua", "--packages", str(tmp_path / "absent.txt")])
     benchmark.main(["--model", model_dir, "--packages", str(plist), "--cache", cache, "--positions", "10",
                     "--out", str(tmp_path / "out"), "--fit-policy", "--no-baselines", "--objective", "savings_with_picks",
                     "--overall-precision", "0.7"])

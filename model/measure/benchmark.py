@@ -398,6 +398,8 @@ def main(argv=None):
     try:
         language = args.language or modeldir.read_meta(args.model[0]).get("language", "python")
         package_list = args.packages or unseen_list(args.set, language)
+        for model_dir in args.model:  # a model that cannot serve the language says so before any fetch
+            Completer.load(model_dir).serving(language)
         files = package_files(package_list, args.cache, SOURCE_EXTENSIONS[language])
         results = []
         for model_dir in args.model:

@@ -25,6 +25,20 @@ def test_bench_refuses_a_files_case_it_cannot_build(tiny_model, tmp_path, capsys
     src.write_text("".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(200)))
     import pytest
 
-    with pytest.raises(SystemExit, match="fewer than 16 files"):
+    with pytest.raises(SystemExit, match="fewer than 16 readable files"):
         main(["--model", tiny_model, "--files", str(src), "--buffers", "1", "--context", "600", "--seed-chars", "1",
               "--seed-buffers", "1", "--json"])
+
+
+def test_short_files_fill_the_files_case_whole(tiny_model, tmp_path, capsys):
+    """Sixteen files shorter than the budget's share (16,000 characters each): sent whole."""
+    paths = []
+    for i in range(16):
+        src = tmp_path / f"m{i}.py"
+        src.write_text("".join(f"def f{i}_{j}(x):\n    return x + {j}\n\n" for j in range(40 + i)))
+        paths.append(str(src))
+    main(["--model", tiny_model, "--files", *paths, "--buffers", "1", "--context", "600", "--seed-chars", "1",
+          "--seed-buffers", "1", "--model-context", "300", "--json"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["files_count"] == 16
+    assert result["files_chars"] == sum(len(open(p).read()) for p in paths) < 256_000

@@ -68,13 +68,18 @@ def real_buffers(files, count, context, typed, seed):
 
 
 def project_texts(files, count, chars):
-    """`count` real files cut to chars/count characters each: a project's other open files."""
-    out, each = [], chars // count
-    for path, text in readable(files, each):
-        out.append((path, text[:each]))
-        if len(out) == count:
-            return out
-    raise ValueError(f"fewer than {count} files of {each} characters to send as files")
+    """`count` real files cut to chars/count characters each: a project's other open files. Where
+    fewer files are that long (C, Lua and TypeScript files are short), the longest of the rest
+    fill in whole, so the case measures what a plug-in would send (its size is reported)."""
+    each = chars // count
+    texts = list(readable(files, 1))
+    long_enough = [(path, text[:each]) for path, text in texts if len(text) >= each][:count]
+    if len(long_enough) < count:
+        shorter = sorted((item for item in texts if len(item[1]) < each), key=lambda item: -len(item[1]))
+        long_enough += shorter[:count - len(long_enough)]
+    if len(long_enough) < count:
+        raise ValueError(f"fewer than {count} readable files to send as files")
+    return long_enough
 
 
 def percentile(values, q):

@@ -79,19 +79,19 @@ def test_paired_difference_tells_a_real_gain_from_noise():
         benchmark.paired_difference(before, {**before, "saved": saved[:-1]})
 
 
-def test_tabs_figures_insert_what_is_kept_and_show_the_menu_elsewhere():
+def test_sweep_tab_figures_insert_what_is_kept_and_show_the_menu_elsewhere():
     idents = [(0, 0, "name_rest(x)", "name_rest"), (0, 5, "other)", "other")]
     lines = [(0, 9, "(a, b)", None), (0, 12, " = 1", None)]
     menus = (benchmark.menu_outcomes([[("name_rest(", 0.4)], [("wrong", 0.5), ("other)", 0.2)]], idents),
              benchmark.menu_outcomes([[("(", 0.5)], []], lines))
     assert menus[0] == [("choice_right", 9), ("choice_right", 6 - 2)] and menus[1] == [("choice_right", 0), ("nothing", 0)]
     # Both names inserted (one wrong), no line answered: the menus count only where nothing went in.
-    figures = benchmark.tabs_figures([("name_rest(", [], 0), ("otter", [], 0)], idents, [("", [], 0), ("", [], 0)],
+    figures = benchmark.sweep_tab_figures([("name_rest(", [], 0), ("otter", [], 0)], idents, [("", [], 0), ("", [], 0)],
                                      lines, menus)
     total = len("name_rest(x)") + len("other)") + len("(a, b)") + len(" = 1")
     assert figures == {"names_useful": 0.5, "line_useful": 0.5, "savings_with_picks": 10 / total}
     # The wrong name held back: its menu's pick saves.
-    figures = benchmark.tabs_figures([("name_rest(", [], 0), ("", [], 0)], idents, [("(a", [], 0), ("", [], 0)],
+    figures = benchmark.sweep_tab_figures([("name_rest(", [], 0), ("", [], 0)], idents, [("(a", [], 0), ("", [], 0)],
                                      lines, menus)
     assert figures == {"names_useful": 1.0, "line_useful": 0.5, "savings_with_picks": (10 + 4 + 2) / total}
 
@@ -157,7 +157,7 @@ def test_a_real_benchmark_run_on_a_tiny_package(tmp_path, tiny_model):
     # The word list as a menu: its first word is the one it inserts, so the menu holds at least that.
     words_menu = r["baselines"]["buffer_words_menu"]
     assert words_menu["ident"]["choice_right"] >= r["baselines"]["buffer_words"]["ident_exact"] - 1e-12
-    assert words_menu["ident"]["inserted_right"] == 0 and 0 <= words_menu["savings_with_picks"] <= 1
+    assert words_menu["ident"]["inserted_right"] == 0 and 0 <= words_menu["ident"]["savings_with_picks"] <= 1
     assert "word list as a menu" in open(os.path.join(out, "benchmark.md")).read()
 
 

@@ -33,7 +33,7 @@ from model.measure.baselines import ctags_completion, jedi_completion
 from model.measure.benchmark_report import plot, table, tabs_table
 from model.measure.evaluate import buffer_words, ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
 from model.measure.positions import draw_positions, editor_request, package_files, project_files
-from model.measure.tabs import outcome, right_completion, saved_chars, shares
+from model.measure.tabs import outcome, saved_chars, shares
 from model.serving import modeldir
 from model.serving.completer import Completer, carried
 from model.serving.hints import WORD, fit_match_weights, mix_match
@@ -115,43 +115,46 @@ def tabs_run(completer, files, idents, lines, progress, top=TOP_CHOICES, with_fi
     defaults with `choices: top`; with the package's other files as `files`, if asked):
     model.measure.tabs's outcomes and their shares, and the keystrokes saved with menu picks
     (over both kinds, and per position for paired comparisons)."""
-    out, saved, truths = {}, [], []
+    out, tabs = {}, {}
     for kind, positions in (("ident", idents), ("line", lines)):
         ranked = []
         done = run_positions(completer, files, positions, progress, f"tabs {kind}{' with files' * with_files}",
                              with_files=with_files, choices=top, choices_out=ranked)
-        tabs = [(c, choices, truth, name) for (c, _, _), choices, (_, _, truth, name) in zip(done, ranked, positions)]
-        kind_saved = [saved_chars(*tab, top=top) for tab in tabs]  # name: None at line positions
-        out[kind] = {**shares([outcome(*tab, top=top) for tab in tabs]),
-                     "savings_with_picks": sum(kind_saved) / max(sum(len(t) for _, _, t, _ in tabs), 1)}
-        saved += kind_saved
-        truths += [len(t) for _, _, t, _ in tabs]
-        if kind == "line":
-            answered = [bool(c) for c, _, _, _ in tabs]
-            right = [bool(c) and t.startswith(c) for c, _, t, _ in tabs]
-    out["savings_with_picks"] = sum(saved) / max(sum(truths), 1)
-    out["per_position"] = {"saved": saved, "truth": truths, "answered": answered, "right": right}
+        # (completion, choices, truth, name: None at line positions), as tabs.outcome takes them
+        tabs[kind] = [(c, choices, truth, name) for (c, _, _), choices, (_, _, truth, name) in zip(done, ranked, positions)]
+        out[kind] = tab_figures(tabs[kind], top)
+    both = tabs["ident"] + tabs["line"]
+    saved = [saved_chars(*tab, top=top) for tab in both]
+    out["savings_with_picks"] = sum(saved) / max(sum(len(truth) for _, _, truth, _ in both), 1)
+    out["per_position"] = {"saved": saved, "truth": [len(truth) for _, _, truth, _ in both], "answered": [
+        bool(c) for c, _, _, _ in tabs["line"]], "right": [bool(c) and t.startswith(c) for c, _, t, _ in tabs["line"]]}
     return out
 
 
+def tab_figures(tabs, top=TOP_CHOICES):
+    """The outcomes' shares of Tabs [(completion, choices, truth, name)] and the keystrokes they
+    save with menu picks (model.measure.tabs)."""
+    saved, truth_chars = sum(saved_chars(*tab, top=top) for tab in tabs), sum(len(tab[2]) for tab in tabs)
+    return {**shares([outcome(*tab, top=top) for tab in tabs]), "savings_with_picks": saved / max(truth_chars, 1)}
+
+
 def menu_outcomes(choices, positions, top=TOP_CHOICES):
-    """Per position, what its menu gives when nothing is inserted there: (outcome, keystrokes
-    saved by picking). The floors do not rank the choices, so a sweep reads them once (from the
-    ungated run, whose uncut proposal is one of the candidates ranked: the served run's menus
-    may differ from them a little, and the reported figures are the served run's)."""
+    """Per position, what its menu gives when nothing is inserted there: (outcome, keystrokes saved
+    by picking). Floors do not rank choices, so a sweep reads the ungated run's menus once (its
+    uncut proposal is among the candidates: reported figures are the served run's)."""
     return [(outcome("", ch, truth, name, top), saved_chars("", ch, truth, name, top))
             for ch, (_, _, truth, name) in zip(choices, positions)]
 
 
-def tabs_figures(ident_answers, idents, line_answers, lines, menus):
+def sweep_tab_figures(ident_answers, idents, line_answers, lines, menus):
     """Useful Tabs at each kind of position and keystrokes saved with menu picks, when these
     answers are inserted and a menu (menu_outcomes, per kind) is shown wherever one is empty."""
     outcomes, saved = {"ident": [], "line": []}, 0
     for kind, answers, positions, menu in (("ident", ident_answers, idents, menus[0]),
                                            ("line", line_answers, lines, menus[1])):
         for (c, _, _), (_, _, truth, name), (menu_outcome, menu_saved) in zip(answers, positions, menu):
-            if c:
-                outcomes[kind].append("inserted_right" if right_completion(c, truth, name) else "inserted_wrong")
+            if c:  # inserted: no menu
+                outcomes[kind].append(outcome(c, (), truth, name))
                 saved += saved_chars(c, (), truth, name)
             else:
                 outcomes[kind].append(menu_outcome)
@@ -249,7 +252,7 @@ def sweeps(ident_raw, idents, line_raw, lines, in_word, menus=None):
         ident_answers, line_answers = apply(ident_w, policy.cut), apply(line_w, policy.cut)
         row = {**policy.as_meta(), **score(ident_answers, idents, line_answers, lines)}
         if menus is not None:
-            row.update(tabs_figures(ident_answers, idents, line_answers, lines, menus))
+            row.update(sweep_tab_figures(ident_answers, idents, line_answers, lines, menus))
         policy_rows.append(row)
     return gate_rows, policy_rows
 
@@ -274,13 +277,13 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
                           ("with_files", {"with_files": True}), ("with_files_ungated", {"with_files": True, "min_prob": 0.0})):
         if only is not None and name not in only:
             continue
-        ranked = ([], []) if name.endswith("ungated") else (None, None)  # the menus the sweeps read
-        if ranked[0] is not None:
-            options = {**options, "choices": TOP_CHOICES}
+        swept = name.endswith("ungated")  # the sweeps cut these answers, and read their menus
+        ranked = ([], []) if swept else (None, None)
+        options = {**options, "choices": TOP_CHOICES} if swept else options
         i = run_positions(completer, files, idents, progress, f"{name} ident", choices_out=ranked[0], **options)
         l = run_positions(completer, files, lines, progress, f"{name} line", choices_out=ranked[1], **options)
         runs[name] = (i, l)
-        if ranked[0] is not None:
+        if swept:
             menus[name] = (menu_outcomes(ranked[0], idents), menu_outcomes(ranked[1], lines))
         ms = [r[2] for r in i + l]
         result[name] = {**score(i, idents, l, lines), "p50_ms": float(np.percentile(ms, 50)),
@@ -322,10 +325,9 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
 
 def word_list_menu(menus, idents):
     """The editor's word list as it shows itself inside a name: a menu of its first words
-    (buffer_words), none inserted; its Tabs' shares and savings with picks at name positions."""
-    tabs = [("", [(w, 0.0) for w in menu], truth, name) for menu, (_, _, truth, name) in zip(menus, idents)]
-    return {"ident": shares([outcome(*tab) for tab in tabs]),
-            "savings_with_picks": sum(saved_chars(*tab) for tab in tabs) / max(sum(len(tab[2]) for tab in tabs), 1)}
+    (buffer_words), none inserted; its Tabs' figures at name positions (tab_figures)."""
+    return {"ident": tab_figures([("", [(w, 0.0) for w in menu], truth, name)
+                                  for menu, (_, _, truth, name) in zip(menus, idents)])}
 
 
 def fit_project_match(completer, files, progress=progress_bar(False)):
@@ -398,12 +400,11 @@ def main(argv=None):
     try:
         language = args.language or modeldir.read_meta(args.model[0]).get("language", "python")
         package_list = args.packages or unseen_list(args.set, language)
-        for model_dir in args.model:  # a model that cannot serve the language says so before any fetch
-            Completer.load(model_dir).serving(language)
+        # Loaded before any package is fetched: a model that cannot serve the language says so first.
+        completers = [Completer.load(model_dir).serving(language) for model_dir in args.model]
         files = package_files(package_list, args.cache, SOURCE_EXTENSIONS[language])
         results = []
-        for model_dir in args.model:
-            completer = Completer.load(model_dir).serving(language)
+        for model_dir, completer in zip(args.model, completers):
             if args.fit_policy:  # the project's weights first: the policy is fitted on what they give
                 completer.meta["project_match"] = {**fit_project_match(completer, files, progress_bar(True)),
                                                    "fitted_on": args.set}
@@ -424,7 +425,8 @@ def main(argv=None):
             if args.fit_policy:  # (a fresh read of meta.json: it holds the project weights now)
                 for key, (best, row) in fitted.items():
                     completer.meta[key] = {**best.as_meta(), "precision_target": args.precision_target,
-                                           "overall_precision": args.overall_precision or args.precision_target,
+                                           "overall_precision": args.precision_target if args.overall_precision is None
+                                           else args.overall_precision,
                                            "objective": args.objective, "fitted_on": args.set, "at_fit": row}
                 modeldir.write_meta(model_dir, completer.meta)
             results.append({**r, "name": os.path.basename(os.path.normpath(model_dir)), "model": model_dir})

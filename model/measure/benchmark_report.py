@@ -68,8 +68,7 @@ def tabs_table(results):
             for r in results for run, label in runs if run in r for kind in ("line", "ident")]
     words = (results[0].get("baselines") or {}).get("buffer_words_menu") if results else None
     if words:  # the baseline: an editor's word list shows a menu inside a name, and inserts nothing
-        cols.append(("editor's word list as a menu: ident positions",
-                     {**words["ident"], "savings_with_picks": words["savings_with_picks"]}))
+        cols.append(("editor's word list as a menu: ident positions", words["ident"]))
     lines = ["| " + " | ".join([""] + [name for name, _ in cols]) + " |", "|" + " --- |" * (len(cols) + 1)]
     for label, key in rows:
         lines.append("| " + " | ".join([label] + [f(tabs.get(key)) for _, tabs in cols]) + " |")

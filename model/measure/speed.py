@@ -72,14 +72,18 @@ def project_texts(files, count, chars):
     fewer files are that long (C, Lua and TypeScript files are short), the longest of the rest
     fill in whole, so the case measures what a plug-in would send (its size is reported)."""
     each = chars // count
-    texts = list(readable(files, 1))
-    long_enough = [(path, text[:each]) for path, text in texts if len(text) >= each][:count]
-    if len(long_enough) < count:
-        shorter = sorted((item for item in texts if len(item[1]) < each), key=lambda item: -len(item[1]))
-        long_enough += shorter[:count - len(long_enough)]
-    if len(long_enough) < count:
+    long_enough, shorter = [], []
+    for path, text in readable(files, 1):
+        if len(text) < each:
+            shorter.append((path, text))
+            continue
+        long_enough.append((path, text[:each]))
+        if len(long_enough) == count:
+            return long_enough
+    chosen = long_enough + sorted(shorter, key=lambda item: -len(item[1]))[:count - len(long_enough)]
+    if len(chosen) < count:
         raise ValueError(f"fewer than {count} readable files to send as files")
-    return long_enough
+    return chosen
 
 
 def percentile(values, q):

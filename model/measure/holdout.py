@@ -38,15 +38,16 @@ FIGURES = ("line_precision", "answered", "ident_exact", "keystroke_savings", "pr
            "line_useful", "savings_with_picks")
 
 
-def ungated_runs(completer, files, positions=300, seed=0, progress=progress_bar(False)):
+def ungated_runs(completer, files, positions=300, seed=0, progress=progress_bar(False), with_files=False):
     """The dev set's positions (the benchmark's draw) and what the model proposes there with no
-    floor, with each position's menu of TOP_CHOICES: all a sweep needs."""
+    floor, with each position's menu of TOP_CHOICES: all a sweep needs (with_files: requests that
+    bring the package's other files, which the `policy_files` floors answer)."""
     idents, lines = draw_positions(files, positions, seed)
     runs = {}
     for kind, drawn in (("ident", idents), ("line", lines)):
         ranked = []
-        raw = run_positions(completer, files, drawn, progress, f"ungated {kind}", min_prob=0.0, choices=TOP_CHOICES,
-                            choices_out=ranked)
+        raw = run_positions(completer, files, drawn, progress, f"ungated {kind}", with_files=with_files, min_prob=0.0,
+                            choices=TOP_CHOICES, choices_out=ranked)
         runs[kind] = (drawn, raw, menu_outcomes(ranked, drawn))
     in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _, _ in lines]
     return runs, in_word
@@ -218,6 +219,8 @@ def main(argv=None):
                    help="the precision over all answers each fit keeps (default: its target)")
     p.add_argument("--objective", default=None, choices=OBJECTIVES,
                    help="the savings each fit makes the most of (default: the one the model's policy was fitted for)")
+    p.add_argument("--with-files", action="store_true",
+                   help="requests that bring the package's other files (the policy_files floors)")
     p.add_argument("--want", type=float, default=WANT, help=f"the held-out line precision wanted (default {WANT})")
     p.add_argument("--positions", type=int, default=300, help="positions of each kind")
     p.add_argument("--seed", type=int, default=0)
@@ -232,13 +235,14 @@ def main(argv=None):
     try:
         completer = Completer.load(args.model)
         language = completer.language
-        objective = args.objective or completer.meta.get("policy", {}).get("objective", "keystroke_savings")
+        key = "policy_files" if args.with_files else "policy"
+        objective = args.objective or completer.meta.get(key, {}).get("objective", "keystroke_savings")
         files = package_files(unseen_list("dev", language), args.cache, SOURCE_EXTENSIONS[language])
         if len(set(package_index(files))) < 2:
             raise ValueError("the dev set has fewer than two packages (or folders): none can be held out")
-        runs, in_word = ungated_runs(completer, files, args.positions, args.seed, progress_bar(True))
+        runs, in_word = ungated_runs(completer, files, args.positions, args.seed, progress_bar(True), args.with_files)
         result = {"model": args.model, "language": language, "set": "dev", "objective": objective,
-                  "overall_precision": args.overall_precision, "want": args.want, "positions": args.positions,
+                  "overall_precision": args.overall_precision, "with_files": args.with_files, "want": args.want, "positions": args.positions,
                   "seed": args.seed, "packages": len(set(package_index(files))),
                   "words_ident_exact": words_exact(files, runs["ident"][0]),
                   "targets": leave_one_out(runs, in_word, files, args.targets, args.overall_precision, objective,

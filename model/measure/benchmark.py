@@ -31,12 +31,12 @@ import numpy as np
 from model.data import packages
 from model.measure.baselines import ctags_completion, jedi_completion
 from model.measure.benchmark_report import plot, table, tabs_table
-from model.measure.evaluate import buffer_words, ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
-from model.measure.positions import draw_positions, editor_request, package_files, project_files
+from model.measure.evaluate import buffer_word, buffer_words, ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
+from model.measure.positions import cursor_in_word, draw_positions, editor_request, package_files, project_files
 from model.measure.tabs import outcome, saved_chars, shares
 from model.serving import modeldir
 from model.serving.completer import Completer, carried
-from model.serving.hints import WORD, fit_match_weights, mix_match
+from model.serving.hints import fit_match_weights, mix_match
 from model.serving.modeldir import ModelDirError
 from model.serving.policy import OBJECTIVES, PRECISION_TARGET, Gate, Policy, answer, fit_policy
 from model.text.clean import FILE_START, SOURCE_EXTENSIONS, CleaningError, clean
@@ -300,7 +300,7 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
     for served, ungated in (("server_defaults", "ungated"), ("with_files", "with_files_ungated")):
         ident_raw, line_raw = runs[ungated]  # what the policy cut its answers from
         result[served]["cut_ceiling_savings"] = cut_ceiling(ident_raw, idents, line_raw, lines)
-    in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _, _ in lines]
+    in_word = cursor_in_word(files, lines)
     result["gate_sweep"], result["policy_sweep"] = sweeps(runs["ungated"][0], idents, runs["ungated"][1], lines, in_word,
                                                           menus["ungated"])
     files_ident, files_line = runs["with_files_ungated"]
@@ -310,7 +310,7 @@ def measure(completer, files, positions=300, seed=0, progress=progress_bar(False
         menus_i = [buffer_words(*editor_request(files[f][1], pos), prefix=files[f][1][pos - 2:pos], k=TOP_CHOICES)
                    for f, pos, _, _ in idents]
         words_i = [menu[0] if menu else "" for menu in menus_i]
-        words_l = [(buffer_words(*editor_request(files[f][1], pos), prefix="") or [""])[0] for f, pos, _, _ in lines]
+        words_l = [buffer_word(*editor_request(files[f][1], pos), prefix="") for f, pos, _, _ in lines]
         result["baselines"] = {
             "xz_bpc": xz_bpc(docs),
             "buffer_words": score([(w, [], 0) for w in words_i], idents, [(w, [], 0) for w in words_l], lines),

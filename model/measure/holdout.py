@@ -19,14 +19,13 @@ import sys
 import numpy as np
 
 from model.data import packages
-from model.measure.benchmark import (TOP_CHOICES, menu_outcomes, run_positions, score, sweep_tab_figures, sweeps,
-                                     unseen_list)
-from model.measure.evaluate import buffer_words, progress_bar, score_lines
-from model.measure.positions import draw_positions, editor_request, package_files
+from model.measure.benchmark import (TOP_CHOICES, menu_outcomes, per_position, run_positions, score, sweep_tab_figures,
+                                     sweeps, unseen_list)
+from model.measure.evaluate import buffer_word, progress_bar
+from model.measure.positions import cursor_in_word, draw_positions, editor_request, package_files
 from model.measure.spread import by_package
 from model.serving import modeldir
 from model.serving.completer import Completer
-from model.serving.hints import WORD
 from model.serving.modeldir import ModelDirError
 from model.serving.policy import FLOORS, OBJECTIVES, Policy, answer, fit_policy
 from model.text.clean import SOURCE_EXTENSIONS
@@ -49,8 +48,7 @@ def ungated_runs(completer, files, positions=300, seed=0, progress=progress_bar(
         raw = run_positions(completer, files, drawn, progress, f"ungated {kind}", with_files=with_files, min_prob=0.0,
                             choices=TOP_CHOICES, choices_out=ranked)
         runs[kind] = (drawn, raw, menu_outcomes(ranked, drawn))
-    in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _, _ in lines]
-    return runs, in_word
+    return runs, cursor_in_word(files, lines)
 
 
 def package_index(files):
@@ -65,21 +63,19 @@ def package_index(files):
 
 
 def subset(runs, in_word, keep):
-    """runs and in_word restricted to the positions whose file's package keep(package) accepts."""
-    out = {}
-    for kind, (drawn, raw, menus) in runs.items():
-        chosen = [i for i, (f, _, _, _) in enumerate(drawn) if keep(f)]
-        out[kind] = tuple([seq[i] for i in chosen] for seq in (drawn, raw, menus))
-        if kind == "line":
-            words = [in_word[i] for i in chosen]
-    return out, words
+    """runs and in_word restricted to the positions whose file (its index) keep(f) accepts."""
+    chosen = {kind: [i for i, (f, _, _, _) in enumerate(drawn) if keep(f)] for kind, (drawn, _, _) in runs.items()}
+    return ({kind: tuple([seq[i] for i in chosen[kind]] for seq in runs[kind]) for kind in runs},
+            [in_word[i] for i in chosen["line"]])
 
 
-def answered(policy, runs, in_word):
-    """Each position's answer under the policy's floors (policy.answer, as the Completer cuts)."""
-    (_, ident_raw, _), (_, line_raw, _) = runs["ident"], runs["line"]
-    return ([(answer(policy.cut, c, p, True), p, ms) for c, p, ms in ident_raw],
-            [(answer(policy.cut, c, p, w), p, ms) for (c, p, ms), w in zip(line_raw, in_word)])
+def answered(policy_for, runs, in_word):
+    """Each position's answer under the floors policy_for(its file's index) gives it
+    (policy.answer, as the Completer cuts)."""
+    (idents, ident_raw, _), (lines, line_raw, _) = runs["ident"], runs["line"]
+    return ([(answer(policy_for(f).cut, c, p, True), p, ms) for (f, _, _, _), (c, p, ms) in zip(idents, ident_raw)],
+            [(answer(policy_for(f).cut, c, p, w), p, ms)
+             for (f, _, _, _), (c, p, ms), w in zip(lines, line_raw, in_word)])
 
 
 def figures(ident_answers, line_answers, runs):
@@ -107,36 +103,27 @@ def leave_one_out(runs, in_word, files, targets=TARGETS, overall=None, objective
     under the floors fitted on the others (pooled), "floors_by_package": those floors}}."""
     package_of = package_index(files)
     names = sorted(set(package_of))
+    fits = {}  # (target, package left out, None: none) -> the floors fitted without it, or None
+    for target, name in progress([(t, n) for t in targets for n in [None, *names]], desc="fits", unit="fit"):
+        train = (runs, in_word) if name is None else subset(runs, in_word, lambda f: package_of[f] != name)
+        fits[target, name] = fit_on(*train, target, target if overall is None else overall, objective)
     out = {}
-    steps = [(target, name) for target in targets for name in [None, *names]]
-    held = {}
-    for target, name in progress(steps, desc="fits", unit="fit"):
-        overall_ = target if overall is None else overall
-        if name is None:
-            policy = fit_on(runs, in_word, target, overall_, objective)
-            out[target] = {"fitted": {**(figures(*answered(policy, runs, in_word), runs) if policy else {}),
-                                      "floors": policy.as_meta() if policy else None},
-                           "floors_by_package": {}, "line_counts_by_package": {}}
-            held = {"ident": [], "line": [], "runs": {"ident": ([], [], []), "line": ([], [], [])}}
-            continue
-        train, train_words = subset(runs, in_word, lambda f: package_of[f] != name)
-        test, test_words = subset(runs, in_word, lambda f: package_of[f] == name)
+    for target in targets:
+        policy = fits[target, None]
         # Where the other packages reach no setting, the package is answered as strictly as can be.
-        policy = fit_on(train, train_words, target, overall_, objective) or Policy(1.01, 1.01, 1.01, 1.01)
-        out[target]["floors_by_package"][name] = policy.as_meta()
-        ident_answers, line_answers = answered(policy, test, test_words)
-        at_lines = score_lines([(c, truth) for (c, _, _), (_, _, truth, _) in zip(line_answers, test["line"][0])])
-        asked = at_lines["answered"] * len(line_answers)
-        out[target]["line_counts_by_package"][name] = [round(asked), round(asked * (at_lines["line_precision"] or 0))]
-        held["ident"] += ident_answers
-        held["line"] += line_answers
-        for kind in ("ident", "line"):
-            for mine, theirs in zip(held["runs"][kind], test[kind]):
-                mine += theirs
-        if name == names[-1]:
-            out[target]["held_out"] = figures(held["ident"], held["line"], held["runs"])
-            out[target]["held_out"]["line_precision_interval"] = package_interval(
-                out[target]["line_counts_by_package"].values())
+        floors = {name: fits[target, name] or Policy(1.01, 1.01, 1.01, 1.01) for name in names}
+        ident_answers, line_answers = answered(lambda f: floors[package_of[f]], runs, in_word)
+        each = per_position(ident_answers, runs["ident"][0], line_answers, runs["line"][0])
+        counts = {name: [0, 0] for name in names}  # each package's [answered, right] line positions, held out
+        for (f, _, _, _), asked, right in zip(runs["line"][0], each["answered"], each["right"]):
+            counts[package_of[f]][0] += asked
+            counts[package_of[f]][1] += right
+        out[target] = {"fitted": {**(figures(*answered(lambda f: policy, runs, in_word), runs) if policy else {}),
+                                  "floors": policy.as_meta() if policy else None},
+                       "held_out": {**figures(ident_answers, line_answers, runs),
+                                    "line_precision_interval": package_interval(counts.values())},
+                       "floors_by_package": {name: floors[name].as_meta() for name in names},
+                       "line_counts_by_package": counts}
     return out
 
 
@@ -160,10 +147,11 @@ def lowest_holding(targets, want=WANT):
 
 
 def words_exact(files, idents):
-    """The editor's word list's identifier exact on these positions (the benchmark's baseline)."""
-    words = [(buffer_words(*editor_request(files[f][1], pos), prefix=files[f][1][pos - 2:pos]) or [""])[0]
+    """The editor's word list's identifier exact on these positions (the benchmark's baseline,
+    scored by its rule)."""
+    words = [(buffer_word(*editor_request(files[f][1], pos), prefix=files[f][1][pos - 2:pos]), [], 0)
              for f, pos, _, _ in idents]
-    return float(np.mean([w == name for w, (_, _, _, name) in zip(words, idents)])) if idents else None
+    return score(words, idents, [], [])["ident_exact"]
 
 
 def table(result):
@@ -194,7 +182,7 @@ def plot(result, path):
             values = np.array([r[where].get(key) or np.nan for r in result["targets"].values()], dtype=float)
             label = "at the fit" if where == "fitted" else "held out (each package fitted on the others)"
             intervals = [r[where].get("line_precision_interval") for r in result["targets"].values()]
-            if key == "line_precision" and where == "held_out" and all(intervals):
+            if key == "line_precision" and all(intervals):
                 spread = np.abs(np.array(intervals, dtype=float).T - values)
                 ax.errorbar(targets, values, yerr=spread, fmt=style, capsize=3, label=label + f", {LEVEL:.0%} over packages")
             else:
@@ -238,12 +226,13 @@ def main(argv=None):
         key = "policy_files" if args.with_files else "policy"
         objective = args.objective or completer.meta.get(key, {}).get("objective", "keystroke_savings")
         files = package_files(unseen_list("dev", language), args.cache, SOURCE_EXTENSIONS[language])
-        if len(set(package_index(files))) < 2:
+        held_out = len(set(package_index(files)))
+        if held_out < 2:
             raise ValueError("the dev set has fewer than two packages (or folders): none can be held out")
         runs, in_word = ungated_runs(completer, files, args.positions, args.seed, progress_bar(True), args.with_files)
         result = {"model": args.model, "language": language, "set": "dev", "objective": objective,
                   "overall_precision": args.overall_precision, "with_files": args.with_files, "want": args.want, "positions": args.positions,
-                  "seed": args.seed, "packages": len(set(package_index(files))),
+                  "seed": args.seed, "packages": held_out,
                   "words_ident_exact": words_exact(files, runs["ident"][0]),
                   "targets": leave_one_out(runs, in_word, files, args.targets, args.overall_precision, objective,
                                            progress_bar(True))}

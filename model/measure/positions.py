@@ -18,6 +18,7 @@ import numpy as np
 from model.data import packages, sourcefilter
 from model.data.corpus import generated_or_minified, read_source
 from model.data.pinned import FETCHERS
+from model.serving.hints import WORD
 from model.serving.limits import FILES_BUDGET_DEFAULT, FILES_MAX, TEXT_CHARS
 from model.text.clean import PYTHON_EXTS
 
@@ -166,6 +167,12 @@ def draw_positions(files, n, seed):
     def pick(items):
         return [items[i] for i in sorted(rng.choice(len(items), min(n, len(items)), replace=False))] if items else []
     return pick(idents), pick(lines)
+
+
+def cursor_in_word(files, positions):
+    """For each position, whether the cursor is inside a name (a name character before it): the
+    policy's cut takes that from the request, so the sweeps take it from the file."""
+    return [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _, _ in positions]
 
 
 def editor_request(raw, pos, chars=TEXT_CHARS):

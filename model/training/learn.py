@@ -35,9 +35,10 @@ from model.data.corpus import CorpusError, build_corpus, read_source
 from model.data.project import ProjectError, source_files
 from model.measure.benchmark import draw_positions, measure, paired_difference, run_positions, score, sweeps
 from model.measure.evaluate import progress_bar
+from model.measure.positions import cursor_in_word
 from model.serving import modeldir
 from model.serving.completer import Completer
-from model.serving.hints import MATCH_EDGES, WORD
+from model.serving.hints import MATCH_EDGES
 from model.serving.lstm import Stepper
 from model.serving.modeldir import ModelDirError
 from model.serving.policy import answer, fit_policy
@@ -159,7 +160,7 @@ def fit_policy_on_val(base, tuned, files, positions, seed, progress):
     idents, lines = draw_positions(files, positions, seed)
     if len(lines) < MIN_POLICY_LINES:
         return None
-    in_word = [bool(WORD.search(files[f][1][max(0, pos - 1):pos])) for f, pos, _, _ in lines]
+    in_word = cursor_in_word(files, lines)
     ungated = {}
     for name, completer in (("base", base), ("tuned", tuned)):
         ungated[name] = (run_positions(completer, files, idents, progress, f"{name} val ident", min_prob=0.0),

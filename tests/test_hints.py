@@ -1,6 +1,15 @@
 import numpy as np
 
-from model.serving.hints import BufferHints, WordCache, match_predictions, match_resume, match_scan, new_match_table
+from model.serving.hints import (
+    MATCH_EDGES,
+    BufferHints,
+    WordCache,
+    match_predictions,
+    match_resume,
+    match_scan,
+    mix_match,
+    new_match_table,
+)
 
 
 def test_word_cache_votes_for_the_next_character_of_the_buffers_words():
@@ -110,3 +119,16 @@ def test_word_cache_takes_the_words_after_the_cursor_less_the_rest_of_the_curren
     assert words.counts["alphabet"] > words.counts["alpha"]  # twice after the cursor against once
     near, far = WordCache("", after="\nfoo_a\n" + "x\n" * 50 + "foo_b\n").next_chars("foo_").values()
     assert near > far  # nearer the cursor weighs more
+
+
+def test_mixing_the_match_into_one_distribution_is_mixing_it_into_a_row():
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(6), size=5)
+    preds, lengths = np.array([2, -1, 0, 5, 3]), np.array([5, 9, 64, 7, 200])
+    weights = np.linspace(0.1, 0.9, len(MATCH_EDGES))
+    rows = mix_match(p, preds, lengths, weights)
+    for i in range(len(p)):
+        one = mix_match(p[i], int(preds[i]), int(lengths[i]), weights)
+        assert np.allclose(one, rows[i]) and np.isclose(one.sum(), 1.0)
+    row = p[1]
+    assert mix_match(row, -1, 0, weights) is row  # no match: the distribution as it was

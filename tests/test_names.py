@@ -5,6 +5,7 @@ import pytest
 
 from model.serving.hints import WordCache
 from model.serving.names import decoder_name_stands, merge_choices, rank_names, score_names, word_candidates
+from model.serving.walk import TextWalk
 
 
 def test_candidates_are_the_words_with_the_typed_prefix_most_used_first():
@@ -30,15 +31,14 @@ TABLE = {None: [0.5, 0.3, 0.1, 0.1], "a": [0.1, 0.6, 0.1, 0.2], "b": [0.2, 0.2, 
 def toy_walk(names):
     steps = []
 
-    def logits_of(states):
-        return [np.log(TABLE[s]) for s in states]
-
     def step_many(ids, states):
         steps.append(len(ids))
         return [CHARS[i] for i in ids]
 
-    scored = score_names(names, None, logits_of, step_many, lambda row, text: np.exp(row),
-                         lambda c: CHARS.index(c) if c in CHARS else None, lambda p: p[3])
+    walk = TextWalk(None, step_many, lambda states: [np.log(TABLE[s]) for s in states],
+                    lambda c: CHARS.index(c), lambda rows, texts: [np.exp(row) for row in rows])
+    scored = score_names(names, walk.distributions, lambda c: CHARS.index(c) if c in CHARS else None,
+                         lambda p: p[3])
     return scored, steps
 
 

@@ -17,7 +17,9 @@ def test_bench_prints_every_figure(tiny_model, tmp_path, capsys):
     assert result["buffers"] == 2 and result["context_chars"] == 600
     assert result["model_context_chars"] == 300 and 225 <= result["mean_chars_read_cold"] <= 300  # cut at a line
     assert result["files_count"] == 1 and result["files_chars"] == 3000
-    assert result["choices"] == 5
+    assert result["choices"] == 5 and result["choices_repeats"] == 3
+    low, high = result["choices_over_plain_paired_90"]
+    assert 0 < low <= result["choices_over_plain_paired_p50"] <= high
 
 
 def test_bench_refuses_a_files_case_it_cannot_build(tiny_model, tmp_path, capsys):

@@ -110,7 +110,7 @@ def seed_way_ms(model_dir, buffers, window, chars):
 
 def bench(model_dir, files=None, buffers=20, context=REQUEST_CHARS, chars=80, typed=3, window=40, seed_chars=10,
           seed_buffers=3, seed=0, model_context=Completer.CONTEXT_CHARS, files_count=FILES_MAX,
-          files_chars=FILES_BUDGET_DEFAULT, choices=5):
+          files_chars=FILES_BUDGET_DEFAULT, choices=5, repeats=3):
     files = files or sorted(glob.glob(os.path.join(stdlib_dir(), "*.py")))
     pairs = real_buffers(files, buffers, context, typed, seed)
     rss_before = rss_mb()
@@ -139,15 +139,20 @@ def bench(model_dir, files=None, buffers=20, context=REQUEST_CHARS, chars=80, ty
         completer.complete(buffer + more, max_chars=chars, stop="none", min_prob=0.0)
         full.append((time.perf_counter() - t0) * 1000)
     # Ranked choices (the plug-ins ask for them on every Tab): the warm request again with and
-    # without them, after an untimed one that caches its states, first one then the other.
+    # without them, after an untimed one that caches its states, taking turns which goes first;
+    # each buffer's time is the median of `repeats` (one timing of a few ms is mostly noise).
     plain, ranked = [], []
     for i, (buffer, more) in enumerate(pairs):
         completer.complete(buffer + more, max_chars=chars, stop="line")  # warm: its states cached
-        cases = ((plain, 0), (ranked, choices))
-        for times, k in cases if i % 2 == 0 else cases[::-1]:
-            t0 = time.perf_counter()
-            completer.complete(buffer + more, max_chars=chars, stop="line", choices=k)
-            times.append((time.perf_counter() - t0) * 1000)
+        times = {0: [], choices: []}
+        for r in range(repeats):
+            for k in (0, choices) if (i + r) % 2 == 0 else (choices, 0):
+                t0 = time.perf_counter()
+                completer.complete(buffer + more, max_chars=chars, stop="line", choices=k)
+                times[k].append((time.perf_counter() - t0) * 1000)
+        plain.append(statistics.median(times[0]))
+        ranked.append(statistics.median(times[choices]))
+    ratios = np.divide(ranked, plain)
     # The project's files: new ones (a marker makes each set new), then the same again, then none.
     project = project_texts(files, files_count, files_chars)
     files_new, files_warm, files_none = [], [], []
@@ -172,6 +177,9 @@ def bench(model_dir, files=None, buffers=20, context=REQUEST_CHARS, chars=80, ty
         "choices": choices, "warm_plain_p50_ms": percentile(plain, 50), "warm_choices_p50_ms": percentile(ranked, 50),
         "warm_choices_p95_ms": percentile(ranked, 95),
         "choices_over_plain_p50": percentile(ranked, 50) / max(percentile(plain, 50), 1e-9),
+        "choices_over_plain_paired_p50": percentile(ratios, 50),
+        "choices_over_plain_paired_90": [percentile(ratios, 5), percentile(ratios, 95)],
+        "choices_repeats": repeats,
         "files_count": len(project), "files_chars": sum(len(t) for _, t in project),
         "files_new_p50_ms": percentile(files_new, 50), "files_warm_p50_ms": percentile(files_warm, 50),
         "files_warm_p95_ms": percentile(files_warm, 95), "files_none_p50_ms": percentile(files_none, 50),
@@ -186,7 +194,8 @@ def bench(model_dir, files=None, buffers=20, context=REQUEST_CHARS, chars=80, ty
         "process_rss_mb": rss_after,
         "rss_after_load_mb": rss_loaded,
     }
-    return {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
+    return {k: round(v, 3) if isinstance(v, float) else [round(x, 3) for x in v] if isinstance(v, list) else v
+            for k, v in result.items()}
 
 
 def main(argv=None):

@@ -9,8 +9,8 @@ A unit (unit_length, one step per case):
     and the mark after it) or run of up to three marks; after a keyword, one leading space
     belongs to the unit (`return` + Tab: ` None`);
   - never past the end of the line.
-The search (ranked_choices) is best-first over characters: the most probable partial text is
-extended next, a text that completes a unit is set aside, and the search stops once the k-th
+The search (ranked_choices) is best-first over characters: the most probable partial texts are
+extended next (a few at once, in one network step), a text that completes a unit is set aside, and the search stops once the k-th
 best unit is more probable than anything still open (extensions only lose probability), or
 after a bounded number of steps. Probabilities are the product of the characters' (the same
 mixed distribution the completion decodes with), so the list is ranked as the model ranks it.
@@ -26,6 +26,7 @@ QUOTES = set("'\"")
 MAX_MARKS = 3
 MAX_UNIT = 40  # characters: longer is no unit a user reads at a glance
 MAX_EXPANSIONS = 48  # bounded work: a few milliseconds warm
+BATCH = 3  # texts expanded a round: a step's cost grows with its rows, and a round past the stop wastes them
 
 
 def unit_length(text, in_word):
@@ -83,46 +84,51 @@ def drop_retyped(unit, rest_of_line):
     return unit
 
 
-def ranked_choices(distribution, step, char_of, start_state, k, in_word, rest_of_line="", extra=(),
-                   max_expansions=MAX_EXPANSIONS):
+def ranked_choices(distributions, char_of, k, in_word, rest_of_line="", extra=(), max_expansions=MAX_EXPANSIONS,
+                   batch=BATCH):
     """Up to k distinct non-empty units, most probable first: [(text, probability)].
 
-    distribution(state, text) -> the next character's probabilities (over ids) after `text` was
-    generated from the request's state; step(state, id) -> the state after that id; char_of(id)
-    -> its character. extra: (text, probability) candidates found otherwise (the completion the
-    policy cut), ranked with the rest."""
+    distributions(texts) -> the next character's probabilities (over ids) after each text
+    generated from the request's state (model.serving.walk.TextWalk); char_of(id) -> its
+    character. extra: (text, probability) candidates found otherwise (the completion the policy
+    cut), ranked with the rest.
+
+    Each round expands up to `batch` of the most probable open texts at once, in one network
+    step (its weights read once for all of them). The stop test is the one-at-a-time search's,
+    so the list is the same unless max_expansions cuts the search short."""
     if k <= 0:
         return []
     found = {}
     for text, prob in extra:
         if text and prob > 0:
             found[text] = max(found.get(text, 0.0), prob)
-    # (-log p, tie, text, its characters' probabilities, the parent's state, the id that follows it)
-    heap, counter, expansions = [(0.0, 0, "", (), start_state, None)], 1, 0
+    heap, counter, expansions = [(0.0, 0, "", ())], 1, 0  # (-log p, tie, text, its characters' probabilities)
     while heap and expansions < max_expansions:
-        neg_logp, _, text, probs, state, last_id = heapq.heappop(heap)
         best = heapq.nlargest(k, found.values())
-        if len(best) == k and math.exp(-neg_logp) < best[-1]:
+        bar = best[-1] if len(best) == k else 0.0
+        nodes = []
+        while heap and len(nodes) < min(batch, max_expansions - expansions) and math.exp(-heap[0][0]) >= bar:
+            nodes.append(heapq.heappop(heap))
+        if not nodes:
             break  # nothing open can beat the k-th unit found: extensions only lose probability
-        if last_id is not None:
-            state = step(state, last_id)
-        p_next = distribution(state, text)
-        expansions += 1
-        for next_id in p_next.argsort()[::-1][:k + 2]:
-            p = float(p_next[next_id])
-            if p <= 0:
-                break
-            child, child_probs = text + char_of(int(next_id)), probs + (p,)
-            length = unit_length(child, in_word)
-            if length == 0 or len(child) > MAX_UNIT:
-                continue
-            if length is None:
-                heapq.heappush(heap, (neg_logp - math.log(p), counter, child, child_probs, state, int(next_id)))
-                counter += 1
-                continue
-            unit = drop_retyped(child[:length], rest_of_line)
-            if unit.strip() and unit not in found:
-                # Its characters' and the one that ended it: the chance the unit is this text and ends here.
-                found[unit] = math.prod(child_probs)
+        expansions += len(nodes)
+        for (neg_logp, _, text, probs), p_next in zip(nodes, distributions([node[2] for node in nodes])):
+            for next_id in p_next.argsort()[::-1][:k + 2]:
+                p = float(p_next[next_id])
+                if p <= 0:
+                    break
+                child, child_probs = text + char_of(int(next_id)), probs + (p,)
+                length = unit_length(child, in_word)
+                if length == 0 or len(child) > MAX_UNIT:
+                    continue
+                if length is None:
+                    heapq.heappush(heap, (neg_logp - math.log(p), counter, child, child_probs))
+                    counter += 1
+                    continue
+                unit = drop_retyped(child[:length], rest_of_line)
+                if unit.strip():
+                    # Its characters' and the one that ended it: the chance the unit is this text
+                    # and ends here (the likeliest ending, whichever order they were found in).
+                    found[unit] = max(found.get(unit, 0.0), math.prod(child_probs))
     ranked = sorted(found.items(), key=lambda item: -item[1])
     return [(text, prob) for text, prob in ranked[:k]]

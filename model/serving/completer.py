@@ -35,12 +35,14 @@ from model.serving.hints import (
     match_weights,
     mix_match,
     mix_words,
+    word_after,
 )
-from model.serving.lstm import Stepper, softmax
+from model.serving.lstm import Stepper
 from model.serving.modeldir import ModelDirError
 from model.serving.names import decoder_name_stands, merge_choices, rank_names, score_names, word_candidates
 from model.serving.policy import IDENT_CHARS, Policy, answer
 from model.serving.stop import STOP_MODES, StopRules
+from model.serving.walk import TextWalk
 from model.text.clean import FILE_START, clean, extension_of, quick_clean
 from model.text.vocab import UNKNOWN_ID
 
@@ -256,7 +258,7 @@ class Completer:
         elif names is not None:
             ranked = merge_choices(units, names, choices)
         else:
-            ranked = self._choices(state, hints, typed, rules, choices, alternatives[:1])
+            ranked = self._choices(self._walk(state, hints, typed), typed, rules, choices, alternatives[:1])
         if not alternatives:
             reason = results[0][2] if results else "empty"
             return Completion("", [], [], reason, len(context), new_chars, choices=ranked)
@@ -264,21 +266,20 @@ class Completer:
         return Completion(best[0], [a[0] for a in alternatives[:n]], best[1], best[2], len(context), new_chars,
                           [a[1] for a in alternatives[:n]], ranked)
 
-    def _choices(self, state, hints, typed, rules, k, completion):
+    def _walk(self, state, hints, typed):
+        """The request's TextWalk: the distributions after texts from the cursor, each stepped once."""
+        def mix(rows, texts):
+            return [self._mix_hints(p, hints, word_after(typed, text), [self.vocab.index[c] for c in text])
+                    for p, text in zip(self._network_probs(rows), texts)]
+
+        return TextWalk(state, self.stepper.step_many, self.stepper.logits_many, self.vocab.index.get, mix)
+
+    def _choices(self, walk, typed, rules, k, completion):
         """Up to k ranked units from the request's state (model.serving.choices), the completion
         the policy kept among the candidates."""
-        def distribution(st, text):
-            word = typed
-            for char in text:
-                word = extend_word(word, char)
-            return self._distributions(st, hints, word, [self.vocab.index[c] for c in text])[0]
-
         extra = [(text, float(np.prod(probs))) for text, probs, _ in completion]
-        def step(st, char_id):
-            return self.stepper.step(char_id, st)
-
-        return ranked_choices(distribution, step, lambda char_id: self.vocab.chars[char_id - 1], state, k,
-                              bool(typed), rules.rest_of_line, extra)
+        return ranked_choices(walk.distributions, lambda char_id: self.vocab.chars[char_id - 1], k, bool(typed),
+                              rules.rest_of_line, extra)
 
     def hints(self, buffer, typed="", project=None, after=""):
         """BufferHints for a cleaned buffer (all of it, not just the context the network reads),
@@ -329,13 +330,11 @@ class Completer:
         if not choices and decoder_name_stands(decoded, decoded_prob, words):
             return [greedy], None, None
         # More units than choices: several are one name with different marks after it.
-        units = self._choices(state, hints, typed, rules, choices + SEARCH_EXTRA, [greedy]) if choices else []
+        walk = self._walk(state, hints, typed)
+        units = self._choices(walk, typed, rules, choices + SEARCH_EXTRA, [greedy]) if choices else []
         candidates = list(dict.fromkeys([decoded, *words, *(IDENT_CHARS.match(text).group() for text, _ in units)]))
-        def distribution(logits, text):
-            return self._mix(logits, hints, typed + text, [self.vocab.index[c] for c in text])[0]
-
-        scored = score_names(candidates, state, self.stepper.logits_many, self.stepper.step_many, distribution,
-                             self.vocab.index.get, lambda p: (p * self.not_word_char).sum())
+        scored = score_names(candidates, walk.distributions, self.vocab.index.get,
+                             lambda p: (p * self.not_word_char).sum())
         ranked = rank_names(scored, words)
         completing = {decoded, *words}
         best = next((name for name, _ in ranked if name in completing), decoded)
@@ -348,27 +347,28 @@ class Completer:
 
     def _mix(self, logits, hints, word, generated, temperatures=(1.0,)):
         """The next character's distribution at each temperature: the network's, mixed with the
-        buffer's words while inside an identifier, then with the match model's prediction. The
-        network's logits and the hints are computed once for all of them."""
-        votes = hints.word_votes(word)
-        pred, length = hints.match(generated)
-        project = hints.project
+        buffer's words while inside an identifier, then with the match model's prediction."""
+        return [self._mix_hints(self._network_probs(logits, t), hints, word, generated) for t in temperatures]
+
+    def _network_probs(self, logits, temperature=1.0):
+        """The network's next-character distribution (rows of them for rows of logits); a banned
+        id never comes next."""
+        z = np.array(logits, dtype=np.float64) / max(temperature, 1e-6)
+        z[..., self.banned] = -np.inf
+        p = np.exp(z - z.max(axis=-1, keepdims=True))
+        return p / p.sum(axis=-1, keepdims=True)
+
+    def _mix_hints(self, p, hints, word, generated):
+        votes, (pred, length), project = hints.word_votes(word), hints.match(generated), hints.project
         project_votes = project.word_votes(word) if project is not None else None
         project_pred, project_length = project.match(generated) if project is not None else (-1, 0)
-        out = []
-        for temperature in temperatures:
-            p = softmax(logits, temperature)
-            p[self.banned] = 0.0
-            total = p.sum()
-            p = p / total if total > 0 else p
-            p = mix_words(p, votes, self.word_weight, self.not_word_char, self.vocab.index)
-            p = mix_words(p, project_votes, self.project_word_weight, self.not_word_char, self.vocab.index)
-            if pred > 0 and pred not in self.banned:
-                p = mix_match(p, pred, length, self.match_weights)[0]
-            if project_pred > 0 and project_pred not in self.banned and self.project_weights is not None:
-                p = mix_match(p, project_pred, project_length, self.project_weights)[0]
-            out.append(p)
-        return out
+        p = mix_words(p, votes, self.word_weight, self.not_word_char, self.vocab.index)
+        p = mix_words(p, project_votes, self.project_word_weight, self.not_word_char, self.vocab.index)
+        if pred > 0 and pred not in self.banned:
+            p = mix_match(p, pred, length, self.match_weights)
+        if project_pred > 0 and project_pred not in self.banned and self.project_weights is not None:
+            p = mix_match(p, project_pred, project_length, self.project_weights)
+        return p
 
     def _decode(self, state, rules, min_prob, hints, word="", temperature=0.0, rng=None, policy=None, forced=""):
         """One completion, a character at a time: greedy at temperature 0, else sampled. With a

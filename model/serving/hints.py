@@ -97,7 +97,16 @@ def match_bucket(lengths):
 
 def mix_match(p, preds, lengths, weights):
     """Mix the match model into next-character distributions (rows of p): (1 - w) p, plus w on
-    the predicted id, w the weight of the match's length bucket. Rows whose pred is -1 keep p."""
+    the predicted id, w the weight of the match's length bucket. Rows whose pred is -1 keep p.
+    One distribution (p a vector, a pred and a length) gives one, without numpy's per-row costs:
+    the choice search mixes a few dozen a request."""
+    if np.ndim(p) == 1:
+        if preds < 0:
+            return p
+        w = weights[bisect.bisect_right(MATCH_EDGES, max(lengths, MATCH_MIN)) - 1]
+        mixed = (1 - w) * p
+        mixed[preds] += w
+        return mixed
     p, preds, lengths = np.atleast_2d(p), np.atleast_1d(preds), np.atleast_1d(lengths)
     has = preds >= 0
     w = np.where(has, weights[match_bucket(np.maximum(lengths, MATCH_MIN))], 0.0)
@@ -118,6 +127,13 @@ def extend_word(word, char):
     if char.isascii() and char.isdigit() and word:
         return word + char
     return ""
+
+
+def word_after(word, text):
+    """The identifier being written after `text` is added to one that was `word`."""
+    for char in text:
+        word = extend_word(word, char)
+    return word
 
 
 class WordCache:

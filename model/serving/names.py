@@ -60,26 +60,21 @@ def decoder_name_stands(decoded, decoded_prob, uses, prior=NAME_PRIOR):
     return decoded_prob * (1 + uses.get(decoded, 0.0)) ** prior >= (1 - decoded_prob) * (1 + most_used) ** prior
 
 
-def score_names(names, start_state, logits_of, step_many, distribution, char_id, ends_name):
+def score_names(names, distributions, char_id, ends_name):
     """{name: (its characters' probabilities, the probability it ends there)} for each name
-    (strings of characters after the cursor), walked as a trie: one batched network step per
-    depth for all the names still open, the mixing per node.
+    (strings of characters after the cursor), walked as a trie a depth at a time.
 
-    logits_of(states) -> rows of logits; step_many(ids, states) -> the states after them;
-    distribution(logits_row, node_text) -> the next character's mixed distribution after the
-    node's text; char_id(char) -> id or None; ends_name(p) -> the probability that what follows
-    is not a name character."""
+    distributions(texts) -> the next character's mixed distribution after each text
+    (model.serving.walk.TextWalk: the texts of a depth are stepped together); char_id(char) -> id
+    or None; ends_name(p) -> the probability that what follows is not a name character."""
     out = {}
-    level = [("", start_state, [name for name in names])]  # (node text, its state, names through it)
+    level = [("", list(names))]  # (node text, names through it)
     while level:
-        logits = logits_of([state for _, state, _ in level])
         children = []
-        for row, (text, state, group) in zip(logits, level):
-            p = distribution(row, text)
+        for (text, group), p in zip(level, distributions([text for text, _ in level])):
             for name in group:
                 if len(name) == len(text):
-                    probs = out.setdefault(name, [])
-                    out[name] = (tuple(probs), float(ends_name(p)))
+                    out[name] = (tuple(out.get(name, ())), float(ends_name(p)))
             by_char = {}
             for name in group:
                 if len(name) > len(text):
@@ -90,11 +85,8 @@ def score_names(names, start_state, logits_of, step_many, distribution, char_id,
                     continue
                 for name in names_through:
                     out.setdefault(name, []).append(float(p[i]))
-                children.append((text + char, state, i, names_through))
-        if not children:
-            break
-        states = step_many([i for _, _, i, _ in children], [state for _, state, _, _ in children])
-        level = [(text, state, group) for (text, _, _, group), state in zip(children, states)]
+                children.append((text + char, names_through))
+        level = children
     return {name: value for name, value in out.items() if isinstance(value, tuple)}
 
 

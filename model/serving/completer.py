@@ -51,7 +51,7 @@ from model.text.vocab import UNKNOWN_ID
 # LSTM trained with 64-char backprop windows forgets beyond that. 2000 keeps a margin and makes
 # a cold buffer cost half of 4000.
 CONTEXT_CHARS = 2000
-SEARCH_EXTRA = 2  # inside a name, the choice search looks for this many units more than asked
+SEARCH_EXTRA = 1  # inside a name, the choice search looks for this many units more than asked (dev: 2 no better)
 
 
 def request_chars(context_chars=CONTEXT_CHARS):

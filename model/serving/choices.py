@@ -10,9 +10,9 @@ A unit (unit_length, one step per case):
     belongs to the unit (`return` + Tab: ` None`);
   - never past the end of the line.
 The search (ranked_choices) is best-first over characters: the most probable partial texts are
-extended next (a few at once, in one network step), a text that completes a unit is set aside, and the search stops once the k-th
-best unit is more probable than anything still open (extensions only lose probability), or
-after a bounded number of steps. Probabilities are the product of the characters' (the same
+extended next (a few at once, in one network step), a text that completes a unit is set aside,
+and the search stops once the k-th best unit is more probable than anything still open
+(extensions only lose probability), or after a bounded number of texts. Probabilities are the product of the characters' (the same
 mixed distribution the completion decodes with), so the list is ranked as the model ranks it.
 """
 import heapq
@@ -26,7 +26,7 @@ QUOTES = set("'\"")
 MAX_MARKS = 3
 MAX_UNIT = 40  # characters: longer is no unit a user reads at a glance
 MAX_EXPANSIONS = 48  # bounded work: a few milliseconds warm
-BATCH = 3  # texts expanded a round: a step's cost grows with its rows, and a round past the stop wastes them
+BATCH = 3  # texts a round: a step's cost grows with its rows, and a round past the stop wastes some
 
 
 def unit_length(text, in_word):

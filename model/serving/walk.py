@@ -3,9 +3,9 @@ each text generated from the request's state, each text's state and distribution
 
 The choice search (model.serving.choices) and the scoring of names (model.serving.names) both
 read the distributions after short texts, and often the same ones: inside a name, the names the
-search reaches are among the candidates scored. A network step costs about the reading of its
-weights, whatever the number of rows, so the new texts of a call are stepped together, each from
-its parent's state (the text less its last character).
+search reaches are among the candidates scored. Each text is stepped from its parent's state
+(the text less its last character), the new texts of a call together: a step reads the weights
+once for all its rows (on these 2 cores about 0.09 ms for one text, 0.06 ms for each more).
 """
 
 

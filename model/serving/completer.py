@@ -269,14 +269,13 @@ class Completer:
     def _walk(self, state, hints, typed):
         """The request's TextWalk: the distributions after texts from the cursor, each stepped once."""
         def mix(rows, texts):
-            return [self._mix_hints(p, hints, word_after(typed, text), [self.vocab.index[c] for c in text])
+            return [self._mix_hints([p], hints, word_after(typed, text), [self.vocab.index[c] for c in text])[0]
                     for p, text in zip(self._network_probs(rows), texts)]
 
         return TextWalk(state, self.stepper.step_many, self.stepper.logits_many, self.vocab.index.get, mix)
 
     def _choices(self, walk, typed, rules, k, completion):
-        """Up to k ranked units from the request's state (model.serving.choices), the completion
-        the policy kept among the candidates."""
+        """Up to k ranked units (model.serving.choices), the completion the policy kept among them."""
         extra = [(text, float(np.prod(probs))) for text, probs, _ in completion]
         return ranked_choices(walk.distributions, lambda char_id: self.vocab.chars[char_id - 1], k, bool(typed),
                               rules.rest_of_line, extra)
@@ -343,32 +342,33 @@ class Completer:
         return [self._decode(state, rules, min_prob, hints, typed, policy=policy, forced=best)], ranked, units
 
     def _distributions(self, state, hints, word, generated, temperatures=(1.0,)):
-        return self._mix(self.stepper.logits(state), hints, word, generated, temperatures)
-
-    def _mix(self, logits, hints, word, generated, temperatures=(1.0,)):
         """The next character's distribution at each temperature: the network's, mixed with the
         buffer's words while inside an identifier, then with the match model's prediction."""
-        return [self._mix_hints(self._network_probs(logits, t), hints, word, generated) for t in temperatures]
+        logits = self.stepper.logits(state)
+        return self._mix_hints([self._network_probs(logits, t) for t in temperatures], hints, word, generated)
 
     def _network_probs(self, logits, temperature=1.0):
-        """The network's next-character distribution (rows of them for rows of logits); a banned
-        id never comes next."""
+        """The network's next-character distribution (rows for rows of logits); banned ids never."""
         z = np.array(logits, dtype=np.float64) / max(temperature, 1e-6)
         z[..., self.banned] = -np.inf
         p = np.exp(z - z.max(axis=-1, keepdims=True))
         return p / p.sum(axis=-1, keepdims=True)
 
-    def _mix_hints(self, p, hints, word, generated):
+    def _mix_hints(self, ps, hints, word, generated):
+        """The distributions ps mixed with the hints after `generated` (read once for all of them)."""
         votes, (pred, length), project = hints.word_votes(word), hints.match(generated), hints.project
         project_votes = project.word_votes(word) if project is not None else None
         project_pred, project_length = project.match(generated) if project is not None else (-1, 0)
-        p = mix_words(p, votes, self.word_weight, self.not_word_char, self.vocab.index)
-        p = mix_words(p, project_votes, self.project_word_weight, self.not_word_char, self.vocab.index)
-        if pred > 0 and pred not in self.banned:
-            p = mix_match(p, pred, length, self.match_weights)
-        if project_pred > 0 and project_pred not in self.banned and self.project_weights is not None:
-            p = mix_match(p, project_pred, project_length, self.project_weights)
-        return p
+        out = []
+        for p in ps:
+            p = mix_words(p, votes, self.word_weight, self.not_word_char, self.vocab.index)
+            p = mix_words(p, project_votes, self.project_word_weight, self.not_word_char, self.vocab.index)
+            if pred > 0 and pred not in self.banned:
+                p = mix_match(p, pred, length, self.match_weights)
+            if project_pred > 0 and project_pred not in self.banned and self.project_weights is not None:
+                p = mix_match(p, project_pred, project_length, self.project_weights)
+            out.append(p)
+        return out
 
     def _decode(self, state, rules, min_prob, hints, word="", temperature=0.0, rng=None, policy=None, forced=""):
         """One completion, a character at a time: greedy at temperature 0, else sampled. With a

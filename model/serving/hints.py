@@ -91,19 +91,21 @@ def match_predictions(ids, window=None):
 
 
 def match_bucket(lengths):
-    """Index into MATCH_EDGES of each (non-zero) match length."""
+    """Index into MATCH_EDGES of each (non-zero) match length (of one, without numpy's array
+    costs: the choice search mixes a few dozen distributions a request)."""
+    if np.ndim(lengths) == 0:
+        return bisect.bisect_right(MATCH_EDGES, lengths) - 1
     return np.searchsorted(MATCH_EDGES, lengths, side="right") - 1
 
 
 def mix_match(p, preds, lengths, weights):
     """Mix the match model into next-character distributions (rows of p): (1 - w) p, plus w on
     the predicted id, w the weight of the match's length bucket. Rows whose pred is -1 keep p.
-    One distribution (p a vector, a pred and a length) gives one, without numpy's per-row costs:
-    the choice search mixes a few dozen a request."""
+    One distribution (p a vector, a pred and a length) gives one, without numpy's per-row costs."""
     if np.ndim(p) == 1:
         if preds < 0:
             return p
-        w = weights[bisect.bisect_right(MATCH_EDGES, max(lengths, MATCH_MIN)) - 1]
+        w = weights[match_bucket(max(lengths, MATCH_MIN))]
         mixed = (1 - w) * p
         mixed[preds] += w
         return mixed

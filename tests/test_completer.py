@@ -1,7 +1,9 @@
 import json
+import math
 import os
 import re
 import shutil
+from dataclasses import replace
 
 import pytest
 
@@ -413,6 +415,26 @@ def test_inside_a_name_the_buffers_names_are_ranked_with_the_decoders(tiny_model
     probs = [p for _, p in with_choices.choices]
     assert names == ["ab", "cy", "cx"]
     assert probs == sorted(probs, reverse=True) and all(0 < p <= 1 for p in probs)
+
+
+def test_inside_a_name_the_policy_reads_the_rankings_probability(tiny_model):
+    buffer = "dab = 1\n" * 6 + "dcx = 2\n" * 3 + "dcy = 3\n" * 3 + "z = d"
+    completer = Completer.load(tiny_model, word_weight=1.0)
+    got = completer.complete(buffer, max_chars=4, choices=3)  # the policy decides (min_prob None)
+    name = re.match(r"\w*", got.text).group()
+    assert name == "ab" and got.choices[0][0].startswith("ab")
+    assert math.isclose(math.prod(got.probs[:len(name)]), got.choices[0][1])  # what the name floor read
+    assert completer.complete(buffer, max_chars=4).text == got.text  # and with no choices asked, the same
+    # a floor above the ranking's probability: nothing inserted, the menu still there
+    completer.policy = replace(completer.policy, ident_floor=min(1.0, got.choices[0][1] * 1.01))
+    unsure = completer.complete(buffer, max_chars=4, choices=3)
+    assert unsure.text == "" and unsure.choices == got.choices
+    # meta.json "name_floor": "decoder" (as before 0.14.0): the decoder's probabilities, not the ranking's
+    decoder = Completer.load(tiny_model, word_weight=1.0)
+    decoder.floor_reads_ranking = False
+    before = decoder.complete(buffer, max_chars=4, choices=3)
+    assert before.text == got.text and before.choices == got.choices
+    assert not math.isclose(math.prod(before.probs[:len(name)]), got.choices[0][1])
 
 
 def test_without_words_to_rank_the_decoders_name_is_kept(tiny_model):

@@ -65,6 +65,10 @@ def test_copy_swaps_in_a_whole_model_dir_without_checkpoints(tiny_model, tmp_pat
     (lambda m: m.__setitem__("extension", "py"), "'extension' must start with '.'"),
     (lambda m: m.__setitem__("cleaning", [1]), "'cleaning' must be an object"),
     (lambda m: m.__setitem__("policy", "fast"), "'policy' must be an object"),
+    (lambda m: m.__setitem__("name_weights", {"popularity": 1.0}), "'name_weights' must map"),
+    (lambda m: m.__setitem__("name_weights", {"uses": "high"}), "'name_weights' must map"),
+    (lambda m: m.__setitem__("name_weights", [1.0]), "'name_weights' must map"),
+    (lambda m: m.__setitem__("name_floor", "model"), "'name_floor' must be 'ranking' or 'decoder'"),
 ])
 def test_meta_fields_are_checked_against_the_weights(tiny_model, tmp_path, change, message):
     import json

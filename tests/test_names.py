@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from model.serving.hints import WordCache
-from model.serving.names import decoder_name_stands, merge_choices, rank_names, score_names, word_candidates
+from model.serving.names import (FEATURES, NAME_WEIGHTS, NameContext, merge_choices, name_context, name_features,
+                                 rank_names, score_names, with_name_prob, word_candidates)
 from model.serving.walk import TextWalk
 
 
@@ -56,19 +57,74 @@ def test_siblings_are_stepped_together():
     assert steps == [3, 2]
 
 
+# The rule before 2026-12-03's fit: the model's probability times (1 + uses) ** 1.5.
+OLD_RULE = {"log_prob": 1.0, "in_words": 0.0, "after_token": 0.0, "after_cursor": 0.0, "uses": 1.5, "length": 0.0,
+            "defined": 0.0}
+
+
 def test_ranking_weighs_the_model_by_the_buffers_use():
     scored = {"rare": ((0.5,), 0.5), "often": ((0.1,), 0.5), "never": ((0.05,), 0.5)}
-    ranked = rank_names(scored, {"often": 8.0, "rare": 0.0}, prior=1.5)
+    ranked = rank_names(scored, NameContext({"often": 8.0, "rare": 0.0}), OLD_RULE)
     assert [name for name, _ in ranked] == ["often", "rare", "never"]
     probs = [p for _, p in ranked]
     assert probs == sorted(probs, reverse=True) and all(0 < p <= 1 for p in probs)
     assert math.isclose(sum(probs), 0.25 + 0.05 + 0.025)  # the model's total, shared out again
-    assert [n for n, _ in rank_names(scored, {}, prior=1.5)] == ["rare", "often", "never"]
+    assert [n for n, _ in rank_names(scored, NameContext({}), OLD_RULE)] == ["rare", "often", "never"]
+
+
+@pytest.mark.parametrize("feature, context, winner", [
+    # the same model probability and uses: the evidence the feature reads decides
+    ("in_words", NameContext({"beta": 0.0}), "beta"),
+    ("after_token", NameContext({"alpha": 1.0, "beta": 1.0}, after_token={"beta": 2}), "beta"),
+    ("after_cursor", NameContext({"alpha": 1.0, "beta": 1.0}, after_cursor={"beta": 1}), "beta"),
+    ("defined", NameContext({"alpha": 1.0, "beta": 1.0}, defined={"alpha"}), "beta"),
+])
+def test_each_feature_moves_the_ranking_its_way(feature, context, winner):
+    scored = {"alpha": ((0.3,), 0.5), "beta": ((0.3,), 0.5)}
+    assert rank_names(scored, context, {**OLD_RULE, feature: 0.0})[0][0] == "alpha"  # the tie: by name
+    weight = -1.0 if feature == "defined" else 1.0
+    assert rank_names(scored, context, {**OLD_RULE, feature: weight})[0][0] == winner
+
+
+def test_the_shipped_weights_are_one_for_each_feature():
+    assert set(NAME_WEIGHTS) == set(FEATURES)
+    assert NAME_WEIGHTS["log_prob"] > 0 and NAME_WEIGHTS["defined"] < 0
 
 
 def test_ranking_nothing_gives_nothing():
-    assert rank_names({}, {}) == []
-    assert rank_names({"x": ((0.0,), 0.5)}, {"x": 3.0}) == []
+    assert rank_names({}, NameContext({})) == []
+    assert rank_names({"x": ((0.0,), 0.5)}, NameContext({"x": 3.0})) == []
+
+
+BUFFER = """class Store:
+    def items(self):
+        return self.values
+
+    def iterkeys(self):
+        return iter(self.values)
+
+    def it"""
+
+
+def test_the_context_counts_uses_after_the_same_token_and_after_the_cursor():
+    after = "ems(self):\n        return self.value + self.vault\n"
+    context = name_context({"ems": 1.0}, BUFFER[:-len("def it")] + "self.va", after, "va")
+    assert context.after_token == {"lues": 2, "lue": 1, "ult": 1}  # after a `.`: `.values` twice, then after the cursor
+    assert context.after_cursor == {"lue": 1, "ult": 1}  # not the rest of the name the cursor is in
+    assert context.words == {"ems": 1.0} and context.defined == set()
+
+
+def test_the_context_of_a_definition_knows_the_names_its_scope_defines():
+    context = name_context({}, BUFFER, "", "it", defined={"items", "iterkeys", "other"})
+    assert context.defined == {"ems", "erkeys"}
+    assert name_features("ems", 0.5, context)[FEATURES.index("defined")] == 1.0
+    assert name_features("eritems", 0.5, context)[FEATURES.index("defined")] == 0.0
+
+
+def test_a_word_token_matches_only_whole():
+    # `undef x` is not `def x`: the token before the typed part matches as a whole word
+    assert name_context({}, "undef valid\ndef va", "", "va").after_token == {}
+    assert name_context({}, "def valid\ndef va", "", "va").after_token == {"lid": 1}
 
 
 @pytest.mark.parametrize("units, ranked, k, expected", [
@@ -84,16 +140,9 @@ def test_choices_inside_a_name(units, ranked, k, expected):
     assert merge_choices(units, ranked, k) == expected
 
 
-@pytest.mark.parametrize("decoded, prob, uses, stands", [
-    ("lue", 0.3, {}, True),  # no word to compare with
-    ("lue", 0.3, {"lue": 4.0}, True),  # the only word is the decoder's
-    ("lue", 0.9, {"lidate": 1.0}, True),  # 0.9 * 1 >= 0.1 * 2 ** 1.5
-    ("lue", 0.6, {"lidate": 3.0}, False),  # 0.6 < 0.4 * 8: the word might win
-    ("lue", 0.6, {"lue": 3.0, "lidate": 3.0}, True),
-])
-def test_the_decoders_name_stands_when_no_word_can_outrank_it(decoded, prob, uses, stands):
-    assert decoder_name_stands(decoded, prob, uses, prior=1.5) == stands
-    if stands:  # the bound holds: any word's best case weighs no more
-        for name, count in uses.items():
-            if name != decoded:
-                assert (1 - prob) * (1 + count) ** 1.5 <= prob * (1 + uses.get(decoded, 0)) ** 1.5
+def test_a_names_characters_carry_the_rankings_probability():
+    text, probs, reason = with_name_prob(("value(x)", [0.9] * 5 + [0.8, 0.7, 0.6], "line"), "value", 0.32)
+    assert text == "value(x)" and reason == "line"
+    assert math.isclose(math.prod(probs[:5]), 0.32) and probs[5:] == [0.8, 0.7, 0.6]
+    result = ("value", [0.9] * 5, "line")
+    assert with_name_prob(result, "value", None) is result  # no ranking for it: as it was

@@ -12,10 +12,9 @@ last occurrence of the recent characters).
 import argparse
 import hashlib
 import json
-import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -23,27 +22,15 @@ from model.serving import modeldir
 from model.serving.beam import beam_search
 from model.serving.cache import CACHE_ENTRIES, RecentStates, StateCache, cache_points, prefix_keys
 from model.serving.choices import ranked_choices
-from model.serving.hints import (
-    TRAILING_WORD,
-    WORD,
-    BufferHints,
-    ProjectCache,
-    ProjectHints,
-    WordCache,
-    extend_word,
-    match_predictions,
-    match_weights,
-    mix_match,
-    mix_words,
-    word_after,
-)
+from model.serving.hints import (TRAILING_WORD, WORD, BufferHints, ProjectCache, ProjectHints, WordCache, extend_word,
+                                 match_predictions, match_weights, mix_match, mix_words, word_after)
 from model.serving.lstm import Stepper
 from model.serving.modeldir import ModelDirError
-from model.serving.names import decoder_name_stands, merge_choices, rank_names, score_names, word_candidates
+from model.serving.names import NAME_WEIGHTS, context_at, merge_choices, rank_names, score_names, with_name_prob
 from model.serving.policy import IDENT_CHARS, Policy, answer
 from model.serving.stop import STOP_MODES, StopRules
 from model.serving.walk import TextWalk
-from model.text.clean import FILE_START, clean, extension_of, quick_clean
+from model.text.clean import FILE_START, clean, extension_of, language_of, quick_clean
 from model.text.vocab import UNKNOWN_ID
 
 # The network reads the last CONTEXT_CHARS cleaned characters of a buffer. Its loss is the same
@@ -117,6 +104,11 @@ class Completer:
         # Inside a name, rank the decoder's and the buffer's names (model.serving.names); a model
         # dir's meta.json "rank_names": false serves as before 0.13.0 (to measure beside it).
         self.ranks_names = meta.get("rank_names", True) if rank_names is None else rank_names
+        # meta.json "name_weights": another ranking of names (to measure beside the shipped one).
+        self.name_weights = {**NAME_WEIGHTS, **meta.get("name_weights", {})}
+        # meta.json "name_floor": "decoder" has the name floor read the decoder's probability, as before 0.14.0.
+        self.floor_reads_ranking = meta.get("name_floor", "ranking") != "decoder"
+        self.names_seen = None  # a list: each ranking's (scored names, NameContext) is appended to it
         # shared_states (cache.SharedStates): states a server's other workers stored, shared.
         self.cache = StateCache(cache_entries, shared_states, stepper.digest() if shared_states else b"", stepper.units)
         self.recent = RecentStates()
@@ -236,9 +228,15 @@ class Completer:
         policy = None if min_prob is not None else self.files_policy if hints.project is not None else self.policy
         names = units = None
         if temperature == 0 and n == 1:
-            results = [self._decode(state, rules, min_prob, hints, typed, policy=policy)]
-            if typed and self.ranks_names and self.word_weight > 0 and not min_prob:
-                results, names, units = self._finish_name(state, rules, min_prob, hints, typed, policy, results[0], choices)
+            ranks = typed and self.ranks_names and self.word_weight > 0 and not min_prob
+            # Where names are ranked, the name floor reads the ranking's probability (the decoder goes through its name).
+            decoding = replace(policy, ident_floor=0.0) if ranks and policy and self.floor_reads_ranking else policy
+            results = [self._decode(state, rules, min_prob, hints, typed, policy=decoding)]
+            if ranks:
+                project_words = hints.project.project.words if hints.project is not None else None
+                evidence = context_at((hints.words, project_words), cleaned.text, after, typed, language_of(ext))
+                results, names, units = self._finish_name(state, rules, min_prob, hints, typed, decoding, results[0],
+                                                          choices, evidence)
         elif temperature == 0:
             results = beam_search(self._distributions, self.stepper.step, self.vocab, state, rules, min_prob, n, hints,
                                   typed)
@@ -309,37 +307,32 @@ class Completer:
         preds[np.isin(preds, self.banned)] = -1
         return ids[1:], logp, preds, lengths
 
-    def _finish_name(self, state, rules, min_prob, hints, typed, policy, greedy, choices):
-        """Inside a name, the name the completion finishes: the best of the decoder's and the
-        buffer's and files' words with the typed prefix (model.serving.names), decoded through
-        when it is not the decoder's. Returns (results, the ranked names or None, the choice
-        search's units, whose names are ranked too: a name's weight is its own, so they never
-        change which name the completion takes)."""
-        text, probs, _ = greedy
-        decoded = IDENT_CHARS.match(text).group()
-        words = word_candidates((hints.words, hints.project.project.words if hints.project is not None else None), typed)
-        # What the decoder read of its name: its characters and the one after it (a lower bound
-        # on the name's probability of ending there).
-        decoded_prob = math.prod(probs[:len(decoded) + 1]) if len(probs) > len(decoded) else 0.0
+    def _finish_name(self, state, rules, min_prob, hints, typed, policy, greedy, choices, context):
+        """Inside a name, the name the completion finishes: the best ranked of the decoder's and
+        the buffer's and files' words with the typed prefix (model.serving.names), decoded through
+        when not the decoder's, its characters carrying the ranking's probability (_with_name_prob).
+        Returns (results, the ranked names or None, the choice search's units, whose names are
+        ranked too but never change which name the completion takes)."""
+        decoded = IDENT_CHARS.match(greedy[0]).group()
         if not decoded:
             # The decoder ends the name where the cursor is: what follows is a new token, which
             # the choice search ranks as it would anywhere (on dev, ranking longer names there
             # lost line precision: the name typed was whole).
             return [greedy], None, None
-        if not choices and decoder_name_stands(decoded, decoded_prob, words):
-            return [greedy], None, None
         # More units than choices: several are one name with different marks after it.
         walk = self._walk(state, hints, typed)
         units = self._choices(walk, typed, rules, choices + SEARCH_EXTRA, [greedy]) if choices else []
-        candidates = list(dict.fromkeys([decoded, *words, *(IDENT_CHARS.match(text).group() for text, _ in units)]))
+        candidates = list(dict.fromkeys([decoded, *context.words, *(IDENT_CHARS.match(text).group() for text, _ in units)]))
         scored = score_names(candidates, walk.distributions, self.vocab.index.get,
                              lambda p: (p * self.not_word_char).sum())
-        ranked = rank_names(scored, words)
-        completing = {decoded, *words}
+        ranked = rank_names(scored, context, self.name_weights)
+        if self.names_seen is not None:  # model.measure.name_weights fits the ranking's weights on these
+            self.names_seen.append((scored, context))
+        completing = {decoded, *context.words}
         best = next((name for name, _ in ranked if name in completing), decoded)
-        if best == decoded:
-            return [greedy], ranked, units
-        return [self._decode(state, rules, min_prob, hints, typed, policy=policy, forced=best)], ranked, units
+        result = greedy if best == decoded else self._decode(state, rules, min_prob, hints, typed, policy=policy,
+                                                              forced=best)
+        return [with_name_prob(result, best, dict(ranked).get(best)) if self.floor_reads_ranking else result], ranked, units
 
     def _distributions(self, state, hints, word, generated, temperatures=(1.0,)):
         """The next character's distribution at each temperature: the network's, mixed with the

@@ -23,6 +23,7 @@ import re
 import shutil
 import zipfile
 
+from model.serving.names import FEATURES
 from model.text.vocab import Vocab
 
 MODEL = "model.keras"
@@ -134,6 +135,12 @@ def check_meta(model_dir, meta, vocab_size, embedding_dim):
     for field in ("cleaning", "metrics", "match", "policy", "policy_files", "project_match", "project"):
         if meta.get(field) is not None and not isinstance(meta[field], dict):
             raise ModelDirError(f"{where}: '{field}' must be an object, not {type(meta[field]).__name__}")
+    if meta.get("name_floor", "ranking") not in ("ranking", "decoder"):
+        raise ModelDirError(f"{where}: 'name_floor' must be 'ranking' or 'decoder', not {meta['name_floor']!r}")
+    weights = meta.get("name_weights")
+    if weights is not None and not (isinstance(weights, dict) and all(
+            name in FEATURES and isinstance(w, (int, float)) and not isinstance(w, bool) for name, w in weights.items())):
+        raise ModelDirError(f"{where}: 'name_weights' must map some of {', '.join(FEATURES)} to numbers")
 
 
 def _snake_names(class_names):

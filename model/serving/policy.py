@@ -3,7 +3,9 @@
 The decoder proposes the most likely line (greedy, stop=line); the policy cuts it:
   - inside an identifier (the user has typed part of a name), finish the name, unless the
     model has no idea what it is (the name's probability, the product of its characters', is
-    below `ident_floor`): then say nothing;
+    below `ident_floor`): then say nothing. Where the Completer ranks names (greedy, no
+    min_prob) those characters carry the ranking's probability of the name (since 2026-12-03,
+    model.serving.names.with_name_prob);
   - beyond the name, extend only while each character is at least `extend_floor` likely;
     from a token start, while each is at least `char_floor` likely; and in both, while the
     whole extension (the product of its characters) is at least `line_floor`.

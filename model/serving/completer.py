@@ -38,6 +38,7 @@ from model.text.vocab import UNKNOWN_ID
 # LSTM trained with 64-char backprop windows forgets beyond that. 2000 keeps a margin and makes
 # a cold buffer cost half of 4000.
 CONTEXT_CHARS = 2000
+GATE_CHOICES = 3  # inside a name, the units whose names the name floor's ranking reads (the plug-ins' menu)
 SEARCH_EXTRA = 1  # inside a name, the choice search looks for this many units more than asked (dev: 2 no better)
 
 
@@ -319,20 +320,26 @@ class Completer:
             # the choice search ranks as it would anywhere (on dev, ranking longer names there
             # lost line precision: the name typed was whole).
             return [greedy], None, None
-        # More units than choices: several are one name with different marks after it.
+        # More units than choices: several are one name with different marks after it. The name floor
+        # reads a ranking with GATE_CHOICES units' names whatever `choices` asks: the completion never depends on it.
         walk = self._walk(state, hints, typed)
-        units = self._choices(walk, typed, rules, choices + SEARCH_EXTRA, [greedy]) if choices else []
-        candidates = list(dict.fromkeys([decoded, *context.words, *(IDENT_CHARS.match(text).group() for text, _ in units)]))
-        scored = score_names(candidates, walk.distributions, self.vocab.index.get,
+        gate_units = self._choices(walk, typed, rules, GATE_CHOICES + SEARCH_EXTRA, [greedy])
+        units = gate_units if choices == GATE_CHOICES else self._choices(walk, typed, rules, choices + SEARCH_EXTRA,
+                                                                           [greedy]) if choices else []
+        gate, menu = ([decoded, *context.words, *(IDENT_CHARS.match(text).group() for text, _ in some)]
+                      for some in (gate_units, units))
+        scored = score_names(list(dict.fromkeys(gate + menu)), walk.distributions, self.vocab.index.get,
                              lambda p: (p * self.not_word_char).sum())
-        ranked = rank_names(scored, context, self.name_weights)
+        gate_ranked = rank_names({name: scored[name] for name in gate if name in scored}, context, self.name_weights)
+        ranked = rank_names({name: scored[name] for name in menu if name in scored}, context, self.name_weights)
         if self.names_seen is not None:  # model.measure.name_weights fits the ranking's weights on these
-            self.names_seen.append((scored, context))
+            self.names_seen.append(({name: scored[name] for name in gate if name in scored}, context))
         completing = {decoded, *context.words}
-        best = next((name for name, _ in ranked if name in completing), decoded)
+        best = next((name for name, _ in gate_ranked if name in completing), decoded)
         result = greedy if best == decoded else self._decode(state, rules, min_prob, hints, typed, policy=policy,
                                                               forced=best)
-        return [with_name_prob(result, best, dict(ranked).get(best)) if self.floor_reads_ranking else result], ranked, units
+        return [with_name_prob(result, best, dict(gate_ranked).get(best)) if self.floor_reads_ranking else result], \
+            ranked, units
 
     def _distributions(self, state, hints, word, generated, temperatures=(1.0,)):
         """The next character's distribution at each temperature: the network's, mixed with the

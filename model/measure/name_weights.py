@@ -13,7 +13,6 @@ copy into NAME_WEIGHTS. Positions whose right name is no candidate count as miss
 """
 import argparse
 import json
-import math
 import os
 import sys
 
@@ -24,7 +23,7 @@ from model.measure.benchmark import MAX_CHARS, TOP_CHOICES, unseen_list
 from model.measure.evaluate import ident_part, progress_bar
 from model.measure.positions import draw_positions, editor_request, package_files
 from model.serving.completer import Completer, carried
-from model.serving.names import FEATURES, NAME_WEIGHTS, name_features
+from model.serving.names import FEATURES, NAME_WEIGHTS, name_features, name_probs
 from model.text.clean import SOURCE_EXTENSIONS
 
 L2 = 0.01  # on the standardised features: enough to keep a feature seen a few times finite
@@ -42,12 +41,9 @@ def collect(completer, files, idents, progress):
         if len(seen) == before:
             continue  # the decoder ended the name at the cursor: nothing was ranked
         scored, context = seen[-1]
-        names, rows = [], []
-        for rest, (chars, end) in scored.items():
-            prob = math.prod(chars) * end
-            if prob > 0:
-                names.append(rest)
-                rows.append(name_features(rest, prob, context))
+        probs = name_probs(scored)
+        names = list(probs)
+        rows = [name_features(rest, prob, context) for rest, prob in probs.items()]
         right = next((i for i, rest in enumerate(names) if ident_part(rest) == name), None)
         out.append((np.array(rows), right))
     completer.names_seen = None

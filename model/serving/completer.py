@@ -233,7 +233,9 @@ class Completer:
             # Where names are ranked, the name floor reads the ranking's probability (the decoder goes through its name).
             decoding = replace(policy, ident_floor=0.0) if ranks and policy and self.floor_reads_ranking else policy
             results = [self._decode(state, rules, min_prob, hints, typed, policy=decoding)]
-            if ranks:
+            # Where the decoder ends the name at the cursor, what follows is a new token, which the choice search
+            # ranks as anywhere (on dev, ranking longer names there lost line precision: the name typed was whole).
+            if ranks and IDENT_CHARS.match(results[0][0]).group():
                 project_words = hints.project.project.words if hints.project is not None else None
                 evidence = context_at((hints.words, project_words), cleaned.text, after, typed, language_of(ext))
                 results, names, units = self._finish_name(state, rules, min_prob, hints, typed, decoding, results[0],
@@ -312,14 +314,9 @@ class Completer:
         """Inside a name, the name the completion finishes: the best ranked of the decoder's and
         the buffer's and files' words with the typed prefix (model.serving.names), decoded through
         when not the decoder's, its characters carrying the ranking's probability (_with_name_prob).
-        Returns (results, the ranked names or None, the choice search's units, whose names are
-        ranked too but never change which name the completion takes)."""
+        Returns (results, the ranked names, the choice search's units, whose names are ranked too
+        but never change which name the completion takes). The decoder's name is not empty."""
         decoded = IDENT_CHARS.match(greedy[0]).group()
-        if not decoded:
-            # The decoder ends the name where the cursor is: what follows is a new token, which
-            # the choice search ranks as it would anywhere (on dev, ranking longer names there
-            # lost line precision: the name typed was whole).
-            return [greedy], None, None
         # More units than choices: several are one name with different marks after it. The name floor
         # reads a ranking with GATE_CHOICES units' names whatever `choices` asks: the completion never depends on it.
         walk = self._walk(state, hints, typed)
@@ -330,16 +327,18 @@ class Completer:
                       for some in (gate_units, units))
         scored = score_names(list(dict.fromkeys(gate + menu)), walk.distributions, self.vocab.index.get,
                              lambda p: (p * self.not_word_char).sum())
-        gate_ranked = rank_names({name: scored[name] for name in gate if name in scored}, context, self.name_weights)
+        gate_scored = {name: scored[name] for name in gate if name in scored}
+        gate_ranked = rank_names(gate_scored, context, self.name_weights)
         ranked = rank_names({name: scored[name] for name in menu if name in scored}, context, self.name_weights)
         if self.names_seen is not None:  # model.measure.name_weights fits the ranking's weights on these
-            self.names_seen.append(({name: scored[name] for name in gate if name in scored}, context))
+            self.names_seen.append((gate_scored, context))
         completing = {decoded, *context.words}
         best = next((name for name, _ in gate_ranked if name in completing), decoded)
         result = greedy if best == decoded else self._decode(state, rules, min_prob, hints, typed, policy=policy,
                                                               forced=best)
-        return [with_name_prob(result, best, dict(gate_ranked).get(best)) if self.floor_reads_ranking else result], \
-            ranked, units
+        if self.floor_reads_ranking:
+            result = with_name_prob(result, best, dict(gate_ranked).get(best))
+        return [result], ranked, units
 
     def _distributions(self, state, hints, word, generated, temperatures=(1.0,)):
         """The next character's distribution at each temperature: the network's, mixed with the

@@ -44,10 +44,11 @@ def scope_definitions(lines, indent, definition):
     for line in lines:
         if not line.strip():
             continue
-        if indent_of(line) < indent:
+        here = indent_of(line)
+        if here < indent:
             break
-        m = definition.match(line)
-        if m and indent_of(line) == indent:
+        m = definition.match(line) if here == indent else None
+        if m:
             out.add(m.group("name"))
     return out
 

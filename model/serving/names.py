@@ -152,13 +152,19 @@ def score_names(names, distributions, char_id, ends_name):
     return {name: value for name, value in out.items() if isinstance(value, tuple)}
 
 
+def name_probs(scored):
+    """{name: the model's probability of it} (its characters' and its end's) for the names
+    score_names scored, those it gives none left out."""
+    probs = {name: math.prod(chars) * end for name, (chars, end) in scored.items()}
+    return {name: p for name, p in probs.items() if p > 0}
+
+
 def rank_names(scored, context, weights=NAME_WEIGHTS):
     """[(name, probability)] best first. scored: {name: (char probabilities, end probability)};
     context: a NameContext. A name's score is the weighted sum of its FEATURES; the probability
     shown is the model's for all the names shared out again in proportion to exp(score), so the
     list's probabilities fall as it goes and sum to the model's for all of them."""
-    model = {name: math.prod(chars) * end for name, (chars, end) in scored.items()}
-    model = {name: p for name, p in model.items() if p > 0}
+    model = name_probs(scored)
     if not model:
         return []
     score = {name: sum(weights[f] * v for f, v in zip(FEATURES, name_features(name, p, context)))

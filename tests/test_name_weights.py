@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from model.measure.name_weights import collect, fit, ranks, report
+from model.measure.name_weights import collect, fit, main, ranks, report
 from model.serving.completer import Completer
 from model.serving.names import FEATURES
 
@@ -35,6 +36,8 @@ def test_each_language_is_held_out_of_its_own_fit():
     out = report(by_language)
     assert set(out["languages"]) == {"a", "b"} and set(out["fitted"]) == set(FEATURES)
     assert out["languages"]["a"]["held_out"][0] > 0.9  # fitted on b alone, it holds on a
+    alone = report({"a": by_language["a"]})
+    assert alone["languages"]["a"]["held_out"] is None  # nothing to hold it out of: no figure
 
 
 def test_collect_reads_the_completers_candidates(tiny_model):
@@ -46,3 +49,8 @@ def test_collect_reads_the_completers_candidates(tiny_model):
     x, right = got[0]
     assert x.shape[1] == len(FEATURES)
     assert right is not None  # `values` is a word of the buffer: a candidate
+
+
+def test_an_unknown_language_is_a_clear_error():
+    with pytest.raises(SystemExit, match="no such language: klingon"):
+        main(["--languages", "python,klingon"])

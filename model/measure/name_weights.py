@@ -23,6 +23,7 @@ from model.measure.benchmark import MAX_CHARS, TOP_CHOICES, unseen_list
 from model.measure.evaluate import ident_part, progress_bar
 from model.measure.positions import draw_positions, editor_request, package_files
 from model.serving.completer import Completer, carried
+from model.serving.modeldir import ModelDirError
 from model.serving.names import FEATURES, NAME_WEIGHTS, name_features, name_probs
 from model.text.clean import SOURCE_EXTENSIONS
 
@@ -88,9 +89,9 @@ def report(by_language):
     out = {"languages": {}}
     for language, positions in by_language.items():
         others = [p for other, ps in by_language.items() if other != language for p in ps]
-        held_out = fit(others) if others else fit(positions)
+        # One language alone has no other to hold it out of its fit: no held-out figure then.
         out["languages"][language] = {"positions": len(positions), "in_use": ranks(positions, NAME_WEIGHTS),
-                                      "held_out": ranks(positions, held_out)}
+                                      "held_out": ranks(positions, fit(others)) if others else None}
     out["fitted"] = {f: round(w, 4) for f, w in fit([p for ps in by_language.values() for p in ps]).items()}
     out["in_use"] = dict(NAME_WEIGHTS)
     return out
@@ -106,22 +107,29 @@ def main(argv=None):
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     progress = progress_bar(not args.json)
+    languages = args.languages.split(",")
+    unknown = [language for language in languages if language not in SOURCE_EXTENSIONS]
+    if unknown:
+        sys.exit(f"error: no such language: {', '.join(unknown)} (known: {', '.join(sorted(SOURCE_EXTENSIONS))})")
     by_language = {}
-    for language in args.languages.split(","):
-        model_dir = os.path.join("model", "pretrained", language)
-        files = package_files(unseen_list(args.set, language), args.cache, SOURCE_EXTENSIONS[language])
-        if not files:
-            sys.exit(f"no files for {language}'s {args.set} set in {args.cache}: fetch them first")
-        idents, _ = draw_positions(files, args.positions, args.seed)
-        by_language[language] = collect(Completer.load(model_dir), files, idents, progress)
+    try:
+        for language in languages:
+            completer = Completer.load(os.path.join("model", "pretrained", language))
+            files = package_files(unseen_list(args.set, language), args.cache, SOURCE_EXTENSIONS[language])
+            if not files:
+                sys.exit(f"error: no files for {language}'s {args.set} set in {args.cache}: fetch them first")
+            idents, _ = draw_positions(files, args.positions, args.seed)
+            by_language[language] = collect(completer, files, idents, progress)
+    except (packages.PackageError, ModelDirError) as err:
+        sys.exit(f"error: {err}")
     out = report(by_language)
     if args.json:
         print(json.dumps(out, indent=1))
         return
     print(f"{'language':12} {'positions':>9} {'first / top-3 in use':>22} {'held out':>14}")
     for language, row in out["languages"].items():
-        print(f"{language:12} {row['positions']:9} {row['in_use'][0]:11.3f} / {row['in_use'][1]:.3f}"
-              f" {row['held_out'][0]:6.3f} / {row['held_out'][1]:.3f}")
+        held_out = f"{row['held_out'][0]:6.3f} / {row['held_out'][1]:.3f}" if row["held_out"] else "  (none)"
+        print(f"{language:12} {row['positions']:9} {row['in_use'][0]:11.3f} / {row['in_use'][1]:.3f} {held_out}")
     print("fitted on all:", json.dumps(out["fitted"]))
 
 

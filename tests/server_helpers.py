@@ -9,7 +9,10 @@ from werkzeug.serving import make_server
 
 
 def make_models_dir(tiny_model, root, languages=("python",)):
-    """A models dir with one copy of the tiny model per language (its meta.json says which)."""
+    """A models dir with one copy of the tiny model per language (its meta.json says which),
+    without the whole-name rule: the tiny network ends a name after a few letters more likely than
+    a long name's characters' product, and these servers are for the plumbing (the rule has its
+    own test in test_completer)."""
     os.makedirs(root, exist_ok=True)
     for language in languages:
         path = os.path.join(root, language)
@@ -18,7 +21,7 @@ def make_models_dir(tiny_model, root, languages=("python",)):
             meta_path = os.path.join(path, "meta.json")
             with open(meta_path) as f:
                 meta = json.load(f)
-            meta["language"] = language
+            meta["language"], meta["whole_names"] = language, False
             with open(meta_path, "w") as f:
                 json.dump(meta, f)
     return root

@@ -91,6 +91,14 @@ def test_model_that_loops_is_stopped(repeat_model):
     assert len(result.text) < 60
 
 
+def _decoders_names(completer):
+    """The Completer without the whole-name rule (meta.json "whole_names": false): the tiny network
+    ends a name after a few letters more likely than a long name's characters' product (a real one
+    does not: docs/benchmarks.md), and these tests are about the hints that reach the decoder."""
+    completer.keeps_whole_names = False
+    return completer
+
+
 def test_identifier_from_far_up_the_buffer_is_completed(tiny_model):
     buffer = "def distance_metric(data):\n    return data\n\n" + "x = 1\n" * 500 + "total = di"
     rest = "stance_metric"
@@ -98,7 +106,7 @@ def test_identifier_from_far_up_the_buffer_is_completed(tiny_model):
     assert only_words.text.startswith(rest)
     assert only_words.probs[:len(rest)] == [1.0] * len(rest)  # one candidate: sure of every character
     model_only = Completer.load(tiny_model, word_weight=0.0).complete(buffer, max_chars=30, min_prob=0.0)
-    mixed = Completer.load(tiny_model, word_weight=0.5).complete(buffer, max_chars=30, min_prob=0.0)
+    mixed = _decoders_names(Completer.load(tiny_model, word_weight=0.5)).complete(buffer, max_chars=30, min_prob=0.0)
     assert mixed.text.startswith(rest) and all(0.5 <= p <= 1 for p in mixed.probs[:len(rest)])
     assert not model_only.text.startswith(rest)  # the tiny model alone cannot know it
     with pytest.raises(ValueError, match="word_weight"):
@@ -350,7 +358,7 @@ def test_a_model_serves_another_language_cleaned_as_that_languages_files(languag
 
 
 def test_a_name_from_another_project_file_is_completed(tiny_model):
-    completer = Completer.load(tiny_model)
+    completer = _decoders_names(Completer.load(tiny_model))
     # (letters the tiny model's vocabulary has)
     other = ("other.py", "def padded_sum_of_points(a, b):\n    return a + b\n")
     buffer = "import os\n\n\ndef main(argv):\n    return padd"
@@ -379,7 +387,7 @@ def test_a_request_with_files_is_cut_by_the_files_policy(tiny_model, tmp_path):
     never = {"ident_floor": 1.0, "char_floor": 1.01, "line_floor": 1.0, "extend_floor": 1.01}  # says nothing
     always = {"ident_floor": 0.0, "char_floor": 0.0, "line_floor": 0.0, "extend_floor": 0.0}  # keeps it all
     modeldir.write_meta(model_dir, {**meta, "policy": never, "policy_files": always})
-    completer = Completer.load(model_dir)
+    completer = _decoders_names(Completer.load(model_dir))
     other = ("other.py", "def padded_sum_of_points(a, b):\n    return a + b\n")
     buffer = "import os\n\n\ndef main(argv):\n    return padd"
     assert completer.complete(buffer, max_chars=30).text == ""
@@ -392,7 +400,7 @@ def test_a_request_with_files_is_cut_by_the_files_policy(tiny_model, tmp_path):
 
 
 def test_a_name_used_only_after_the_cursor_is_completed(tiny_model):
-    completer = Completer.load(tiny_model)
+    completer = _decoders_names(Completer.load(tiny_model))
     buffer = "import os\n\n\ndef main(argv):\n    total = padd"
     after = "\n    return padded_sum_of_points(total)\n"
     assert completer.complete(buffer, suffix=after, max_chars=30, min_prob=0.0).text.startswith("ed_sum_of_points")
@@ -442,3 +450,19 @@ def test_without_words_to_rank_the_decoders_name_is_kept(tiny_model):
     buffer = "import os\nx = os.pa"
     ranked, plain = Completer.load(tiny_model), Completer.load(tiny_model, rank_names=False)
     assert ranked.complete(buffer, max_chars=13).text == plain.complete(buffer, max_chars=13).text
+
+
+def test_a_name_the_model_ends_at_the_cursor_is_not_extended(tiny_model):
+    # Words only (word_weight 1): "d" is a whole word seven times, "dab" six. The decoder's likeliest
+    # next character is "a" (the end's votes are shared among what may follow a name), but the name
+    # typed more likely ends here than goes on as "dab": the completion goes on after it.
+    buffer = "dab = 1\n" * 6 + "x = d + 1\n" * 7 + "z = d"
+    whole = Completer.load(tiny_model, word_weight=1.0)
+    got = whole.complete(buffer, max_chars=4, min_prob=0.0, choices=3)
+    assert got.text and not re.match(r"\w", got.text)
+    assert any(text.startswith("ab") for text, _ in got.choices)  # the longer name is still offered
+    before = _decoders_names(Completer.load(tiny_model, word_weight=1.0))  # as before 0.15.0
+    assert before.complete(buffer, max_chars=4, min_prob=0.0).text.startswith("ab")
+    # where the longer name is the likelier, it is finished as before
+    likelier = "dab = 1\n" * 10 + "x = d + 1\n" * 3 + "z = d"
+    assert whole.complete(likelier, max_chars=4, min_prob=0.0).text.startswith("ab")

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from model.serving.policy import Gate, Policy, answer, fit_policy, gate_cut, tidy
+from model.serving.policy import Gate, Policy, answer, cut_result, fit_policy, gate_cut, tidy
 
 
 def test_inside_a_word_the_whole_name_is_kept_though_one_character_is_unsure():
@@ -146,3 +146,11 @@ def test_answer_is_what_the_completer_answers_under_a_cut():
     assert answer(policy.cut, "   ", [0.1] * 3, False) == ""  # nothing kept
     assert answer(Gate(0.75).cut, "abc", [0.9, 0.8, 0.7], False) == "ab"
     assert answer(Gate(0.0).cut, "abc ", [0.9, 0.8, 0.7, 0.1], False) == "abc "  # uncut: not tidied
+
+
+def test_a_finished_completion_is_cut_where_the_policy_stops_it():
+    policy = Policy(ident_floor=0.0, char_floor=0.5, line_floor=0.0, extend_floor=1.0)
+    whole = ("foo(bar)", [0.9] * 8, "line")
+    assert cut_result(whole, policy, in_word=False) is whole  # kept whole: as it was, its stop reason too
+    text, probs, reason = cut_result(("foo(bar)", [0.9] * 4 + [0.1] * 4, "line"), policy, in_word=False)
+    assert reason == "policy" and len(probs) == len(text) and "foo(bar)".startswith(text) and text != "foo(bar)"

@@ -26,8 +26,9 @@ from model.serving.hints import (TRAILING_WORD, WORD, BufferHints, ProjectCache,
                                  match_predictions, match_weights, mix_match, mix_words, word_after)
 from model.serving.lstm import Stepper
 from model.serving.modeldir import ModelDirError
-from model.serving.names import NAME_WEIGHTS, context_at, merge_choices, rank_names, score_names, with_name_prob
-from model.serving.policy import IDENT_CHARS, Policy, answer
+from model.serving.names import (NAME_WEIGHTS, context_at, merge_choices, name_probs, rank_names, score_names,
+                                 with_name_prob)
+from model.serving.policy import IDENT_CHARS, Policy, cut_result
 from model.serving.stop import STOP_MODES, StopRules
 from model.serving.walk import TextWalk
 from model.text.clean import FILE_START, clean, extension_of, language_of, quick_clean
@@ -109,6 +110,9 @@ class Completer:
         self.name_weights = {**NAME_WEIGHTS, **meta.get("name_weights", {})}
         # meta.json "name_floor": "decoder" has the name floor read the decoder's probability, as before 0.14.0.
         self.floor_reads_ranking = meta.get("name_floor", "ranking") != "decoder"
+        # Where the model gives the typed name's end here more than the best ranked name, the name is
+        # whole and the completion goes on after it; meta.json "whole_names": false serves as before 0.15.0.
+        self.keeps_whole_names = bool(meta.get("whole_names", True))
         self.names_seen = None  # a list: each ranking's (scored names, NameContext) is appended to it
         # shared_states (cache.SharedStates): states a server's other workers stored, shared.
         self.cache = StateCache(cache_entries, shared_states, stepper.digest() if shared_states else b"", stepper.units)
@@ -248,7 +252,7 @@ class Completer:
             results = [self._decode(state, rules, min_prob, hints, typed, temperature, rng, policy) for _ in range(n)]
             results.sort(key=lambda r: -_mean_logprob(r[1]))
         if policy is not None:
-            results = [_cut(r, policy, bool(typed)) for r in results]
+            results = [cut_result(r, policy, bool(typed)) for r in results]
         alternatives, seen = [], set()
         for text_, probs, reason in results:
             if text_ and text_ not in seen:
@@ -325,7 +329,7 @@ class Completer:
                                                                            [greedy]) if choices else []
         gate, menu = ([decoded, *context.words, *(IDENT_CHARS.match(text).group() for text, _ in some)]
                       for some in (gate_units, units))
-        scored = score_names(list(dict.fromkeys(gate + menu)), walk.distributions, self.vocab.index.get,
+        scored = score_names(list(dict.fromkeys(["", *gate, *menu])), walk.distributions, self.vocab.index.get,
                              lambda p: (p * self.not_word_char).sum())
         gate_scored = {name: scored[name] for name in gate if name in scored}
         gate_ranked = rank_names(gate_scored, context, self.name_weights)
@@ -334,9 +338,12 @@ class Completer:
             self.names_seen.append((gate_scored, context))
         completing = {decoded, *context.words}
         best = next((name for name, _ in gate_ranked if name in completing), decoded)
+        probs = name_probs(scored)  # "": the typed name's end at the cursor
+        if self.keeps_whole_names and probs.get("", 0.0) > probs.get(best, 0.0):
+            best = ""
         result = greedy if best == decoded else self._decode(state, rules, min_prob, hints, typed, policy=policy,
                                                               forced=best)
-        if self.floor_reads_ranking:
+        if self.floor_reads_ranking and best:
             result = with_name_prob(result, best, dict(gate_ranked).get(best))
         return [result], ranked, units
 
@@ -369,18 +376,19 @@ class Completer:
             out.append(p)
         return out
 
-    def _decode(self, state, rules, min_prob, hints, word="", temperature=0.0, rng=None, policy=None, forced=""):
+    def _decode(self, state, rules, min_prob, hints, word="", temperature=0.0, rng=None, policy=None, forced=None):
         """One completion, a character at a time: greedy at temperature 0, else sampled. With a
         policy, it stops once the policy would keep no more of it. forced: a name it goes
-        through first (and ends there: the next character is no name character)."""
+        through first (and ends there: the next character is no name character; "": the name
+        typed ends at the cursor)."""
         out, probs, ids, in_word = [], [], [], bool(word)
         while True:
-            if len(out) < len(forced):
+            if forced is not None and len(out) < len(forced):
                 p, = self._distributions(state, hints, word, ids)
                 next_id = self.vocab.index[forced[len(out)]]
             elif temperature == 0:
                 p, = self._distributions(state, hints, word, ids)
-                next_id = int(np.argmax(p * self.not_word_char if forced and len(out) == len(forced) else p))
+                next_id = int(np.argmax(p * self.not_word_char if forced is not None and len(out) == len(forced) else p))
             else:
                 p, q = self._distributions(state, hints, word, ids, (1.0, temperature))
                 next_id = int(rng.choice(len(q), p=q))
@@ -397,13 +405,6 @@ class Completer:
             word = extend_word(word, char)
             ids.append(next_id)
             state = self.stepper.step(next_id, state)
-
-
-def _cut(result, policy, in_word):
-    """A finished completion as far as the policy keeps it."""
-    text, probs, reason = result
-    kept = answer(policy.cut, text, probs, in_word)
-    return result if kept == text else (kept, probs[:len(kept)], "policy")
 
 
 def _mean_logprob(probs):

@@ -146,3 +146,10 @@ def answer(cut, text, probs, in_word):
     a cut is applied: the Completer, the benchmark's sweeps and learn's refit all call it."""
     keep = cut(text, probs, in_word)
     return text if keep == len(text) else tidy(text[:keep])
+
+
+def cut_result(result, policy, in_word):
+    """A finished completion (text, probs, stop reason) as far as the policy keeps it."""
+    text, probs, reason = result
+    kept = answer(policy.cut, text, probs, in_word)
+    return result if kept == text else (kept, probs[:len(kept)], "policy")

@@ -338,8 +338,8 @@ class Completer:
             self.names_seen.append((gate_scored, context))
         completing = {decoded, *context.words}
         best = next((name for name, _ in gate_ranked if name in completing), decoded)
-        probs = name_probs(scored)  # "": the typed name's end at the cursor
-        if self.keeps_whole_names and probs.get("", 0.0) > probs.get(best, 0.0):
+        probs = name_probs(scored) if self.keeps_whole_names else {}  # "": the typed name's end at the cursor
+        if probs.get("", 0.0) > probs.get(best, 0.0):
             best = ""
         result = greedy if best == decoded else self._decode(state, rules, min_prob, hints, typed, policy=policy,
                                                               forced=best)

@@ -137,6 +137,9 @@ def check_meta(model_dir, meta, vocab_size, embedding_dim):
             raise ModelDirError(f"{where}: '{field}' must be an object, not {type(meta[field]).__name__}")
     if meta.get("name_floor", "ranking") not in ("ranking", "decoder"):
         raise ModelDirError(f"{where}: 'name_floor' must be 'ranking' or 'decoder', not {meta['name_floor']!r}")
+    for field in ("rank_names", "whole_names"):  # a string "false" would read as true
+        if field in meta and not isinstance(meta[field], bool):
+            raise ModelDirError(f"{where}: '{field}' must be true or false, not {meta[field]!r}")
     weights = meta.get("name_weights")
     if weights is not None and not (isinstance(weights, dict) and all(
             name in FEATURES and isinstance(w, (int, float)) and not isinstance(w, bool) for name, w in weights.items())):

@@ -202,6 +202,18 @@ def test_fit_policy_stores_the_project_weights_and_the_policy(tmp_path, repeat_m
     # a repeated line is copied from another file with confidence: its weight is high
     assert max(project["weights"]) > 0.5
 
+    assert completer.meta["match"] == Completer.load(repeat_model).meta["match"]  # a network as trained keeps its own
+    # A network adapting its output layer to the buffer: its match weights are refitted on the set first.
+    meta = json.loads(open(os.path.join(model_dir, "meta.json")).read())
+    with open(os.path.join(model_dir, "meta.json"), "w") as f:
+        json.dump({**meta, "adapt": {"rate": 0.5}}, f)
+    benchmark.main(["--model", model_dir, "--packages", str(plist), "--cache", cache, "--positions", "10",
+                    "--out", str(tmp_path / "out"), "--fit-policy", "--no-baselines"])
+    refitted = Completer.load(model_dir)
+    match = refitted.meta["match"]
+    assert match != completer.meta["match"] and match["fitted_on"] == refitted.meta["policy"]["fitted_on"]
+    assert sum(match["positions"]) > 0 and refitted.reader.rate == 0.5
+
 
 C_SOURCE = """#include <stdio.h>
 

@@ -33,6 +33,25 @@ def test_cached_result_equals_uncached(tiny_model):
     assert warm.cache.hits >= 3
 
 
+def test_a_model_adapting_to_the_buffer_completes_the_same_warm_or_cold(tiny_model, tmp_path):
+    adapting = tmp_path / "adapting"
+    shutil.copytree(tiny_model, adapting)
+    meta = json.loads((adapting / "meta.json").read_text())
+    (adapting / "meta.json").write_text(json.dumps({**meta, "adapt": {"rate": 0.3}}))
+    warm = Completer.load(str(adapting))
+    buffer = CODE[:1500]
+    warm.complete(buffer[:1400])
+    for typed in (1420, 1450, 1500):
+        got = warm.complete(buffer[:typed], stop="none", max_chars=30, min_prob=0, choices=3)
+        assert got.new_chars <= typed - 1400 + 64  # from a cache point of the last lines on
+        cold = Completer.load(str(adapting)).complete(buffer[:typed], stop="none", max_chars=30, min_prob=0, choices=3)
+        assert cold.new_chars > 1000
+        assert got.text == cold.text and got.probs == pytest.approx(cold.probs, rel=1e-5)
+        assert [c for c, _ in got.choices] == [c for c, _ in cold.choices]
+    plain = Completer.load(tiny_model).complete(buffer, stop="none", max_chars=30, min_prob=0)
+    assert got.probs != pytest.approx(plain.probs, rel=1e-3)  # the output layer did adapt
+
+
 def test_a_buffer_one_process_read_is_not_read_again_by_another_sharing_its_states(tiny_model):
     from model.serving.cache import SharedStates
 

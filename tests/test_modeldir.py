@@ -71,6 +71,11 @@ def test_copy_swaps_in_a_whole_model_dir_without_checkpoints(tiny_model, tmp_pat
     (lambda m: m.__setitem__("name_floor", "model"), "'name_floor' must be 'ranking' or 'decoder'"),
     (lambda m: m.__setitem__("whole_names", "false"), "'whole_names' must be true or false"),
     (lambda m: m.__setitem__("rank_names", 0), "'rank_names' must be true or false"),
+    (lambda m: m.__setitem__("adapt", {"rate": "3"}), "'adapt' must be"),
+    (lambda m: m.__setitem__("adapt", {"rate": 0}), "'adapt' must be"),
+    (lambda m: m.__setitem__("adapt", {"rate": True}), "'adapt' must be"),
+    (lambda m: m.__setitem__("adapt", {"rate": 3, "decay": 0.1}), "'adapt' must be"),
+    (lambda m: m.__setitem__("adapt", 3.0), "'adapt' must be"),
 ])
 def test_meta_fields_are_checked_against_the_weights(tiny_model, tmp_path, change, message):
     import json

@@ -31,7 +31,7 @@ import numpy as np
 from model.data import packages
 from model.measure.baselines import ctags_completion, jedi_completion
 from model.measure.benchmark_report import plot, table, tabs_table
-from model.measure.evaluate import buffer_word, buffer_words, ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
+from model.measure.evaluate import buffer_word, buffer_words, fit_match, ident_part, next_char_metrics, progress_bar, score_lines, xz_bpc
 from model.measure.positions import cursor_in_word, draw_positions, editor_request, package_files, project_files
 from model.measure.tabs import outcome, saved_chars, shares
 from model.serving import modeldir
@@ -52,8 +52,7 @@ TOOLS = {"python": ("Jedi 0.20", jedi_completion),
 
 
 def unseen_list(set_name, language="python"):
-    """The package list of a set ("benchmark" or "dev") for a language: Python's are
-    model/unseen/{set}.txt, another language's model/unseen/{language}-{set}.txt."""
+    """A set's package list: Python's model/unseen/{set}.txt, another language's {language}-{set}.txt."""
     name = f"{set_name}.txt" if language == "python" else f"{language}-{set_name}.txt"
     return os.path.join(packages.UNSEEN_DIR, name)
 OLD_GATE = 0.75  # the server's per-character gate before the policy: the baseline to beat
@@ -393,10 +392,8 @@ def main(argv=None):
         p.error("--positions must be positive")
     if args.fit_policy and (args.set != "dev" and not args.packages):
         p.error("--fit-policy on the benchmark would tune on what you report: use --set dev")
-    if args.fit_policy and args.language:
-        p.error("--fit-policy fits a model on its own language's dev set: leave out --language")
-    if args.fit_policy and len(args.model) != 1:
-        p.error("--fit-policy takes one --model")
+    if args.fit_policy and (args.language or len(args.model) != 1):
+        p.error("--fit-policy fits one --model on its own language's dev set: leave out --language")
     try:
         language = args.language or modeldir.read_meta(args.model[0]).get("language", "python")
         package_list = args.packages or unseen_list(args.set, language)
@@ -405,6 +402,9 @@ def main(argv=None):
         files = package_files(package_list, args.cache, SOURCE_EXTENSIONS[language])
         results = []
         for model_dir, completer in zip(args.model, completers):
+            if args.fit_policy and completer.reader.rate is not None:  # adapting to the buffer: its match weights refitted
+                fit_match(model_dir, load_cleaned(completer, files), True, args.set)
+                completer = Completer.load(model_dir).serving(language)
             if args.fit_policy:  # the project's weights first: the policy is fitted on what they give
                 completer.meta["project_match"] = {**fit_project_match(completer, files, progress_bar(True)),
                                                    "fitted_on": args.set}

@@ -20,7 +20,7 @@ import numpy as np
 
 from model.serving import modeldir
 from model.serving.beam import beam_search
-from model.serving.cache import CACHE_ENTRIES, RecentStates, StateCache, cache_points, prefix_keys
+from model.serving.cache import CACHE_ENTRIES, RecentStates, StateCache
 from model.serving.choices import ranked_choices
 from model.serving.hints import (TRAILING_WORD, WORD, BufferHints, ProjectCache, ProjectHints, WordCache, extend_word,
                                  match_predictions, match_weights, mix_match, mix_words, word_after)
@@ -29,6 +29,7 @@ from model.serving.modeldir import ModelDirError
 from model.serving.names import (NAME_WEIGHTS, context_at, merge_choices, name_probs, rank_names, score_names,
                                  with_name_prob)
 from model.serving.policy import IDENT_CHARS, Policy, cut_result
+from model.serving.reading import ContextReader
 from model.serving.stop import STOP_MODES, StopRules
 from model.serving.walk import TextWalk
 from model.text.clean import FILE_START, clean, extension_of, language_of, quick_clean
@@ -120,6 +121,8 @@ class Completer:
         # Never emit the unknown character or a file start: they are not code a user wants.
         self.banned = [UNKNOWN_ID] + [i for i in (vocab.index.get(FILE_START),) if i is not None]
         self.newline_id = vocab.index.get("\n")
+        # meta.json "adapt": {"rate": R}: the output layer adapted to each buffer as it is read (model.serving.adapt).
+        self.reader = ContextReader(stepper, self.newline_id, self.cache, self.recent, meta.get("adapt", {}).get("rate"))
         # Where a word ends, the model says what follows it: its distribution over these.
         self.not_word_char = np.array([0.0] + [0.0 if WORD.match(c) or c.isdigit() else 1.0 for c in vocab.chars])
         self.not_word_char[self.banned] = 0.0
@@ -174,31 +177,6 @@ class Completer:
             pos = line_end + 1
         return body[cut or lo:], cleaned
 
-    def state_for(self, ids):
-        """The LSTM state after ids, running only what the caches do not already know: the state
-        at every line start (and every CHUNK characters) of recent contexts (an edit on a line
-        reruns only from its start), and the recent requests' tails."""
-        points = cache_points(ids, self.newline_id)
-        keys = prefix_keys(ids, points)
-        start, state = 0, None
-        for point, key in zip(reversed(points), reversed(keys)):
-            state = self.cache.get(key)
-            if state is not None:
-                start = point
-                break
-        start, state = self.recent.resume(self.stepper, ids, start, state)
-        self.cache.count(state is not None)
-        if state is None:
-            state = self.stepper.zero_state()
-        # One pass over the new characters (long ones pipelined), keeping the state at each
-        # cache point for the cache, and along the end for the next request.
-        state, hs, cs = self.stepper.run_all(ids[start:], state)
-        for point, key in zip(points, keys):
-            if point > start:
-                self.cache.put(key, self.stepper.state_at(hs, cs, point - start))
-        self.recent.add(ids, start, hs, cs)
-        return state, len(ids) - start
-
     def complete(self, text, suffix="", max_chars=80, stop="line", temperature=0.0, n=1, min_prob=None, seed=None,
                  files=(), path=None, choices=0, language=None):
         """Complete the buffer `text` (before the cursor). min_prob None: the completion policy
@@ -224,12 +202,13 @@ class Completer:
         if cleaned.cursor_in_removed:
             return Completion("", [], [], "in_comment", len(context), 0)
         ids = self.vocab.encode(context)
-        state, new_chars = self.state_for(ids)
+        state, new_chars, head = self.reader.read(ids)
         rules = StopRules(context, suffix, stop, max_chars)
         typed = TRAILING_WORD.search(context[-200:])
         typed = typed.group() if typed else ""
         after = quick_clean(suffix, ext, self.cleaning) if self.words_after else ""
         hints = self.hints(cleaned.text, typed, self.project_for(files), after)
+        hints.head = head
         policy = None if min_prob is not None else self.files_policy if hints.project is not None else self.policy
         names = units = None
         if temperature == 0 and n == 1:
@@ -277,7 +256,9 @@ class Completer:
             return [self._mix_hints([p], hints, word_after(typed, text), [self.vocab.index[c] for c in text])[0]
                     for p, text in zip(self._network_probs(rows), texts)]
 
-        return TextWalk(state, self.stepper.step_many, self.stepper.logits_many, self.vocab.index.get, mix)
+        logits_many = self.stepper.logits_many if hints.head is None else \
+            (lambda states: hints.head.logits(np.stack([s[-1][0] for s in states])))
+        return TextWalk(state, self.stepper.step_many, logits_many, self.vocab.index.get, mix)
 
     def _choices(self, walk, typed, rules, k, completion):
         """Up to k ranked units (model.serving.choices), the completion the policy kept among them."""
@@ -307,7 +288,8 @@ class Completer:
         prediction (id, or -1 where it has none or a banned one) and match length)."""
         ids = self.vocab.encode(FILE_START + doc)
         _, outputs = self.stepper.run(ids[:-1], self.stepper.zero_state(), outputs=True)
-        logp = self.stepper.log_probs(outputs)
+        logp = self.stepper.log_probs(outputs) if self.reader.rate is None else self.reader.adapted_log_probs(
+            ids, outputs, self.context_chars)
         # Only as far back as a request carries.
         preds, lengths = match_predictions(ids, window=request_chars(self.context_chars))
         preds, lengths = preds[1:], lengths[1:]
@@ -350,7 +332,7 @@ class Completer:
     def _distributions(self, state, hints, word, generated, temperatures=(1.0,)):
         """The next character's distribution at each temperature: the network's, mixed with the
         buffer's words while inside an identifier, then with the match model's prediction."""
-        logits = self.stepper.logits(state)
+        logits = self.stepper.logits(state) if hints.head is None else hints.head.logits(state[-1][0])
         return self._mix_hints([self._network_probs(logits, t) for t in temperatures], hints, word, generated)
 
     def _network_probs(self, logits, temperature=1.0):

@@ -218,6 +218,7 @@ class BufferHints:
     def __init__(self, words=None, ids=None):
         self.words = words
         self.project = None  # ProjectHints, when the request sent files
+        self.head = None  # the network's output layer adapted to the buffer (model.serving.adapt), where it adapts
         self.ids = None
         if ids is not None:
             # The buffer's ids with room after them: generated ids are written there, never

@@ -113,6 +113,12 @@ def _blas_threads():
     return _BLAS
 
 
+def one_blas_thread():
+    """BLAS kept to one thread for a while: on small products its threads cost more than they
+    save, and they fight the server's and the pipeline's for the same cores."""
+    return _blas_threads().limit(limits=1, user_api="blas")
+
+
 class Stepper:
     """The Keras network run by hand in numpy, one character at a time, state carried.
 
@@ -180,7 +186,7 @@ class Stepper:
         cs = [np.empty((len(ids), u), np.float32) for u in self.units]
         if len(ids) >= self.PIPELINE_MIN and len(self.lstms) > 1:
             # BLAS's own threads would fight the pipeline's for the same cores.
-            with _blas_threads().limit(limits=1, user_api="blas"):
+            with one_blas_thread():
                 self._run_pipelined(ids, state, hs, cs)
         elif len(ids):
             for layer in range(len(self.lstms)):

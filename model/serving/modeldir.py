@@ -140,6 +140,10 @@ def check_meta(model_dir, meta, vocab_size, embedding_dim):
     for field in ("rank_names", "whole_names"):  # a string "false" would read as true
         if field in meta and not isinstance(meta[field], bool):
             raise ModelDirError(f"{where}: '{field}' must be true or false, not {meta[field]!r}")
+    adapt = meta.get("adapt")
+    if adapt is not None and not (isinstance(adapt, dict) and set(adapt) <= {"rate", "fitted_on"} and isinstance(
+            adapt.get("rate"), (int, float)) and not isinstance(adapt["rate"], bool) and 0 < adapt["rate"] <= 100):
+        raise ModelDirError(f"{where}: 'adapt' must be {{\"rate\": R}} with 0 < R <= 100, not {adapt!r}")
     weights = meta.get("name_weights")
     if weights is not None and not (isinstance(weights, dict) and all(
             name in FEATURES and isinstance(w, (int, float)) and not isinstance(w, bool) for name, w in weights.items())):

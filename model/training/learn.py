@@ -336,10 +336,10 @@ def run(project, out, base, max_minutes, positions, seed, restart, learning_rate
                  val_chars=VAL_CHARS, resume=bool(state), install=False, sample_every=0,
                  verbose=0 if bar.one else verbose, on_epoch=bar.epoch)
 
-    # Complete the model dir: the base's policy and project weights; the match weights fitted on
+    # Complete the model dir: the base's policy, project weights and adaptation; the match weights fitted on
     # val where it saw enough, the base's elsewhere.
     meta["match"] = merged_match(meta["match"], base_meta.get("match"))
-    for key in ("policy", "policy_files", "project_match"):
+    for key in ("policy", "policy_files", "project_match", "adapt"):  # serves as its base does
         if key in base_meta:
             meta[key] = base_meta[key]
     modeldir.write_meta(work, meta, pending=True)

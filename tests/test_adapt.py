@@ -1,6 +1,6 @@
 import numpy as np
 
-from model.serving.adapt import Head, HeadCache, adapt, step
+from model.serving.adapt import Head, adapt, step
 from model.serving.cache import CHUNK
 
 
@@ -57,10 +57,3 @@ def test_empty_segments_take_no_step():
     heads = adapt(head, np.zeros((0, 6), np.float32), np.zeros(0, int), [0, 0], rate=1.0)
     assert all(h is head for h in heads)
 
-
-def test_head_cache_keeps_the_most_recent():
-    cache = HeadCache(max_entries=2)
-    heads = [random_head(seed=i) for i in range(3)]
-    for key, head in zip((b"a", b"b", b"c"), heads):
-        cache.put(key, head)
-    assert cache.get(b"a") is None and cache.get(b"b") is heads[1] and cache.get(b"c") is heads[2]

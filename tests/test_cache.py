@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from model.serving.cache import SharedStates, StateCache, pack_state, unpack_state
+from model.serving.cache import LRU, SharedStates, StateCache, pack_state, unpack_state
 
 
 def key(name):
@@ -77,3 +77,11 @@ def test_state_caches_share_states_by_model_and_never_across_models():
     # a model whose state is larger than a slot keeps its states to itself
     wide = StateCache(shared=shared, tag=b"wide", units=(16,))
     assert wide.shared is None
+
+
+def test_lru_keeps_the_most_recent():
+    cache = LRU(max_entries=2)
+    values = [object() for _ in range(3)]
+    for key, value in zip((b"a", b"b", b"c"), values):
+        cache.put(key, value)
+    assert cache.get(b"a") is None and cache.get(b"b") is values[1] and cache.get(b"c") is values[2]

@@ -12,9 +12,6 @@ every CHUNK characters), so the head at a point depends on the context up to it 
 resumed from a cached (state, head) pair gets the head a run from the start would have, and the
 completions are the same warm or cold.
 """
-import threading
-from collections import OrderedDict
-
 import numpy as np
 
 from model.serving.cache import CHUNK
@@ -70,26 +67,3 @@ def adapt(head, outputs, targets, ends, rate, trace=False):
             rows.append(head.log_probs(outputs[start:]))
         return heads, (np.vstack(rows) if rows else np.zeros((0, len(head.bias)), np.float32))
     return heads
-
-
-class HeadCache:
-    """LRU map: the state cache's key of a context prefix -> the head adapted over it."""
-
-    def __init__(self, max_entries=HEAD_ENTRIES):
-        self.max_entries = max_entries
-        self.entries = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            head = self.entries.get(key)
-            if head is not None:
-                self.entries.move_to_end(key)
-            return head
-
-    def put(self, key, head):
-        with self.lock:
-            self.entries[key] = head
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.max_entries:
-                self.entries.popitem(last=False)

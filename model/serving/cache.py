@@ -59,17 +59,38 @@ class SharedStates:
         return payload if zlib.crc32(payload, zlib.crc32(key)) == crc else None
 
 
-class StateCache:
+class LRU:
+    """A map that keeps its max_entries most recently used entries, safe across threads."""
+
+    def __init__(self, max_entries):
+        self.max_entries = max_entries
+        self.entries = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.entries.get(key)
+            if value is not None:
+                self.entries.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        with self.lock:
+            self.entries[key] = value
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+
+
+class StateCache(LRU):
     """LRU map: hash of a context prefix (up to a cache point) -> LSTM state after it; backed,
     when given one, by SharedStates (its keys made the model's own with `tag`, a digest of the
     network, since every model of every worker stores into the one table; `units`: its layers'
     widths, which the shared states are read back with)."""
 
     def __init__(self, max_entries=CACHE_ENTRIES, shared=None, tag=b"", units=()):
-        self.max_entries = max_entries
-        self.entries = OrderedDict()
+        super().__init__(max_entries)
         self.hits = self.misses = 0
-        self.lock = threading.Lock()
         self.shared, self.tag, self.units = shared, tag, tuple(units)
         self.state_bytes = 8 * sum(self.units)  # pack_state's size: (h, c) float32 per layer
         if shared is not None and self.state_bytes > shared.payload_bytes:
@@ -79,32 +100,21 @@ class StateCache:
         return hashlib.blake2b(self.tag + key, digest_size=16).digest()
 
     def get(self, key):
-        with self.lock:
-            state = self.entries.get(key)
-            if state is not None:
-                self.entries.move_to_end(key)
-                return state
-        if self.shared is None:
-            return None
+        state = super().get(key)
+        if state is not None or self.shared is None:
+            return state
         payload = self.shared.get(self._shared_key(key))
         if payload is None or len(payload) != self.state_bytes:
             return None
         state = unpack_state(payload, self.units)
         self.shared.hits += 1
-        self._put_local(key, state)
+        super().put(key, state)
         return state
 
     def put(self, key, state):
-        self._put_local(key, state)
+        super().put(key, state)
         if self.shared is not None:
             self.shared.put(self._shared_key(key), pack_state(state))
-
-    def _put_local(self, key, state):
-        with self.lock:
-            self.entries[key] = state
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.max_entries:
-                self.entries.popitem(last=False)
 
     def count(self, hit):
         """One request's lookup: did any cached state spare it running from the start?"""

@@ -3,8 +3,8 @@ already know, and, for a model that adapts its output layer to the buffer (model
 the output layer adapted over the context."""
 import numpy as np
 
-from model.serving.adapt import Head, HeadCache, adapt
-from model.serving.cache import cache_points, prefix_keys
+from model.serving.adapt import HEAD_ENTRIES, Head, adapt
+from model.serving.cache import LRU, cache_points, prefix_keys
 from model.serving.lstm import one_blas_thread
 
 HEADS_KEPT = 8  # a request's last cache points whose adapted heads are kept for the next Tab
@@ -18,7 +18,7 @@ class ContextReader:
     def __init__(self, stepper, newline_id, cache, recent, rate=None):
         self.stepper, self.newline_id, self.cache, self.recent = stepper, newline_id, cache, recent
         self.rate = rate
-        self.heads = HeadCache() if rate is not None else None
+        self.heads = LRU(HEAD_ENTRIES) if rate is not None else None  # cache key -> the head adapted up to there
         self.base = Head(stepper.dense_kernel, stepper.dense_bias)
 
     def read(self, ids):
@@ -30,10 +30,9 @@ class ContextReader:
         keys = prefix_keys(ids, points)
         start, state, head = 0, None, self.base
         for point, key in zip(reversed(points), reversed(keys)):
-            state = self.cache.get(key)
-            if state is not None and self.heads is not None:
-                head = self.heads.get(key)
-                state = state if head is not None else None
+            # The head first: an in-process dict of a few dozen, where a state may come from shared memory.
+            head = self.base if self.heads is None else self.heads.get(key)
+            state = self.cache.get(key) if head is not None else None
             if state is not None:
                 start = point
                 break
@@ -49,8 +48,8 @@ class ContextReader:
         for point, key in zip(points, keys):
             if point > start:
                 self.cache.put(key, self.stepper.state_at(hs, cs, point - start))
-        self.recent.add(ids, start, hs, cs)
-        if self.heads is None:
+        if self.heads is None:  # adapting, a request resumes at cache points only (above), never from a tail
+            self.recent.add(ids, start, hs, cs)
             return state, len(ids) - start, None
         return state, len(ids) - start, self._adapt(ids, start, resumed_top, hs[-1], head, points, keys)
 

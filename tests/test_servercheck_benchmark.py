@@ -123,5 +123,53 @@ def test_on_a_project_each_request_carries_its_path_and_the_projects_model_answe
         assert r[run]["models"] == {"myapp": 10}
     (project / "docs").mkdir()
     (project / "docs" / "index.md").write_text("# myapp\n")
-    with pytest.raises(SystemExit, match="no Python files"):
+    with pytest.raises(SystemExit, match="no python files"):
         benchmark_server.main(["--url", "http://127.0.0.1:9", "--project", str(project / "docs")])
+
+
+LUA = """local M = {}
+
+function M.compute(values, scale)
+  local total = 0
+  for _, value in ipairs(values) do
+    total = total + value * scale
+  end
+  return total
+end
+
+function M.compute_all(groups, scale)
+  local out = {}
+  for name, values in pairs(groups) do
+    out[name] = M.compute(values, scale)
+  end
+  return out
+end
+
+return M
+"""
+
+
+def test_another_language_is_named_in_each_request_and_its_model_answers(tiny_model, tiny_package, tmp_path, capsys):
+    project = tmp_path / "luaapp"
+    project.mkdir()
+    for i in range(2):
+        (project / f"m{i}.lua").write_text(LUA.replace("compute", f"compute{i}"))
+    (project / "setup.py").write_text(SOURCE)  # another language's file: not measured
+    live = LiveServer({"MODELS_DIR": make_models_dir(tiny_model, str(tmp_path / "models"), ("python", "lua"))})
+    try:
+        benchmark_server.main(["--url", live.url, "--project", str(project), "--language", "lua", "--positions", "4",
+                               "--json"])
+    finally:
+        live.close()
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    r = report["results"][0]
+    assert report["language"] == "lua" and r["files"] == 2
+    for run in benchmark_server.RUNS:
+        assert r[run]["models"] == {"lua": 8}  # routed by the language named, not the default (python)
+
+
+def test_a_list_without_the_languages_files_is_a_clear_error(tiny_package):
+    plist, cache = tiny_package  # a PyPI package of Python files
+    with pytest.raises(SystemExit, match="no lua files in .*list.txt's packages"):
+        benchmark_server.main(["--url", "http://127.0.0.1:9", "--packages", plist, "--cache", cache,
+                               "--language", "lua"])

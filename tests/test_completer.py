@@ -10,6 +10,7 @@ import pytest
 from model.serving import modeldir
 from model.serving.completer import REQUEST_CHARS, Completer, carried
 from model.serving.modeldir import ModelDirError
+from model.serving.names import confidence_features, name_confidence, name_probs, rank_names
 from model.serving.policy import Policy
 from model.text.clean import FILE_START, clean
 
@@ -463,6 +464,26 @@ def test_inside_a_name_the_policy_reads_the_rankings_probability(tiny_model):
     before = decoder.complete(buffer, max_chars=4, choices=3)
     assert before.text == got.text and before.choices == got.choices
     assert not math.isclose(math.prod(before.probs[:len(name)]), got.choices[0][1])
+
+
+def test_a_calibrated_name_floor_reads_the_confidence_in_the_name(tiny_model):
+    buffer = "dab = 1\n" * 6 + "dcx = 2\n" * 3 + "dcy = 3\n" * 3 + "z = d"
+    ranking = Completer.load(tiny_model, word_weight=1.0)
+    calibrated = Completer.load(tiny_model, word_weight=1.0)
+    calibrated.name_floor = "calibrated"  # meta.json "name_floor": "calibrated"
+    seen = calibrated.names_seen = []
+    got = calibrated.complete(buffer, max_chars=4, choices=3)
+    scored, context, taken = seen[-1]
+    ranked = rank_names(scored, context, calibrated.name_weights)
+    confidence = name_confidence(confidence_features(taken, name_probs(scored), ranked, context))
+    assert taken == "ab" and got.text.startswith("ab")
+    assert math.isclose(math.prod(got.probs[:2]), confidence)  # what the name floor read
+    assert not math.isclose(confidence, dict(ranked)["ab"])
+    # the same completion and choices as the ranking's floor: only what the floor reads differs
+    plain = ranking.complete(buffer, max_chars=4, choices=3)
+    assert plain.text == got.text and plain.choices == got.choices
+    calibrated.policy = replace(calibrated.policy, ident_floor=min(1.0, confidence * 1.01))
+    assert calibrated.complete(buffer, max_chars=4, choices=3).text == ""  # under the floor: the menu only
 
 
 def test_without_words_to_rank_the_decoders_name_is_kept(tiny_model):

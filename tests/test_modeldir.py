@@ -68,7 +68,7 @@ def test_copy_swaps_in_a_whole_model_dir_without_checkpoints(tiny_model, tmp_pat
     (lambda m: m.__setitem__("name_weights", {"popularity": 1.0}), "'name_weights' must map"),
     (lambda m: m.__setitem__("name_weights", {"uses": "high"}), "'name_weights' must map"),
     (lambda m: m.__setitem__("name_weights", [1.0]), "'name_weights' must map"),
-    (lambda m: m.__setitem__("name_floor", "model"), "'name_floor' must be 'ranking' or 'decoder'"),
+    (lambda m: m.__setitem__("name_floor", "model"), "'name_floor' must be 'ranking', 'calibrated' or 'decoder'"),
     (lambda m: m.__setitem__("whole_names", "false"), "'whole_names' must be true or false"),
     (lambda m: m.__setitem__("rank_names", 0), "'rank_names' must be true or false"),
     (lambda m: m.__setitem__("adapt", {"rate": "3"}), "'adapt' must be"),

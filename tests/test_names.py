@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from model.serving.hints import WordCache
-from model.serving.names import (FEATURES, NAME_WEIGHTS, NameContext, merge_choices, name_context, name_features,
-                                 rank_names, score_names, with_name_prob, word_candidates)
+from model.serving.names import (CONFIDENCE_FEATURES, FEATURES, NAME_WEIGHTS, NameContext, confidence_features,
+                                 merge_choices, name_confidence, name_context, name_features, rank_names, score_names,
+                                 with_name_prob, word_candidates)
 from model.serving.walk import TextWalk
 
 
@@ -146,3 +147,24 @@ def test_a_names_characters_carry_the_rankings_probability():
     assert math.isclose(math.prod(probs[:5]), 0.32) and probs[5:] == [0.8, 0.7, 0.6]
     result = ("value", [0.9] * 5, "line")
     assert with_name_prob(result, "value", None) is result  # no ranking for it: as it was
+
+
+def test_the_confidence_reads_the_names_share_lead_and_evidence():
+    model = {"lue": 0.2, "lid": 0.1, "r": 0.1}  # the model's probabilities: 0.4 in all
+    ranked = [("lue", 0.3), ("lid", 0.06), ("r", 0.04)]  # rank_names shares the 0.4 out again
+    context = NameContext({"lue": 3.0, "lid": 1.0}, after_token={"lue": 2})
+    got = dict(zip(CONFIDENCE_FEATURES, confidence_features("lue", model, ranked, context)))
+    assert got == pytest.approx({"log_share": math.log(0.75), "log_total": math.log(0.4), "margin": 0.75 - 0.15,
+                                 "log_prob": math.log(0.2), "in_words": 1.0, "uses": math.log(4.0),
+                                 "after_token": math.log(3.0)})
+    behind = dict(zip(CONFIDENCE_FEATURES, confidence_features("r", model, ranked, context)))
+    assert behind["margin"] == pytest.approx(0.1 - 0.75) and behind["in_words"] == 0.0  # behind the first: negative
+
+
+def test_the_confidence_is_a_logistic_of_its_weights():
+    features = (math.log(0.5), math.log(0.4), 0.2, math.log(0.2), 1.0, 0.0, 0.0)
+    weights = {"bias": -1.0, **{f: 0.0 for f in CONFIDENCE_FEATURES}, "margin": 5.0}
+    assert name_confidence(features, weights) == pytest.approx(0.5)  # -1 + 5 * 0.2 = 0
+    weights["in_words"] = 2.0
+    assert name_confidence(features, weights) == pytest.approx(1 / (1 + math.exp(-2.0)))
+    assert name_confidence(features, {**weights, "bias": 1e6}) == pytest.approx(1.0)  # no overflow

@@ -26,8 +26,8 @@ from model.serving.hints import (TRAILING_WORD, WORD, BufferHints, ProjectCache,
                                  match_predictions, match_weights, mix_match, mix_words, word_after)
 from model.serving.lstm import Stepper
 from model.serving.modeldir import ModelDirError
-from model.serving.names import (NAME_WEIGHTS, context_at, merge_choices, name_probs, rank_names, score_names,
-                                 with_name_prob)
+from model.serving.names import (NAME_WEIGHTS, confidence_features, context_at, merge_choices, name_confidence,
+                                 name_probs, rank_names, score_names, with_name_prob)
 from model.serving.policy import IDENT_CHARS, Policy, cut_result
 from model.serving.reading import ContextReader
 from model.serving.stop import STOP_MODES, StopRules
@@ -110,11 +110,13 @@ class Completer:
         # meta.json "name_weights": another ranking of names (to measure beside the shipped one).
         self.name_weights = {**NAME_WEIGHTS, **meta.get("name_weights", {})}
         # meta.json "name_floor": "decoder" has the name floor read the decoder's probability, as before 0.14.0.
-        self.floor_reads_ranking = meta.get("name_floor", "ranking") != "decoder"
+        # "calibrated": it reads the probability that the ranking's name is right (names.name_confidence).
+        self.name_floor = meta.get("name_floor", "ranking")
+        self.floor_reads_ranking = self.name_floor != "decoder"
         # Where the model gives the typed name's end here more than the best ranked name, the name is
         # whole and the completion goes on after it; meta.json "whole_names": false serves as before 0.15.0.
         self.keeps_whole_names = bool(meta.get("whole_names", True))
-        self.names_seen = None  # a list: each ranking's (scored names, NameContext) is appended to it
+        self.names_seen = None  # a list: each ranking's (scored names, NameContext, name taken) is appended to it
         # shared_states (cache.SharedStates): states a server's other workers stored, shared.
         self.cache = StateCache(cache_entries, shared_states, stepper.digest() if shared_states else b"", stepper.units)
         self.recent = RecentStates()
@@ -316,8 +318,6 @@ class Completer:
         gate_scored = {name: scored[name] for name in gate if name in scored}
         gate_ranked = rank_names(gate_scored, context, self.name_weights)
         ranked = rank_names({name: scored[name] for name in menu if name in scored}, context, self.name_weights)
-        if self.names_seen is not None:  # model.measure.name_weights fits the ranking's weights on these
-            self.names_seen.append((gate_scored, context))
         completing = {decoded, *context.words}
         best = next((name for name, _ in gate_ranked if name in completing), decoded)
         probs = name_probs(scored) if self.keeps_whole_names else {}  # "": the typed name's end at the cursor
@@ -325,8 +325,13 @@ class Completer:
             best = ""
         result = greedy if best == decoded else self._decode(state, rules, min_prob, hints, typed, policy=policy,
                                                               forced=best)
+        if self.names_seen is not None:  # model.measure.name_weights fits the ranking and the confidence on these
+            self.names_seen.append((gate_scored, context, best))
         if self.floor_reads_ranking and best:
-            result = with_name_prob(result, best, dict(gate_ranked).get(best))
+            prob = dict(gate_ranked).get(best)
+            if prob and self.name_floor == "calibrated":
+                prob = name_confidence(confidence_features(best, name_probs(gate_scored), gate_ranked, context))
+            result = with_name_prob(result, best, prob)
         return [result], ranked, units
 
     def _distributions(self, state, hints, word, generated, temperatures=(1.0,)):

@@ -135,8 +135,9 @@ def check_meta(model_dir, meta, vocab_size, embedding_dim):
     for field in ("cleaning", "metrics", "match", "policy", "policy_files", "project_match", "project"):
         if meta.get(field) is not None and not isinstance(meta[field], dict):
             raise ModelDirError(f"{where}: '{field}' must be an object, not {type(meta[field]).__name__}")
-    if meta.get("name_floor", "ranking") not in ("ranking", "decoder"):
-        raise ModelDirError(f"{where}: 'name_floor' must be 'ranking' or 'decoder', not {meta['name_floor']!r}")
+    if meta.get("name_floor", "ranking") not in ("ranking", "calibrated", "decoder"):
+        raise ModelDirError(f"{where}: 'name_floor' must be 'ranking', 'calibrated' or 'decoder', "
+                            f"not {meta['name_floor']!r}")
     for field in ("rank_names", "whole_names"):  # a string "false" would read as true
         if field in meta and not isinstance(meta[field], bool):
             raise ModelDirError(f"{where}: '{field}' must be true or false, not {meta[field]!r}")

@@ -176,6 +176,38 @@ def rank_names(scored, context, weights=NAME_WEIGHTS):
     return [(name, total * weight[name] / total_weight) for name in ranked]
 
 
+# What the name floor reads where meta.json has "name_floor": "calibrated": the probability that
+# the name the completion takes is the file's, a logistic over what the ranking says of it (its
+# share of the ranking, the model's probability of all the candidates, its lead over the next,
+# its own probability and buffer evidence). The ranking's share alone ranks a sure name and one of
+# many near-ties alike wherever the model gives the candidates little in all.
+CONFIDENCE_FEATURES = ("log_share", "log_total", "margin", "log_prob", "in_words", "uses", "after_token")
+# Fitted 2026-12-04 on the dev sets of all five languages pooled (`python -m model.measure.name_weights
+# --positions 1500`; record: docs/experiments/2026-12-04-a-calibrated-name-floor.md),
+# 1,500 identifier positions of each; held out by language, at one wrong name typed in ten positions
+# the right one is typed at 0.520 of C's (the ranking's probability: 0.495), 0.683 of Lua's (0.649),
+# Python 0.640 (0.612), JavaScript 0.662 (0.645), TypeScript 0.658 (0.642).
+NAME_CONFIDENCE = {"bias": 0.2758, "log_share": 1.1143, "log_total": 0.6344, "margin": 2.2583, "log_prob": 0.2136,
+                   "in_words": 0.2126, "uses": 0.1485, "after_token": 0.0224}
+
+
+def confidence_features(name, model, ranked, context):
+    """The CONFIDENCE_FEATURES of `name` (a key of model and of ranked). model: {name: the model's
+    probability} (name_probs); ranked: [(name, probability)] from rank_names over the same names."""
+    total = sum(model.values())
+    shares = {other: p / total for other, p in ranked}
+    lead = shares[name] - max((p for other, p in shares.items() if other != name), default=0.0)
+    return (math.log(max(shares[name], 1e-12)), math.log(total), lead, math.log(model[name]),
+            float(name in context.words), math.log1p(context.words.get(name, 0.0)),
+            math.log1p(context.after_token.get(name, 0)))
+
+
+def name_confidence(features, weights=NAME_CONFIDENCE):
+    """The probability the logistic gives: 1 / (1 + exp(-(bias + sum of weights * features)))."""
+    z = weights["bias"] + sum(weights[f] * v for f, v in zip(CONFIDENCE_FEATURES, features))
+    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
 def merge_choices(units, ranked, k):
     """Inside a name, the choices: one per name, in the names' ranked order (ranked: [(name,
     probability)] from rank_names), each shown as the search's most probable unit for that name

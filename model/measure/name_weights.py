@@ -129,8 +129,10 @@ def right_at_wrong(positions, confidence, wrong_share=WRONG_SHARE):
 
 
 def ranking_prob(features):
-    """The ranking's own probability of the name (what the floor reads unless "calibrated")."""
-    return float(np.exp(features[0] + features[1]))
+    """The ranking's own probability of the name (what the floor reads unless "calibrated"): its
+    share of the ranking times the model's probability of all the candidates."""
+    share, total = (features[CONFIDENCE_FEATURES.index(f)] for f in ("log_share", "log_total"))
+    return float(np.exp(share + total))
 
 
 def report(by_language):
@@ -190,8 +192,9 @@ def main(argv=None):
     for language, row in out["languages"].items():
         held_out = f"{row['held_out'][0]:6.3f} / {row['held_out'][1]:.3f}" if row["held_out"] else "  (none)"
         at = row["right_at_wrong"]
+        confidence_held_out = "(none)" if at["confidence_held_out"] is None else f"{at['confidence_held_out']:.3f}"
         print(f"{language:12} {row['positions']:9} {row['in_use'][0]:11.3f} / {row['in_use'][1]:.3f} {held_out}   "
-              f"{at['ranking']:.3f} / {at['confidence_in_use']:.3f} / {at['confidence_held_out'] if at['confidence_held_out'] is not None else float('nan'):.3f}")
+              f"{at['ranking']:.3f} / {at['confidence_in_use']:.3f} / {confidence_held_out}")
     print("fitted on all:", json.dumps(out["fitted"]))
     print("confidence fitted on all:", json.dumps(out["confidence_fitted"]))
 

@@ -136,6 +136,8 @@ def test_a_word_token_matches_only_whole():
     # the word ending at the cursor: only with the search's unit for it, never an empty text
     ([("(", 0.2)], [("", 0.5), ("x", 0.1)], 3, [("(", 0.5), ("x", 0.1)]),
     ([], [("", 0.5), ("x", 0.1)], 3, [("x", 0.1)]),
+    # the decoder's completion ran on to a space: shown without it
+    ([("urn ", 0.9), ("urned", 0.04)], [("urn", 0.8), ("urned", 0.05)], 3, [("urn", 0.8), ("urned", 0.05)]),
 ])
 def test_choices_inside_a_name(units, ranked, k, expected):
     assert merge_choices(units, ranked, k) == expected

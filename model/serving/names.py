@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 
 from model.serving.defined import defined_in_scope
+from model.serving.policy import tidy
 
 IDENT = re.compile(r"[A-Za-z0-9_]*")
 
@@ -211,12 +212,14 @@ def name_confidence(features, weights=NAME_CONFIDENCE):
 def merge_choices(units, ranked, k):
     """Inside a name, the choices: one per name, in the names' ranked order (ranked: [(name,
     probability)] from rank_names), each shown as the search's most probable unit for that name
-    (the name with the mark after it, `get(`), else the bare name; the name "" (the word ends
+    (the name with the mark after it, `get(`; never a space after it), else the bare name; the name "" (the word ends
     where the cursor is) only where the search found a unit for it."""
     shown = {}
     for text, _ in units:
         name = IDENT.match(text).group()
-        shown.setdefault(name, text)
+        # The decoder's completion is among the units as it ran, perhaps on to a space the menu would
+        # show as nothing and insert anyway (`ret` -> `urn `): shown as the policy would answer it.
+        shown.setdefault(name, tidy(text) or text)
     out = []
     for name, prob in ranked:
         text = shown.get(name, name)

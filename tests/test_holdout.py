@@ -46,6 +46,15 @@ def test_a_package_whose_others_reach_no_setting_is_answered_with_nothing():
     assert result["fitted"]["floors"] is None  # nor on both
 
 
+def test_each_packages_sweep_is_computed_once_and_serves_every_fit():
+    rows = holdout.package_sweeps(RUNS, IN_WORD, FILES)
+    assert set(rows) == {None, "a", "b"}
+    assert rows["b"] == holdout.sweep_rows(*holdout.subset(RUNS, IN_WORD, lambda f: f != 1))  # without b's positions
+    for overall in (None, 0.5):
+        assert holdout.leave_one_out(RUNS, IN_WORD, FILES, (0.8, 0.9), overall, rows=rows) == \
+            holdout.leave_one_out(RUNS, IN_WORD, FILES, (0.8, 0.9), overall)
+
+
 def test_table_and_plot_show_each_target(tmp_path):
     result = {"language": "python", "want": 0.8, "words_ident_exact": 0.5,
               "targets": holdout.leave_one_out(RUNS, IN_WORD, FILES, targets=(0.8, 0.9))}

@@ -86,27 +86,43 @@ def figures(ident_answers, line_answers, runs):
     return {k: row[k] for k in FIGURES}
 
 
-def fit_on(runs, in_word, target, overall, objective):
-    """fit_policy on these runs' sweep: the Policy, or None where no setting reaches the target."""
-    rows = sweeps(runs["ident"][1], runs["ident"][0], runs["line"][1], runs["line"][0], in_word,
+def sweep_rows(runs, in_word):
+    """The floors sweep's rows on these runs (benchmark.sweeps): what every fit reads."""
+    return sweeps(runs["ident"][1], runs["ident"][0], runs["line"][1], runs["line"][0], in_word,
                   (runs["ident"][2], runs["line"][2]))[1]
+
+
+def fit_on(rows, target, overall, objective):
+    """fit_policy on a sweep's rows: the Policy, or None where no setting reaches the target."""
     try:
         return fit_policy(rows, target, overall, objective=objective)[0]
     except ValueError:
         return None
 
 
-def leave_one_out(runs, in_word, files, targets=TARGETS, overall=None, objective="keystroke_savings",
-                  progress=progress_bar(False)):
-    """{target: {"fitted": the figures and floors of the fit on every package (what `benchmark
-    --fit-policy` stores), "held_out": the figures when each package's positions are answered
-    under the floors fitted on the others (pooled), "floors_by_package": those floors}}."""
+def package_sweeps(runs, in_word, files, progress=progress_bar(False)):
+    """{None: the sweep on every package's positions, package: the sweep without its positions}:
+    the fits differ by target and overall precision only, the sweeps by the positions (the
+    costly part, computed once each)."""
     package_of = package_index(files)
     names = sorted(set(package_of))
-    fits = {}  # (target, package left out, None: none) -> the floors fitted without it, or None
-    for target, name in progress([(t, n) for t in targets for n in [None, *names]], desc="fits", unit="fit"):
-        train = (runs, in_word) if name is None else subset(runs, in_word, lambda f: package_of[f] != name)
-        fits[target, name] = fit_on(*train, target, target if overall is None else overall, objective)
+    return {name: sweep_rows(*((runs, in_word) if name is None else
+                               subset(runs, in_word, lambda f: package_of[f] != name)))
+            for name in progress([None, *names], desc="sweeps", unit="sweep")}
+
+
+def leave_one_out(runs, in_word, files, targets=TARGETS, overall=None, objective="keystroke_savings",
+                  progress=progress_bar(False), rows=None):
+    """{target: {"fitted": the figures and floors of the fit on every package (what `benchmark
+    --fit-policy` stores), "held_out": the figures when each package's positions are answered
+    under the floors fitted on the others (pooled), "floors_by_package": those floors}}.
+    rows: package_sweeps' result where the caller fits more than once on the same runs."""
+    package_of = package_index(files)
+    names = sorted(set(package_of))
+    rows = rows or package_sweeps(runs, in_word, files, progress)
+    # (target, package left out, None: none) -> the floors fitted without it, or None
+    fits = {(t, n): fit_on(rows[n], t, t if overall is None else overall, objective)
+            for t in targets for n in [None, *names]}
     out = {}
     for target in targets:
         policy = fits[target, None]

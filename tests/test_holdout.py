@@ -87,6 +87,33 @@ def test_lowest_holding_asks_the_low_end_of_the_interval():
     assert holdout.lowest_holding(targets, 0.9) is None
 
 
+def held(low, names):
+    """A target's leave_one_out entry: its held-out interval's low end and its names at the fit."""
+    return {"held_out": {"line_precision_interval": [low, 0.95]}, "fitted": {"ident_exact": names}}
+
+
+def test_the_rule_relaxes_the_precision_over_all_answers_only_where_names_need_it():
+    by_overall = {None: {0.8: held(0.75, 0.50), 0.85: held(0.82, 0.45)},  # holds at 0.85, names under the words'
+                  0.8: {0.8: held(0.78, 0.55), 0.85: held(0.81, 0.52)},
+                  0.7: {0.8: held(0.81, 0.60), 0.85: held(0.83, 0.60)}}
+    assert holdout.rule_choice(by_overall, 0.50) == (0.85, 0.8)  # the highest overall that keeps the names
+    assert holdout.rule_choice(by_overall, 0.40) == (0.85, 0.85)  # names already above: the target itself
+    assert holdout.rule_choice(by_overall, 0.58) == (0.8, 0.7)
+    assert holdout.rule_choice(by_overall, 0.70) is None  # no setting gives both: the floors are kept
+    assert holdout.rule_choice(by_overall, 0.58, names_target=False) == (0.85, 0.85)  # names go to the menu
+    assert holdout.rule_choice({None: {0.8: held(0.7, 0.9)}}, 0.0, names_target=False) is None
+
+
+def test_the_rules_floors_are_the_fit_on_every_position():
+    rows = holdout.package_sweeps(RUNS, IN_WORD, FILES)[None]
+    entry = holdout.rule_floors(rows, (0.8, 0.8), "keystroke_savings", 4)
+    assert entry["char_floor"] > 0.55 and entry["precision_target"] == entry["overall_precision"] == 0.8
+    assert entry["at_fit"]["line_precision"] == 1.0 and entry["positions"] == 4 and entry["fitted_on"] == "dev"
+    text = holdout.rule_line({"rule": {"target": 0.8, "overall_precision": 0.8}, "floors": entry}, written=True)
+    assert "target 0.8" in text and "written to meta.json" in text
+    assert "none holds" in holdout.rule_line({"rule": None})
+
+
 def test_a_set_of_one_package_is_held_out_by_its_top_folders():
     files = [("emscripten/libc/a.c", "", "/e"), ("emscripten/compiler-rt/b.c", "", "/e"), ("emscripten/libc/c.c", "", "/e")]
     assert holdout.package_index(files) == ["emscripten/libc", "emscripten/compiler-rt", "emscripten/libc"]

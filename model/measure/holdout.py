@@ -2,6 +2,7 @@
 
     python -m model.measure.holdout --model model/pretrained/lua --json
     python -m model.measure.holdout --model model/pretrained/c --targets 0.8 0.85 0.9 --objective savings_with_picks
+    python -m model.measure.holdout --model DIR --positions 1000 [--with-files] --write
 
 The floors are fitted on a dev set's positions pooled (`benchmark --set dev --fit-policy`), so the
 figures at the fit say what they reach on the packages they were chosen on. Here, for each package
@@ -10,6 +11,10 @@ applied to its own; the held-out answers, pooled, say what the same fit can be e
 packages it never saw. Done for each precision target asked: a target whose held-out line
 precision falls short of what is wanted (--want, issue 26's and 27's 0.80) is too low to fit with.
 The model runs once per position (ungated, with its menu); every fit is a sweep over those runs.
+
+The rule (rule_choice) picks the lowest target that holds, at the precision over all answers of
+the target itself, else relaxed (--overall-precision) where the names would fall below the word
+list's on dev; --write puts its floors, fitted on every dev position, into the model's meta.json.
 """
 import argparse
 import json
@@ -31,6 +36,7 @@ from model.serving.policy import FLOORS, OBJECTIVES, Policy, answer, fit_policy
 from model.text.clean import SOURCE_EXTENSIONS
 
 TARGETS = (0.8, 0.85, 0.9)
+RELAXED = (0.8, 0.7)  # the precisions over all answers the rule may relax to where names need it
 WANT = 0.80  # the line precision issues 26 and 27 ask of code the policy was not fitted on
 LEVEL = 0.9  # of the held-out line precision's interval over packages
 FIGURES = ("line_precision", "answered", "ident_exact", "keystroke_savings", "precision", "names_useful",
@@ -162,6 +168,32 @@ def lowest_holding(targets, want=WANT):
     return min(enough) if enough else None
 
 
+def rule_choice(by_overall, words, want=WANT, names_target=True):
+    """The held-out rule (docs/training.md): for each precision over all answers in turn, the
+    target itself first (by_overall's None), then the others it holds, highest first, the lowest
+    target that holds (lowest_holding); the first whose fit on every package keeps names at least
+    the word list's (`words`) is taken. names_target False (the language's names go to the menu:
+    Python, issue 26): the target itself only. Returns (target, overall), or None: none holds.
+    by_overall: {None or an overall precision: leave_one_out's result}."""
+    relaxed = sorted((o for o in by_overall if o is not None), reverse=True) if names_target else []
+    for overall in [None, *relaxed]:
+        target = lowest_holding(by_overall[overall], want)
+        if target is None:
+            continue
+        if not names_target or (by_overall[overall][target]["fitted"].get("ident_exact") or 0) >= words:
+            return target, target if overall is None else overall
+    return None
+
+
+def rule_floors(rows, choice, objective, positions):
+    """meta.json's policy entry for the rule's choice (target, overall): the floors fitted on the
+    sweep of every dev position (package_sweeps' None), as `benchmark --fit-policy` writes it."""
+    target, overall = choice
+    best, row = fit_policy(rows, target, overall, objective=objective)
+    return {**best.as_meta(), "precision_target": target, "overall_precision": overall, "objective": objective,
+            "fitted_on": "dev", "at_fit": row, "positions": positions}
+
+
 def words_exact(files, idents):
     """The editor's word list's identifier exact on these positions (the benchmark's baseline,
     scored by its rule)."""
@@ -183,7 +215,19 @@ def table(result):
         interval = r["held_out"].get("line_precision_interval")
         lines.append(f"| {target} | " + " | ".join(f"{cell(r['fitted'], k)} / {cell(r['held_out'], k)}" for k in keys)
                      + (f" | {interval[0]:.3f}..{interval[1]:.3f} |" if interval else " | - |"))
-    return "\n".join(lines) + f"\n\nThe word list's identifier exact on these positions: {result['words_ident_exact']:.3f}\n"
+    words = result["words_ident_exact"]
+    return "\n".join(lines) + f"\n\nThe word list's identifier exact on these positions: {words:.3f}\n"
+
+
+def rule_line(result, written=False):
+    """The rule's choice in words."""
+    rule = result["rule"]
+    if rule is None:
+        return "\nThe rule's choice: none holds (the floors are kept).\n"
+    floors = result["floors"]
+    return (f"\nThe rule's choice: target {rule['target']}, precision over all answers {rule['overall_precision']}: "
+            + " / ".join(str(floors[k]) for k in ("ident_floor", "char_floor", "line_floor", "extend_floor"))
+            + (" (written to meta.json)" if written else "") + "\n")
 
 
 def plot(result, path):
@@ -200,7 +244,8 @@ def plot(result, path):
             intervals = [r[where].get("line_precision_interval") for r in result["targets"].values()]
             if key == "line_precision" and all(intervals):
                 spread = np.abs(np.array(intervals, dtype=float).T - values)
-                ax.errorbar(targets, values, yerr=spread, fmt=style, capsize=3, label=label + f", {LEVEL:.0%} over packages")
+                ax.errorbar(targets, values, yerr=spread, fmt=style, capsize=3,
+                            label=label + f", {LEVEL:.0%} over packages")
             else:
                 ax.plot(targets, values, style, label=label)
         if key == "line_precision":
@@ -219,8 +264,13 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m model.measure.holdout", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="model dir")
     p.add_argument("--targets", type=float, nargs="+", default=list(TARGETS), help="precision targets to fit with")
-    p.add_argument("--overall-precision", type=float, default=None,
-                   help="the precision over all answers each fit keeps (default: its target)")
+    p.add_argument("--overall-precision", type=float, nargs="+", default=list(RELAXED),
+                   help="the precisions over all answers the rule may relax to, after the target itself "
+                        f"(default {' '.join(map(str, RELAXED))})")
+    p.add_argument("--no-names-target", action="store_true",
+                   help="the language's names go to the menu (Python): the rule keeps the target itself")
+    p.add_argument("--write", action="store_true",
+                   help="write the rule's floors into the model's meta.json (policy; policy_files with --with-files)")
     p.add_argument("--objective", default=None, choices=OBJECTIVES,
                    help="the savings each fit makes the most of (default: the one the model's policy was fitted for)")
     p.add_argument("--with-files", action="store_true",
@@ -246,21 +296,34 @@ def main(argv=None):
         if held_out < 2:
             raise ValueError("the dev set has fewer than two packages (or folders): none can be held out")
         runs, in_word = ungated_runs(completer, files, args.positions, args.seed, progress_bar(True), args.with_files)
+        words = words_exact(files, runs["ident"][0])
+        rows = package_sweeps(runs, in_word, files, progress_bar(True))
+        by_overall = {overall: leave_one_out(runs, in_word, files, args.targets, overall, objective, rows=rows)
+                      for overall in [None, *args.overall_precision]}
+        choice = rule_choice(by_overall, words, args.want, not args.no_names_target)
+        floors = rule_floors(rows[None], choice, objective, args.positions) if choice else None
         result = {"model": args.model, "language": language, "set": "dev", "objective": objective,
-                  "overall_precision": args.overall_precision, "with_files": args.with_files, "want": args.want, "positions": args.positions,
-                  "seed": args.seed, "packages": held_out,
-                  "words_ident_exact": words_exact(files, runs["ident"][0]),
-                  "targets": leave_one_out(runs, in_word, files, args.targets, args.overall_precision, objective,
-                                           progress_bar(True))}
+                  "with_files": args.with_files, "want": args.want, "positions": args.positions, "seed": args.seed,
+                  "packages": held_out, "words_ident_exact": words, "targets": by_overall[None],
+                  "lowest_target_holding": lowest_holding(by_overall[None], args.want),
+                  "relaxed": {str(o): {"targets": by_overall[o], "lowest_target_holding": lowest_holding(by_overall[o],
+                                                                                                         args.want)}
+                              for o in args.overall_precision},
+                  "rule": dict(zip(("target", "overall_precision"), choice)) if choice else None, "floors": floors}
+        if args.write and floors:
+            meta = modeldir.read_meta(args.model)
+            meta[key] = floors
+            modeldir.write_meta(args.model, meta)
     except (packages.PackageError, ModelDirError, ValueError) as err:
         raise SystemExit(f"error: {err}")
-    result["lowest_target_holding"] = lowest_holding(result["targets"], args.want)
     os.makedirs(args.out, exist_ok=True)
     modeldir.write_json(os.path.join(args.out, "holdout.json"), result)
+    text = table(result) + "".join(f"\nRelaxed to precision {o} over all answers:\n\n" + table({**result, **r})
+                                   for o, r in result["relaxed"].items()) + rule_line(result, args.write)
     with open(os.path.join(args.out, "holdout.md"), "w") as f:
-        f.write(table(result))
+        f.write(text)
     plot(result, os.path.join(args.out, "holdout.png"))
-    print(table(result), file=sys.stderr)
+    print(text, file=sys.stderr)
     if args.json:
         print(json.dumps(result))
 

@@ -302,13 +302,13 @@ def main(argv=None):
                       for overall in [None, *args.overall_precision]}
         choice = rule_choice(by_overall, words, args.want, not args.no_names_target)
         floors = rule_floors(rows[None], choice, objective, args.positions) if choice else None
+        relaxed = {str(o): {"targets": by_overall[o], "lowest_target_holding": lowest_holding(by_overall[o], args.want)}
+                   for o in args.overall_precision}
         result = {"model": args.model, "language": language, "set": "dev", "objective": objective,
                   "with_files": args.with_files, "want": args.want, "positions": args.positions, "seed": args.seed,
                   "packages": held_out, "words_ident_exact": words, "targets": by_overall[None],
                   "lowest_target_holding": lowest_holding(by_overall[None], args.want),
-                  "relaxed": {str(o): {"targets": by_overall[o], "lowest_target_holding": lowest_holding(by_overall[o],
-                                                                                                         args.want)}
-                              for o in args.overall_precision},
+                  "relaxed": relaxed,
                   "rule": dict(zip(("target", "overall_precision"), choice)) if choice else None, "floors": floors}
         if args.write and floors:
             meta = modeldir.read_meta(args.model)

@@ -35,6 +35,7 @@ def base(tiny_model, tmp_path_factory):
     meta = json.load(open(os.path.join(path, "meta.json")))
     meta["policy"] = {"ident_floor": 0.01, "char_floor": 0.0, "line_floor": 0.3, "extend_floor": 0.0, "fitted_on": "dev"}
     meta["project_match"] = {**meta["match"], "fitted_on": "dev"}
+    meta["name_floor"], meta["whole_names"] = "calibrated", False  # the floors above were fitted with these
     modeldir.write_meta(path, meta)
     return path
 
@@ -70,6 +71,7 @@ def test_three_files_learn_and_install_a_complete_model_dir(base, tmp_path, monk
     on_disk = json.load(open(os.path.join(out, "meta.json")))
     assert on_disk["project"]["root"] == p["root"]
     assert (on_disk["policy"], on_disk["project_match"]) == (base_meta["policy"], base_meta["project_match"])
+    assert (on_disk["name_floor"], on_disk["whole_names"]) == ("calibrated", False)  # it serves as its base does
     assert on_disk["match"]["weights"] and on_disk["training"]["base"] == os.path.abspath(base)
     assert sorted(os.listdir(out)) == ["curves.png", "history.csv", "meta.json", "model.keras", "vocab.json"]
     assert not os.path.exists(out + ".partial")

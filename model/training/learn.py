@@ -56,6 +56,10 @@ PATIENCE = 2
 VAL_CHARS = 150_000        # val is read after every epoch: its first this many characters
 MATCH_MIN_POSITIONS = 2000  # a match length bucket seen less than this in val keeps the base's weight
 MIN_POLICY_LINES = 100     # the policy is refitted on val only with this many line positions there
+# What a tuned model takes from its base's meta.json to serve as its base does: the floors were fitted for
+# the base's name floor and ranking (a C project model without "name_floor" typed half the names it should).
+SERVED_AS_BASE = ("policy", "policy_files", "project_match", "adapt", "name_floor", "name_weights", "rank_names",
+                  "whole_names")
 POSITIONS = 600            # of each kind, to measure on (fewer where there are fewer). At 200, click's tuned model
                            # lost 0.134 -> 0.129 in savings; at 600 it gained 0.151 -> 0.152 at a higher precision
 MEASURE_CHARS = 300_000    # bits/char on the held-out files' first this many characters: fontTools's 917 k took
@@ -339,7 +343,7 @@ def run(project, out, base, max_minutes, positions, seed, restart, learning_rate
     # Complete the model dir: the base's policy, project weights and adaptation; the match weights fitted on
     # val where it saw enough, the base's elsewhere.
     meta["match"] = merged_match(meta["match"], base_meta.get("match"))
-    for key in ("policy", "policy_files", "project_match", "adapt"):  # serves as its base does
+    for key in SERVED_AS_BASE:
         if key in base_meta:
             meta[key] = base_meta[key]
     modeldir.write_meta(work, meta, pending=True)

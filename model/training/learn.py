@@ -14,9 +14,10 @@
 3. Fine-tunes from the base model (model.training.train: its vocab and network, learning rate 5e-4,
    256-character windows, early stopping on val, the time left of --max-minutes).
 4. Completes the model dir: match weights fitted on val (the base's for lengths val saw too
-   rarely), the base's project match weights, and the base's policy with its floors refitted on
-   the val files to save the most keystrokes at the precision the base's floors get there
-   (--keep-base-policy keeps them as they are; its floors for requests with files are kept).
+   rarely), the base's project match weights, adaptation, name floor and ranking (SERVED_AS_BASE),
+   and the base's policy with its floors refitted on the val files to save the most keystrokes at
+   the precision the base's floors get there (--keep-base-policy keeps them as they are; its
+   floors for requests with files are kept).
 5. Measures the tuned model on the same files, positions and seed; refuses to install it when
    it is worse (see worse()), else installs it, meta.json "project" recording the project root,
    the held-out files and both measurements.
@@ -340,7 +341,7 @@ def run(project, out, base, max_minutes, positions, seed, restart, learning_rate
                  val_chars=VAL_CHARS, resume=bool(state), install=False, sample_every=0,
                  verbose=0 if bar.one else verbose, on_epoch=bar.epoch)
 
-    # Complete the model dir: the base's policy, project weights and adaptation; the match weights fitted on
+    # Complete the model dir: what the base serves by (SERVED_AS_BASE); the match weights fitted on
     # val where it saw enough, the base's elsewhere.
     meta["match"] = merged_match(meta["match"], base_meta.get("match"))
     for key in SERVED_AS_BASE:

@@ -320,7 +320,8 @@ class Completer:
         ranked = rank_names({name: scored[name] for name in menu if name in scored}, context, self.name_weights)
         completing = {decoded, *context.words}
         best = next((name for name, _ in gate_ranked if name in completing), decoded)
-        probs = name_probs(scored) if self.keeps_whole_names else {}  # "": the typed name's end at the cursor
+        model = name_probs(scored)  # the model's probability of each name; "": the typed name's end at the cursor
+        probs = model if self.keeps_whole_names else {}
         if probs.get("", 0.0) > probs.get(best, 0.0):
             best = ""
         result = greedy if best == decoded else self._decode(state, rules, min_prob, hints, typed, policy=policy,
@@ -330,7 +331,8 @@ class Completer:
         if self.floor_reads_ranking and best:
             prob = dict(gate_ranked).get(best)
             if prob and self.name_floor == "calibrated":
-                prob = name_confidence(confidence_features(best, name_probs(gate_scored), gate_ranked, context))
+                gate_model = {name: model[name] for name in gate_scored if name in model}
+                prob = name_confidence(confidence_features(best, gate_model, gate_ranked, context))
             result = with_name_prob(result, best, prob)
         return [result], ranked, units
 

@@ -64,7 +64,8 @@ def test_table_and_plot_show_each_target(tmp_path):
     assert (tmp_path / "holdout.png").read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize("argv", [["--targets", "0"], ["--targets", "1.5"], ["--positions", "0"]])
+@pytest.mark.parametrize("argv", [["--targets", "0"], ["--targets", "1.5"], ["--positions", "0"],
+                                  ["--overall-precision", "0.8", "0"], ["--overall-precision", "7"]])
 def test_main_refuses_bad_arguments_before_loading(argv, capsys):
     with pytest.raises(SystemExit):
         holdout.main(["--model", "/nonexistent", *argv])

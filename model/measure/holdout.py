@@ -286,6 +286,8 @@ def main(argv=None):
         p.error("--positions must be positive")
     if any(not 0 < t <= 1 for t in args.targets):
         p.error("--targets must lie in (0, 1]")
+    if any(not 0 < o <= 1 for o in args.overall_precision):
+        p.error("--overall-precision must lie in (0, 1]")
     try:
         completer = Completer.load(args.model)
         language = completer.language
@@ -314,7 +316,7 @@ def main(argv=None):
             meta = modeldir.read_meta(args.model)
             meta[key] = floors
             modeldir.write_meta(args.model, meta)
-    except (packages.PackageError, ModelDirError, ValueError) as err:
+    except (packages.PackageError, ModelDirError, ValueError, OSError) as err:  # OSError: --write could not write
         raise SystemExit(f"error: {err}")
     os.makedirs(args.out, exist_ok=True)
     modeldir.write_json(os.path.join(args.out, "holdout.json"), result)
